@@ -1,0 +1,61 @@
+# kubeward developer entry points. `make demo` and `make test` work on a fresh machine:
+# they create the virtual environment and build the external tools (helm, kustomize) first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TOOLS_BIN := $(shell $(PYTHON) -c "import os;print(os.path.join(os.environ.get('KUBEWARD_TOOLS_CACHE') or os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),'kubeward','tools'),'bin'))")
+export KUBEWARD_HELM := $(TOOLS_BIN)/helm
+export KUBEWARD_KUSTOMIZE := $(TOOLS_BIN)/kustomize
+export PATH := $(abspath $(BIN)):$(TOOLS_BIN):$(PATH)
+
+.PHONY: help venv tools demo test lint typecheck fmt test-fast docs bench clean
+
+help:
+	@echo "make demo       scan the bundled example application, write report.html"
+	@echo "make test       lint, type-check, architecture contracts, docs drift, all tests"
+	@echo "make test-fast  the tests only (no lint), skipping nothing"
+	@echo "make docs       regenerate docs/rules and docs/schema from the code"
+	@echo "make bench      run the benchmarks in bench/ (see BENCHMARKS.md)"
+	@echo "make fmt        format the code with ruff"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+tools:
+	@tools/build-go-tools.sh >/dev/null
+
+demo: venv tools
+	-$(BIN)/kubeward scan examples/insecure --format table --format html --output report.html
+	@echo "HTML report written to $(abspath report.html)"
+
+lint: venv
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: venv tools lint
+	$(BIN)/python -m pytest -q
+
+test-fast: venv tools
+	$(BIN)/python -m pytest -q -x
+
+docs: venv
+	$(BIN)/python tools/gen_docs.py
+
+fmt: venv
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
+
+bench: venv tools
+	$(BIN)/python bench/scan_bench.py
+
+clean:
+	rm -rf $(VENV) report.html .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m kubeward``."""
+
+from kubeward.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""The ``kubeward`` command. Each subcommand is a thin module: parse, call the library, render.
+
+Exit codes (all subcommands): 0 success / no failing finding, 1 failing findings,
+2 usage, configuration or input errors (and internal errors).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from kubeward import __version__
+from kubeward.cli import rules as rules_cmd
+from kubeward.cli import scan as scan_cmd
+from kubeward.cli import schema as schema_cmd
+from kubeward.errors import KubewardError
+
+EXIT_USAGE = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="kubeward")
+def cli() -> None:
+    """kubeward: Kubernetes security posture, from pull request to running cluster."""
+
+
+cli.add_command(scan_cmd.scan)
+cli.add_command(rules_cmd.rules)
+cli.add_command(rules_cmd.rule)
+cli.add_command(schema_cmd.schema)
+
+
+def main() -> None:
+    """Entry point: no traceback ever reaches the user (set KUBEWARD_DEBUG=1 to see one)."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("kubeward: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except KubewardError as exc:
+        click.echo(f"kubeward: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        click.echo("kubeward: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("KUBEWARD_DEBUG"):
+            raise
+        click.echo(
+            f"kubeward: internal error ({type(exc).__name__}); this is a bug, please report it "
+            "(KUBEWARD_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,252 @@
+"""``kubeward scan``: manifests, charts and kustomizations in; reports and an exit code out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from kubeward.config import Config, find_config, is_rule_prefix, load_config, parse_fail_on
+from kubeward.errors import UsageError
+from kubeward.model import ScanResult, Severity
+from kubeward.reporters import FORMATS, renderer
+from kubeward.scan import ScanRequest, exit_code, run_scan
+from kubeward.sources.helm import HelmOptions
+from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE
+from kubeward.sources.load import Progress
+
+_PROGRESS_MIN_INPUTS = 20
+
+
+def _split(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def pair_outputs(formats: Sequence[str], outputs: Sequence[str]) -> list[tuple[str, str | None]]:
+    """Match ``--output`` files to ``--format``s by position; the rest go to stdout (one only)."""
+    chosen = list(formats) or ["table"]
+    if len(outputs) > len(chosen):
+        raise UsageError(
+            f"{len(outputs)} --output given for {len(chosen)} --format: "
+            "give one --format per --output"
+        )
+    pairs: list[tuple[str, str | None]] = []
+    for index, fmt in enumerate(chosen):
+        target = outputs[index] if index < len(outputs) else None
+        pairs.append((fmt, None if target in (None, "-") else target))
+    to_stdout = [fmt for fmt, target in pairs if target is None]
+    if len(to_stdout) > 1:
+        raise UsageError(
+            f"formats {', '.join(to_stdout)} would all go to standard output: "
+            "give each but one an --output FILE"
+        )
+    return pairs
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}", style="dim"),
+        transient=True,
+        console=Console(stderr=True),
+    )
+    task = bar.add_task("", total=None)
+    shown = False
+
+    def update(done: int, total: int, current: str) -> None:
+        nonlocal shown
+        if not shown and total >= _PROGRESS_MIN_INPUTS:
+            bar.start()
+            shown = True
+        bar.update(task, completed=done, total=total, description=current[-50:])
+
+    try:
+        yield update
+    finally:
+        if shown:
+            bar.stop()
+
+
+def _write(result: ScanResult, pairs: list[tuple[str, str | None]], color: bool) -> None:
+    for fmt, target in pairs:
+        if fmt == "table":
+            from kubeward.reporters.table import render as render_table
+
+            output: str | bytes = render_table(result, color=color and target is None)
+        else:
+            output = renderer(fmt)(result)
+        data = output.encode("utf-8") if isinstance(output, str) else output
+        if target is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            continue
+        try:
+            path = Path(target)
+            if path.parent != Path():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def _resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
+    if config_path:
+        path = Path(config_path)
+        if not path.is_file():
+            raise UsageError(f"--config {config_path}: no such file")
+        return load_config(path)
+    found = find_config(paths)
+    return load_config(found) if found is not None else Config()
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(FORMATS),
+    help="Report format; repeat for several (pair each with an --output).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="FILE",
+    help="Write the matching --format to FILE ('-' = stdout).",
+)
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="Configuration file (default: kubeward.yaml found next to the scanned paths).",
+)
+@click.option(
+    "-n",
+    "--namespace",
+    metavar="NS",
+    help="Namespace that manifests without one will be deployed to "
+    "(default: $HELM_NAMESPACE, else the config's `namespace`).",
+)
+@click.option(
+    "--fail-on",
+    metavar="SEVERITY",
+    help="Lowest severity that makes the exit code 1: info, low, medium, high, "
+    "critical or never (default: low).",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the scan.")
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="IDS",
+    help="Only these rule IDs or prefixes (comma-separated; replaces the config's).",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="IDS",
+    help="Skip these rule IDs or prefixes (comma-separated; adds to the config's).",
+)
+@click.option("--helm-values", multiple=True, metavar="FILE", help="Values file for Helm charts.")
+@click.option("--helm-set", multiple=True, metavar="K=V", help="`--set` for Helm charts.")
+@click.option(
+    "--helm-set-string", multiple=True, metavar="K=V", help="`--set-string` for Helm charts."
+)
+@click.option(
+    "--helm-release",
+    default="kubeward",
+    show_default=True,
+    metavar="NAME",
+    help="Release name for rendering Helm charts.",
+)
+@click.option("--kube-version", metavar="VERSION", help="Kubernetes version for Helm rendering.")
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FILE_SIZE // 2**20,
+    show_default=True,
+    metavar="MB",
+    help="Largest manifest file read, in MiB.",
+)
+@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the table (default: when a terminal)."
+)
+def scan(
+    paths: tuple[str, ...],
+    formats: tuple[str, ...],
+    outputs: tuple[str, ...],
+    config_path: str | None,
+    namespace: str | None,
+    fail_on: str | None,
+    exit_zero: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    helm_values: tuple[str, ...],
+    helm_set: tuple[str, ...],
+    helm_set_string: tuple[str, ...],
+    helm_release: str,
+    kube_version: str | None,
+    max_file_size: int,
+    no_progress: bool,
+    color: bool | None,
+) -> int:
+    """Scan manifests, Helm charts and Kustomize directories (default: the current directory).
+
+    \b
+    Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 input, usage or
+    configuration errors (unparseable files are reported and all others still scanned).
+    """
+    targets = paths or (".",)
+    pairs = pair_outputs(formats, outputs)
+    config = _resolve_config(config_path, targets)
+    threshold: Severity | None = config.fail_on
+    if fail_on is not None:
+        try:
+            threshold = parse_fail_on(fail_on)
+        except ValueError as exc:
+            raise UsageError(f"--fail-on: {exc} or 'never'") from None
+    request = ScanRequest(
+        paths=tuple(targets),
+        config=config,
+        select=_split(select),
+        ignore=_split(ignore),
+        namespace=namespace,
+        fail_on=threshold,
+        helm=HelmOptions(
+            release=helm_release,
+            values_files=helm_values,
+            set_values=helm_set,
+            set_string_values=helm_set_string,
+            kube_version=kube_version,
+        ),
+        max_file_size=max_file_size * 2**20,
+    )
+    for key in (*request.select, *request.ignore):
+        if not is_rule_prefix(key):
+            raise UsageError(f"--select/--ignore: {key!r} matches no rule ID")
+    show_progress = not no_progress and sys.stderr.isatty() and not os.environ.get("CI")
+    with _progress(show_progress) as progress:
+        result = run_scan(request, progress)
+    use_color = (
+        color if color is not None else sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
+    _write(result, pairs, use_color)
+    return exit_code(result, exit_zero=exit_zero)

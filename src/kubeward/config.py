@@ -1,0 +1,277 @@
+"""``kubeward.yaml``: finding, reading and validating the configuration.
+
+Unknown keys are errors, not ignored: a typo such as ``trustedRegistry:`` would otherwise turn
+a check off without anyone noticing. Every error names the file and line.
+
+```yaml
+select: [W, I, S, A, N]        # rule IDs or prefixes to run (default: all)
+ignore: [W011]                 # rule IDs or prefixes not to run
+severity: {N001: medium}       # per-rule severity overrides
+failOn: low                    # lowest severity that fails the scan (or "never")
+namespace: payments            # deploy-time namespace of namespace-less manifests
+trustedRegistries:             # registry hosts, or host/path prefixes
+  - registry.corp.example
+  - ghcr.io/acme
+allowInlineSuppressions: true  # honour kubeward.io/ignore.<ID> annotations in manifests
+exceptions:
+  - rules: [W001]
+    namespaces: [kube-system]
+    kinds: [DaemonSet]
+    names: ["node-exporter-*"]
+    reason: node exporter reads host metrics
+    expires: 2027-06-30
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import msgspec
+import yaml
+
+from kubeward.engine import PolicyException
+from kubeward.errors import ConfigError
+from kubeward.model import Severity, format_path
+from kubeward.rules import ALL_RULES, lookup
+from kubeward.rules._base import RuleParams
+from kubeward.rules._common.images import RegistryPattern, parse_registry_pattern
+
+CONFIG_NAMES = ("kubeward.yaml", ".kubeward.yaml", "kubeward.yml", ".kubeward.yml")
+NEVER = "never"
+
+
+class _ExceptionEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    rules: list[str]
+    reason: str
+    namespaces: list[str] = []
+    kinds: list[str] = []
+    names: list[str] = []
+    expires: date | None = None
+
+
+class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    select: list[str] = []
+    ignore: list[str] = []
+    severity: dict[str, str] = {}
+    fail_on: str | None = None
+    namespace: str | None = None
+    trusted_registries: list[str] = []
+    insecure_registries: list[str] = []
+    allow_inline_suppressions: bool = True
+    exceptions: list[_ExceptionEntry] = []
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """The resolved configuration (defaults when there is no file)."""
+
+    path: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity_overrides: dict[str, Severity] = field(default_factory=dict)
+    fail_on: Severity | None = Severity.LOW
+    fail_on_set: bool = False
+    namespace: str | None = None
+    params: RuleParams = field(default_factory=RuleParams)
+    allow_inline_suppressions: bool = True
+    exceptions: tuple[PolicyException, ...] = ()
+
+
+def find_config(scanned: Iterable[str], cwd: Path | None = None) -> Path | None:
+    """The first config file next to a scanned path or above it (up to the repository root),
+    else in the working directory."""
+    candidates: list[Path] = []
+    for raw in scanned:
+        if raw == "-":
+            continue
+        path = Path(raw).resolve()
+        start = path if path.is_dir() else path.parent
+        for directory in (start, *start.parents):
+            candidates.append(directory)
+            if (directory / ".git").exists():
+                break
+    candidates.append((cwd or Path.cwd()).resolve())
+    for directory in candidates:
+        for name in CONFIG_NAMES:
+            if (directory / name).is_file():
+                return directory / name
+    return None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+_PATH_PART = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
+
+
+def _node_line(root: yaml.Node | None, path: Sequence[str | int]) -> int | None:
+    """Line of a path in a composed YAML tree (for error messages)."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    node, line = value, key.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _parse_msgspec_path(text: str) -> list[str | int]:
+    match = re.search(r"at `\$([^`]*)`", text)
+    if not match:
+        return []
+    return [
+        m.group(1) if m.group(1) is not None else int(m.group(2))
+        for m in _PATH_PART.finditer(match.group(1))
+    ]
+
+
+def is_rule_prefix(prefix: str) -> bool:
+    """True if at least one rule ID starts with ``prefix`` (case-insensitive)."""
+    wanted = prefix.strip().upper()
+    return bool(wanted) and any(r.id.startswith(wanted) for r in ALL_RULES)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a configuration file; raises ``ConfigError`` with file and line."""
+    shown = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration: {exc}", file=shown) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.CSafeLoader)
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}",
+            file=shown,
+            line=mark.line + 1 if mark else None,
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the configuration must be a mapping of settings", file=shown, line=1)
+
+    def fail(message: str, at: Sequence[str | int]) -> ConfigError:
+        return ConfigError(message, file=shown, line=_node_line(root, at))
+
+    try:
+        raw = msgspec.convert(data, _ConfigFile)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        where = _parse_msgspec_path(message)
+        unknown = re.search(r"unknown field `([^`]+)`", message)
+        if unknown:
+            where = [*where, unknown.group(1)]
+            message = f"unknown setting {unknown.group(1)!r} (see docs/configuration.md)"
+        else:
+            message = re.sub(r" - at `\$[^`]*`", "", message)
+            if where:
+                message = f"{format_path(tuple(where))}: {message}"
+        raise fail(message, where) from None
+    return _resolve(raw, shown, root)
+
+
+def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
+    def fail(message: str, at: Sequence[str | int]) -> ConfigError:
+        return ConfigError(message, file=shown, line=_node_line(root, at))
+
+    for key, entries in (("select", raw.select), ("ignore", raw.ignore)):
+        for index, entry in enumerate(entries):
+            if not is_rule_prefix(entry):
+                raise fail(f"{key}: {entry!r} matches no rule ID", [key, index])
+    overrides: dict[str, Severity] = {}
+    for rule_key, severity in raw.severity.items():
+        found = lookup(rule_key)
+        if found is None:
+            raise fail(f"severity: unknown rule {rule_key!r}", ["severity", rule_key])
+        try:
+            overrides[found.id] = Severity.parse(severity)
+        except ValueError as exc:
+            raise fail(f"severity.{rule_key}: {exc}", ["severity", rule_key]) from None
+    fail_on: Severity | None = Severity.LOW
+    if raw.fail_on is not None:
+        try:
+            fail_on = parse_fail_on(raw.fail_on)
+        except ValueError as exc:
+            raise fail(f"failOn: {exc} or 'never'", ["failOn"]) from None
+    registries: dict[str, tuple[RegistryPattern, ...]] = {}
+    for key, entries in (
+        ("trustedRegistries", raw.trusted_registries),
+        ("insecureRegistries", raw.insecure_registries),
+    ):
+        parsed = []
+        for index, entry in enumerate(entries):
+            try:
+                parsed.append(parse_registry_pattern(entry))
+            except ValueError as exc:
+                raise fail(f"{key}[{index}]: {exc}", [key, index]) from None
+        registries[key] = tuple(parsed)
+    exceptions = []
+    for index, exception in enumerate(raw.exceptions):
+        at: list[str | int] = ["exceptions", index]
+        if not exception.rules:
+            raise fail(f"exceptions[{index}]: list the rules it covers", [*at, "rules"])
+        for rule_index, prefix in enumerate(exception.rules):
+            if not is_rule_prefix(prefix):
+                raise fail(
+                    f"exceptions[{index}].rules: {prefix!r} matches no rule ID",
+                    [*at, "rules", rule_index],
+                )
+        if not exception.reason.strip():
+            raise fail(f"exceptions[{index}]: a reason is required", [*at, "reason"])
+        exceptions.append(
+            PolicyException(
+                rules=tuple(r.strip().upper() for r in exception.rules),
+                reason=exception.reason.strip(),
+                namespaces=tuple(exception.namespaces),
+                kinds=tuple(exception.kinds),
+                names=tuple(exception.names),
+                expires=exception.expires,
+                file=shown,
+                line=_node_line(root, at),
+            )
+        )
+    return Config(
+        path=shown,
+        select=tuple(s.strip().upper() for s in raw.select),
+        ignore=tuple(s.strip().upper() for s in raw.ignore),
+        severity_overrides=overrides,
+        fail_on=fail_on,
+        fail_on_set=raw.fail_on is not None,
+        namespace=raw.namespace or None,
+        params=RuleParams(
+            trusted_registries=registries["trustedRegistries"],
+            insecure_registries=registries["insecureRegistries"],
+        ),
+        allow_inline_suppressions=raw.allow_inline_suppressions,
+        exceptions=tuple(exceptions),
+    )
+
+
+def parse_fail_on(text: str) -> Severity | None:
+    """``--fail-on`` value: a severity, or ``never``; raises ``ValueError``."""
+    if text.strip().lower() in (NEVER, "none"):
+        return None
+    return Severity.parse(text)

@@ -1,0 +1,341 @@
+"""Evaluating the catalog over an inventory: pure, no I/O, every outcome accounted for.
+
+For each object and each rule that targets it, the outcome is *pass*, *fail*, *skip* (with a
+reason, e.g. a parameter is not configured) or *error* (the rule raised: recorded as a problem
+for that object, and the scan goes on). Failures become findings, which suppressions (object
+annotations, configured exceptions) may move aside with their reason; unused and expired
+exceptions and malformed suppressions are reported.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from kubeward.model import (
+    Finding,
+    Inventory,
+    K8sObject,
+    ObjectRef,
+    Problem,
+    ProblemKind,
+    RuleOutcome,
+    Severity,
+    Suppression,
+    Violation,
+    format_path,
+)
+from kubeward.model.shape import shape_errors
+from kubeward.rules import lookup
+from kubeward.rules._base import Rule, RuleParams, Scope
+
+IGNORE_ANNOTATION_PREFIX = "kubeward.io/ignore."
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyException:
+    """A configured exception: findings of ``rules`` on matching objects are not counted."""
+
+    rules: tuple[str, ...]
+    """Rule IDs or ID prefixes (``W001``, ``W``)."""
+    reason: str
+    namespaces: tuple[str, ...] = ()
+    """Namespace globs (``kube-*``); empty = any."""
+    kinds: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    """Object name globs; empty = any."""
+    expires: date | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def covers(self, rule_id: str, obj: K8sObject) -> bool:
+        if not rule_id.startswith(self.rules):
+            return False
+        if self.kinds and obj.kind not in self.kinds:
+            return False
+        if self.namespaces and not any(
+            fnmatch.fnmatchcase(obj.namespace or "", pattern) for pattern in self.namespaces
+        ):
+            return False
+        return not self.names or any(fnmatch.fnmatchcase(obj.name, p) for p in self.names)
+
+    def describe(self) -> str:
+        parts = [f"rules {', '.join(self.rules)}"]
+        if self.kinds:
+            parts.append(f"kinds {', '.join(self.kinds)}")
+        if self.namespaces:
+            parts.append(f"namespaces {', '.join(self.namespaces)}")
+        if self.names:
+            parts.append(f"names {', '.join(self.names)}")
+        return "exception for " + "; ".join(parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSettings:
+    params: RuleParams = field(default_factory=RuleParams)
+    severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
+    exceptions: tuple[PolicyException, ...] = ()
+    allow_inline_suppressions: bool = True
+    today: date = field(default_factory=date.today)
+
+
+@dataclass
+class Evaluation:
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    outcomes: dict[str, RuleOutcome] = field(default_factory=dict)
+
+
+@dataclass
+class _InlineSuppressions:
+    reasons: dict[str, str]
+    used: set[str] = field(default_factory=set)
+
+
+def _crash_summary(exc: BaseException) -> str:
+    """Type and place of a rule crash, without its message (which could quote a value)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"
+
+
+class _Evaluator:
+    def __init__(self, inventory: Inventory, rules: Sequence[Rule], settings: EngineSettings):
+        self.inventory = inventory
+        self.rules = tuple(rules)
+        self.settings = settings
+        self.result = Evaluation(outcomes={r.id: RuleOutcome() for r in self.rules})
+        self.skip_reason = {
+            r.id: (r.skip_unless(settings.params) if r.skip_unless is not None else None)
+            for r in self.rules
+        }
+        for rule in self.rules:
+            reason = self.skip_reason[rule.id]
+            if reason:
+                self.result.outcomes[rule.id].skip_reasons.append(reason)
+        self.exceptions_by_rule = {
+            r.id: tuple(e for e in settings.exceptions if r.id.startswith(e.rules))
+            for r in self.rules
+        }
+        self.exception_hits: dict[int, int] = dict.fromkeys(range(len(settings.exceptions)), 0)
+        self.exception_index = {id(e): i for i, e in enumerate(settings.exceptions)}
+        self.expired_hits: dict[int, int] = {}
+        self._targets: dict[tuple[str, bool], tuple[Rule, ...]] = {}
+
+    def applicable(self, obj: K8sObject) -> tuple[Rule, ...]:
+        key = (obj.kind, obj.pod_spec is not None)
+        found = self._targets.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules if r.target.matches(obj))
+            self._targets[key] = found
+        return found
+
+    def inline_suppressions(self, obj: K8sObject) -> _InlineSuppressions | None:
+        own, template = obj.annotations, obj.pod_template_annotations
+        prefix = IGNORE_ANNOTATION_PREFIX
+        if not any(k.startswith(prefix) for k in own) and not any(
+            k.startswith(prefix) for k in template
+        ):
+            return None
+        annotations = {**template, **own}
+        reasons: dict[str, str] = {}
+        for key, reason in annotations.items():
+            if not key.startswith(prefix):
+                continue
+            wanted = key[len(IGNORE_ANNOTATION_PREFIX) :]
+            found = lookup(wanted)
+            spec_path = obj.pod_spec_path
+            where = (
+                ("metadata",) if key in own or spec_path is None else (*spec_path[:-1], "metadata")
+            )
+            line = obj.origin.lines([(*where, "annotations", key)])[0]
+            if not self.settings.allow_inline_suppressions:
+                self.warn(
+                    obj, line,
+                    f"annotation {key} ignored: in-manifest suppressions are disabled "
+                    "(allowInlineSuppressions: false in kubeward.yaml)",
+                )  # fmt: skip
+                continue
+            if found is None:
+                self.warn(obj, line, f"annotation {key} names no known rule")
+                continue
+            if not isinstance(reason, str) or not reason.strip():
+                self.warn(
+                    obj, line,
+                    f"annotation {key} has no reason and is not honoured: "
+                    'write why, e.g. "needed by the CNI agent, ticket OPS-12"',
+                )  # fmt: skip
+                continue
+            reasons[found.id] = reason.strip()
+        return _InlineSuppressions(reasons)
+
+    def warn(self, obj: K8sObject, line: int | None, message: str) -> None:
+        self.result.warnings.append(
+            Problem(
+                kind=ProblemKind.SUPPRESSION,
+                file=obj.origin.file,
+                line=line,
+                message=message,
+                object=obj.ref,
+            )
+        )
+
+    def suppression_for(
+        self, rule: Rule, obj: K8sObject, inline: _InlineSuppressions | None
+    ) -> Suppression | None:
+        if inline is not None and rule.id in inline.reasons:
+            inline.used.add(rule.id)
+            return Suppression(kind="annotation", reason=inline.reasons[rule.id])
+        for exception in self.exceptions_by_rule[rule.id]:
+            if not exception.covers(rule.id, obj):
+                continue
+            index = self.exception_index[id(exception)]
+            if exception.expires is not None and exception.expires < self.settings.today:
+                self.expired_hits[index] = self.expired_hits.get(index, 0) + 1
+                continue
+            self.exception_hits[index] += 1
+            return Suppression(
+                kind="config",
+                reason=exception.reason,
+                expires=exception.expires.isoformat() if exception.expires else None,
+            )
+        return None
+
+    def evaluate(self, obj: K8sObject) -> None:
+        params = self.settings.params
+        outcomes = self.result.outcomes
+        ref: ObjectRef | None = None
+        shape = shape_errors(obj)
+        if shape:
+            ref = obj.ref
+            lines = obj.origin.lines([path for path, _ in shape])
+            for (path, message), line in zip(shape, lines, strict=True):
+                self.result.errors.append(
+                    Problem(
+                        kind=ProblemKind.OBJECT,
+                        file=obj.origin.file,
+                        line=line,
+                        message=f"{obj.display}: {format_path(path)} {message}",
+                        object=ref,
+                    )
+                )
+        inline = self.inline_suppressions(obj)
+        evaluated: set[str] = set()
+        failed: list[tuple[Rule, Violation]] = []
+        for rule in self.applicable(obj):
+            outcome = outcomes[rule.id]
+            if self.skip_reason[rule.id]:
+                outcome.skipped += 1
+                continue
+            if inline is not None:
+                evaluated.add(rule.id)
+            try:
+                if rule.scope is Scope.OBJECT:
+                    violations = list(rule.run_object(obj, params))
+                else:
+                    violations = list(rule.run_inventory(obj, self.inventory, params))
+            except Exception as exc:  # a rule bug must cost one result, not the scan
+                outcome.errored += 1
+                self.result.errors.append(
+                    Problem(
+                        kind=ProblemKind.RULE,
+                        file=obj.origin.file,
+                        line=obj.origin.line,
+                        rule_id=rule.id,
+                        object=obj.ref,
+                        message=f"rule {rule.id} ({rule.name}) crashed on {obj.display} "
+                        f"({_crash_summary(exc)}); this is a kubeward bug, please report it",
+                    )
+                )
+                continue
+            if violations:
+                failed.extend((rule, v) for v in violations)
+            else:
+                outcome.passed += 1
+        if failed:
+            self.record(obj, ref or obj.ref, failed, inline)
+        if inline is not None:
+            for rule_id in sorted((inline.reasons.keys() - inline.used) & evaluated):
+                self.warn(
+                    obj, obj.origin.line,
+                    f"annotation {IGNORE_ANNOTATION_PREFIX}{rule_id} suppresses nothing: "
+                    f"{rule_id} finds no problem here (remove it)",
+                )  # fmt: skip
+
+    def record(
+        self,
+        obj: K8sObject,
+        ref: ObjectRef,
+        failed: list[tuple[Rule, Violation]],
+        inline: _InlineSuppressions | None,
+    ) -> None:
+        outcomes = self.result.outcomes
+        lines = obj.origin.lines([v.path for _, v in failed])
+        file = obj.origin.file
+        rendered = obj.origin.rendered_from
+        overrides = self.settings.severity_overrides
+        active_rules: set[str] = set()
+        suppressed_rules: set[str] = set()
+        for (rule, violation), line in zip(failed, lines, strict=True):
+            suppression = self.suppression_for(rule, obj, inline)
+            finding = Finding(
+                rule_id=rule.id,
+                rule_name=rule.name,
+                severity=overrides.get(rule.id, rule.severity),
+                title=rule.title,
+                message=violation.message,
+                object=ref,
+                path=format_path(violation.path),
+                file=file,
+                line=line,
+                rendered_from=rendered,
+                suppression=suppression,
+            )
+            if suppression is None:
+                self.result.findings.append(finding)
+                active_rules.add(rule.id)
+            else:
+                self.result.suppressed.append(finding)
+                suppressed_rules.add(rule.id)
+        for rule_id in active_rules:
+            outcomes[rule_id].failed += 1
+        for rule_id in suppressed_rules - active_rules:
+            outcomes[rule_id].passed += 1
+
+    def finish(self) -> Evaluation:
+        for index, exception in enumerate(self.settings.exceptions):
+            expired = exception.expires is not None and exception.expires < self.settings.today
+            if expired:
+                hits = self.expired_hits.get(index, 0)
+                message = (
+                    f"{exception.describe()} expired on {exception.expires}; "
+                    f"{hits} finding(s) it covered are reported again"
+                )
+            elif self.exception_hits[index] == 0:
+                message = f"{exception.describe()} matched no finding (unused: remove it)"
+            else:
+                continue
+            self.result.warnings.append(
+                Problem(
+                    kind=ProblemKind.EXCEPTION,
+                    file=exception.file,
+                    line=exception.line,
+                    message=message,
+                )
+            )
+        return self.result
+
+
+def evaluate(
+    inventory: Inventory, rules: Iterable[Rule], settings: EngineSettings | None = None
+) -> Evaluation:
+    """Run ``rules`` over every object of ``inventory``."""
+    evaluator = _Evaluator(inventory, tuple(rules), settings or EngineSettings())
+    for obj in inventory:
+        evaluator.evaluate(obj)
+    return evaluator.finish()

@@ -1,0 +1,50 @@
+"""All objects of one scan, indexed for the rules that look across objects."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+
+from kubeward.model.objects import K8sObject
+
+
+class Inventory:
+    """An immutable collection of objects with lookup by kind, namespace and name."""
+
+    def __init__(self, objects: Iterable[K8sObject]) -> None:
+        self.objects: tuple[K8sObject, ...] = tuple(objects)
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def __iter__(self) -> Iterator[K8sObject]:
+        return iter(self.objects)
+
+    @cached_property
+    def _by_kind(self) -> dict[str, tuple[K8sObject, ...]]:
+        groups: dict[str, list[K8sObject]] = defaultdict(list)
+        for obj in self.objects:
+            groups[obj.kind].append(obj)
+        return {kind: tuple(objs) for kind, objs in groups.items()}
+
+    @cached_property
+    def _by_identity(self) -> dict[tuple[str, str | None, str], K8sObject]:
+        return {(o.kind, o.namespace, o.name): o for o in self.objects}
+
+    def of_kind(self, *kinds: str) -> tuple[K8sObject, ...]:
+        if len(kinds) == 1:
+            return self._by_kind.get(kinds[0], ())
+        return tuple(o for kind in kinds for o in self._by_kind.get(kind, ()))
+
+    def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
+        return self._by_identity.get((kind, namespace, name))
+
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._by_kind)
+
+    @cached_property
+    def workloads(self) -> tuple[K8sObject, ...]:
+        """Objects that carry a pod spec."""
+        return tuple(o for o in self.objects if o.pod_spec is not None)

@@ -1,0 +1,278 @@
+"""A read-only view over one Kubernetes object, kept as the dict it was parsed from.
+
+kubeward must read any field of any kind, CRDs included, so objects are not modelled field by
+field. ``K8sObject`` adds what every rule needs, computed once: identity, the effective
+namespace, and the pod spec with its containers wherever the kind keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from kubeward.model.findings import ObjectRef, Path, RenderedFrom
+
+Raw = dict[str, Any]
+
+#: Built-in kinds that carry a pod spec, and where. Keyed by kind for the built-in API groups.
+BUILTIN_POD_SPEC_PATHS: Mapping[str, Path] = {
+    "Pod": ("spec",),
+    "PodTemplate": ("template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+BUILTIN_GROUPS = frozenset({"", "apps", "batch", "extensions"})
+
+#: Custom resources known to embed a pod template, by (API group, kind).
+CRD_POD_SPEC_PATHS: Mapping[tuple[str, str], Path] = {
+    ("argoproj.io", "Rollout"): ("spec", "template", "spec"),
+    ("apps.kruise.io", "CloneSet"): ("spec", "template", "spec"),
+    ("apps.kruise.io", "StatefulSet"): ("spec", "template", "spec"),
+    ("apps.kruise.io", "DaemonSet"): ("spec", "template", "spec"),
+    ("apps.openshift.io", "DeploymentConfig"): ("spec", "template", "spec"),
+    ("serving.knative.dev", "Service"): ("spec", "template", "spec"),
+    ("serving.knative.dev", "Configuration"): ("spec", "template", "spec"),
+}
+
+#: Kinds of the built-in and common APIs that are cluster-scoped (no namespace).
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterIssuer",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterSecretStore",
+        "ClusterExternalSecret",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "FlowSchema",
+        "IngressClass",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PodSecurityPolicy",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "RuntimeClass",
+        "StorageClass",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
+    }
+)
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+NamespaceSource = Literal["explicit", "deploy", "unset", "cluster"]
+
+
+class Origin(Protocol):
+    """Where an object came from; implemented by ``kubeward.sources``.
+
+    Rules never see it: the engine asks it for the line of each violation's path.
+    """
+
+    @property
+    def file(self) -> str | None: ...
+
+    @property
+    def line(self) -> int | None:
+        """The line where the object starts."""
+        ...
+
+    @property
+    def rendered_from(self) -> RenderedFrom | None: ...
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        """The line of each path (the deepest existing node along it)."""
+        ...
+
+
+class Container:
+    """One container of a pod spec, with its path inside the object."""
+
+    __slots__ = ("index", "list_name", "path", "raw")
+
+    def __init__(self, raw: Raw, list_name: str, index: int, path: Path) -> None:
+        self.raw = raw
+        self.list_name = list_name
+        self.index = index
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        name = self.raw.get("name")
+        return name if isinstance(name, str) else f"#{self.index}"
+
+    @property
+    def image(self) -> str | None:
+        image = self.raw.get("image")
+        return image if isinstance(image, str) else None
+
+    @property
+    def security_context(self) -> Mapping[str, Any]:
+        ctx = self.raw.get("securityContext")
+        return ctx if isinstance(ctx, dict) else {}
+
+    @property
+    def label(self) -> str:
+        """``container "web"`` / ``init container "setup"`` for messages."""
+        kind = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+        return f'{kind.get(self.list_name, "container")} "{self.name}"'
+
+
+def api_group(api_version: str) -> str:
+    """``apps/v1`` → ``apps``; ``v1`` → ``""`` (the core group)."""
+    group, sep, _ = api_version.rpartition("/")
+    return group if sep else ""
+
+
+def pod_spec_path(api_version: str, kind: str, raw: Raw) -> Path | None:
+    """Where this kind keeps its pod spec, or None if it has none."""
+    group = api_group(api_version)
+    if group in BUILTIN_GROUPS:
+        return BUILTIN_POD_SPEC_PATHS.get(kind)
+    known = CRD_POD_SPEC_PATHS.get((group, kind))
+    if known is not None:
+        return known
+    # Unknown custom resources that embed a standard pod template (``spec.template.spec`` with a
+    # list of containers) are judged like Deployments: that is where their pods come from.
+    spec = raw.get("spec")
+    if isinstance(spec, dict):
+        template = spec.get("template")
+        if isinstance(template, dict):
+            inner = template.get("spec")
+            if isinstance(inner, dict) and isinstance(inner.get("containers"), list):
+                return ("spec", "template", "spec")
+    return None
+
+
+def _dig(raw: Raw, path: Path) -> Any:
+    node: Any = raw
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+class K8sObject:
+    """A Kubernetes object as parsed, with identity and pod spec resolved once."""
+
+    __slots__ = (
+        "_containers",
+        "api_version",
+        "kind",
+        "name",
+        "namespace",
+        "namespace_source",
+        "origin",
+        "pod_spec",
+        "pod_spec_path",
+        "raw",
+    )
+
+    def __init__(self, raw: Raw, origin: Origin, *, deploy_namespace: str | None = None) -> None:
+        self.raw = raw
+        self.origin = origin
+        api_version = raw.get("apiVersion")
+        kind = raw.get("kind")
+        self.api_version: str = api_version if isinstance(api_version, str) else ""
+        self.kind: str = kind if isinstance(kind, str) else ""
+        meta = raw.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        name = meta.get("name")
+        if not isinstance(name, str) or not name:
+            generate = meta.get("generateName")
+            name = f"{generate}*" if isinstance(generate, str) and generate else "<unnamed>"
+        self.name: str = name
+        self.namespace: str | None
+        self.namespace_source: NamespaceSource
+        explicit = meta.get("namespace")
+        if self.kind in CLUSTER_SCOPED_KINDS:
+            self.namespace, self.namespace_source = None, "cluster"
+        elif isinstance(explicit, str) and explicit:
+            self.namespace, self.namespace_source = explicit, "explicit"
+        elif deploy_namespace:
+            self.namespace, self.namespace_source = deploy_namespace, "deploy"
+        else:
+            self.namespace, self.namespace_source = None, "unset"
+        path = pod_spec_path(self.api_version, self.kind, raw)
+        spec = _dig(raw, path) if path is not None else None
+        self.pod_spec: Raw | None = spec if isinstance(spec, dict) else None
+        self.pod_spec_path: Path | None = path if self.pod_spec is not None else None
+        self._containers: tuple[Container, ...] | None = None
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        meta = self.raw.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def annotations(self) -> Mapping[str, Any]:
+        ann = self.metadata.get("annotations")
+        return ann if isinstance(ann, dict) else {}
+
+    @property
+    def labels(self) -> Mapping[str, Any]:
+        labels = self.metadata.get("labels")
+        return labels if isinstance(labels, dict) else {}
+
+    @property
+    def pod_template_annotations(self) -> Mapping[str, Any]:
+        """Annotations of the pod template (for controllers); empty for bare pods."""
+        if self.pod_spec_path is None or len(self.pod_spec_path) < 2:
+            return {}
+        meta = _dig(self.raw, (*self.pod_spec_path[:-1], "metadata"))
+        ann = meta.get("annotations") if isinstance(meta, dict) else None
+        return ann if isinstance(ann, dict) else {}
+
+    @property
+    def ref(self) -> ObjectRef:
+        rv = self.metadata.get("resourceVersion")
+        return ObjectRef(
+            api_version=self.api_version,
+            kind=self.kind,
+            namespace=self.namespace,
+            name=self.name,
+            resource_version=rv if isinstance(rv, str) else None,
+        )
+
+    @property
+    def display(self) -> str:
+        """``Deployment/shop/web`` or ``ClusterRole/admin``, for messages."""
+        if self.namespace:
+            return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{self.kind}/{self.name}"
+
+    def containers(self) -> tuple[Container, ...]:
+        """Init, regular and ephemeral containers of the pod spec (malformed entries skipped)."""
+        if self._containers is None:
+            found: list[Container] = []
+            spec, base = self.pod_spec, self.pod_spec_path
+            if spec is not None and base is not None:
+                for list_name in CONTAINER_LISTS:
+                    items = spec.get(list_name)
+                    if isinstance(items, list):
+                        for index, item in enumerate(items):
+                            if isinstance(item, dict):
+                                found.append(
+                                    Container(item, list_name, index, (*base, list_name, index))
+                                )
+            self._containers = tuple(found)
+        return self._containers
+
+    def __repr__(self) -> str:
+        return f"<K8sObject {self.display}>"

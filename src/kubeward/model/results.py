@@ -1,0 +1,95 @@
+"""The result of one scan: what every reporter renders and what ``--format json`` emits.
+
+``SCHEMA_VERSION`` follows semantic versioning: new optional fields raise the minor version, any
+change that can break a consumer raises the major version. The JSON Schema is generated from
+these types (``kubeward schema``) and published as ``docs/schema/report-v1.json``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+from kubeward.model.findings import Finding, Problem
+
+SCHEMA_VERSION = "1.0"
+DOCS_URL = "https://github.com/kubeward/kubeward/blob/main/docs"
+
+
+class Verdict(enum.StrEnum):
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    """No finding at or above the failing severity, no error."""
+    FAIL = "fail"
+    """At least one finding at or above the failing severity."""
+    ERROR = "error"
+    """Something could not be judged (unreadable input, render failure, rule crash)."""
+
+
+class ToolInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    name: str
+    version: str
+
+
+class ScanInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    started_at: str
+    """UTC, ISO 8601."""
+    duration_seconds: float
+    inputs: list[str]
+    """Paths as given on the command line (``-`` = stdin)."""
+    namespace: str | None
+    """Deploy-time namespace assumed for namespace-less manifests."""
+    fail_on: str | None
+    """Lowest severity that fails the scan; null = never fail on findings."""
+    config: str | None
+    """Configuration file used, if any."""
+
+
+class SeverityCounts(msgspec.Struct, kw_only=True, rename="camel"):
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    info: int = 0
+
+
+class Summary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    verdict: Verdict
+    files: int
+    documents: int
+    skipped_documents: int
+    objects: int
+    findings: int
+    suppressed: int
+    errors: int
+    warnings: int
+    by_severity: SeverityCounts
+    rules_evaluated: int
+
+
+class RuleSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: str
+    name: str
+    title: str
+    severity: str
+    """Effective severity (after configured overrides)."""
+    scope: str
+    remediation: str
+    help_uri: str
+    passed: int
+    failed: int
+    skipped: int
+    errored: int
+    skip_reasons: list[str]
+
+
+class ScanResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    schema_version: str
+    tool: ToolInfo
+    scan: ScanInfo
+    summary: Summary
+    findings: list[Finding]
+    suppressed: list[Finding]
+    errors: list[Problem]
+    warnings: list[Problem]
+    rules: list[RuleSummary]

@@ -1,0 +1,117 @@
+"""JUnit XML: one ``testsuite`` per rule, one ``testcase`` per object the rule failed on.
+
+Objects that passed a rule are summed up in one passing test case per rule (a report with a
+test case per object and rule would run to millions of entries on a cluster). Scan errors
+(unreadable files, render failures, rule crashes) form a suite of their own, so CI marks the
+run as broken rather than green.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from xml.etree import ElementTree as ET
+
+from kubeward.model import Finding, ScanResult
+
+_CONTROL_CHARS = {c: None for c in range(32) if c not in (9, 10, 13)}
+
+
+def _text(value: str) -> str:
+    """XML 1.0 cannot carry most control characters; drop them."""
+    return value.translate(_CONTROL_CHARS)
+
+
+def _where(finding: Finding) -> str:
+    if finding.file and finding.line:
+        return f"{finding.file}:{finding.line}"
+    return finding.file or str(finding.object)
+
+
+def render(result: ScanResult) -> str:
+    by_rule: dict[str, dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
+    for finding in result.findings:
+        by_rule[finding.rule_id][str(finding.object)].append(finding)
+    root = ET.Element("testsuites", name="kubeward")
+    total_tests = total_failures = total_errors = total_skipped = 0
+    for rule in result.rules:
+        failing = by_rule.get(rule.id, {})
+        suite = ET.SubElement(root, "testsuite", name=f"{rule.id} {rule.name}")
+        ET.SubElement(
+            ET.SubElement(suite, "properties"), "property", name="severity", value=rule.severity
+        )
+        tests = failures = skipped = 0
+        for obj, findings in failing.items():
+            first = findings[0]
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{rule.id}.{rule.name}",
+                name=obj,
+                file=first.file or "",
+            )
+            if first.line:
+                case.set("line", str(first.line))
+            details = "\n".join(f"{_where(f)} {f.path}: {f.message}" for f in findings)
+            failure = ET.SubElement(
+                case,
+                "failure",
+                message=_text(f"{rule.title} ({len(findings)})"),
+                type=rule.severity,
+            )
+            failure.text = _text(f"{details}\n\nRemediation: {rule.remediation}")
+            tests += 1
+            failures += 1
+        if rule.passed:
+            ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{rule.id}.{rule.name}",
+                name=f"{rule.passed} object(s) passed",
+            )
+            tests += 1
+        if rule.skipped:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{rule.id}.{rule.name}",
+                name=f"{rule.skipped} object(s) skipped",
+            )
+            ET.SubElement(case, "skipped", message=_text("; ".join(rule.skip_reasons) or "skipped"))
+            tests += 1
+            skipped += 1
+        suite.set("tests", str(tests))
+        suite.set("failures", str(failures))
+        suite.set("errors", "0")
+        suite.set("skipped", str(skipped))
+        total_tests += tests
+        total_failures += failures
+        total_skipped += skipped
+    if result.errors:
+        suite = ET.SubElement(root, "testsuite", name="kubeward scan errors")
+        for problem in result.errors:
+            where = (
+                f"{problem.file}:{problem.line}" if problem.file and problem.line else problem.file
+            )
+            case = ET.SubElement(
+                suite, "testcase", classname=f"errors.{problem.kind.value}", name=where or "scan"
+            )
+            if problem.file:
+                case.set("file", problem.file)
+            error = ET.SubElement(
+                case, "error", message=_text(problem.message), type=problem.kind.value
+            )
+            error.text = _text(problem.message)
+        count = len(result.errors)
+        suite.set("tests", str(count))
+        suite.set("failures", "0")
+        suite.set("errors", str(count))
+        suite.set("skipped", "0")
+        total_tests += count
+        total_errors += count
+    root.set("tests", str(total_tests))
+    root.set("failures", str(total_failures))
+    root.set("errors", str(total_errors))
+    root.set("skipped", str(total_skipped))
+    root.set("time", f"{result.scan.duration_seconds:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,1 @@
+"""Logic shared by several rule families (image references, secret detectors)."""

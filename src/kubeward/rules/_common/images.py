@@ -1,0 +1,144 @@
+"""Container image references, parsed the way the container runtime resolves them.
+
+Follows the grammar of ``distribution/reference`` (the library containerd, CRI-O and the kubelet
+use): a missing registry means Docker Hub (``docker.io``), a single-component Docker Hub name
+means the ``library/`` namespace, and ``index.docker.io`` is Docker Hub too. The first path
+component is a registry only if it contains ``.`` or ``:``, is ``localhost``, or has upper-case
+letters (which repository names cannot).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DOCKER_HUB = "docker.io"
+_LEGACY_DOCKER_HUB = ("index.docker.io", "registry-1.docker.io")
+
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
+_DOMAIN = rf"{_HOST}(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
+
+_REMOTE_NAME = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+_DOMAIN_RE = re.compile(rf"^{_DOMAIN}$")
+_TAG_RE = re.compile(rf"^{_TAG}$")
+_DIGEST_RE = re.compile(rf"^{_DIGEST}$")
+
+
+class InvalidImageReference(ValueError):
+    """The string is not a valid image reference."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """A parsed, normalised image reference."""
+
+    registry: str
+    """Registry host (with port), lower-cased; ``docker.io`` for Docker Hub."""
+    repository: str
+    """Path inside the registry, e.g. ``library/nginx`` or ``acme/api``."""
+    tag: str | None
+    digest: str | None
+    original: str
+
+    @property
+    def name(self) -> str:
+        """``registry/repository`` without tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def pinned(self) -> bool:
+        return self.digest is not None
+
+
+def parse_image(reference: str) -> ImageRef:
+    """Parse and normalise an image reference; raises ``InvalidImageReference``."""
+    text = reference.strip()
+    if not text or text != reference or len(text) > 4096:
+        raise InvalidImageReference(f"{reference!r} is not a valid image reference")
+    name, digest = text, None
+    if "@" in name:
+        name, _, digest = name.partition("@")
+        if not _DIGEST_RE.match(digest):
+            raise InvalidImageReference(f"{reference!r} has a malformed digest")
+    tag = None
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last_slash:
+        name, tag = name[:colon], name[colon + 1 :]
+        if not _TAG_RE.match(tag):
+            raise InvalidImageReference(f"{reference!r} has a malformed tag {tag!r}")
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
+        registry, remote = first, rest
+        if not _DOMAIN_RE.match(registry):
+            raise InvalidImageReference(f"{reference!r} has a malformed registry {registry!r}")
+        registry = registry.lower()
+        if registry in _LEGACY_DOCKER_HUB:
+            registry = DOCKER_HUB
+    else:
+        registry, remote = DOCKER_HUB, name
+    if not _REMOTE_NAME.match(remote):
+        raise InvalidImageReference(f"{reference!r} has a malformed repository name {remote!r}")
+    if registry == DOCKER_HUB and "/" not in remote:
+        remote = f"library/{remote}"
+    return ImageRef(
+        registry=registry, repository=remote, tag=tag, digest=digest, original=reference
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryPattern:
+    """One entry of ``trustedRegistries``: a registry host, optionally with a path prefix."""
+
+    registry: str
+    path: str
+    original: str
+
+    def matches(self, image: ImageRef) -> bool:
+        """Match on whole path components: ``ghcr.io/acme`` does not match ``ghcr.io/acme-evil``."""
+        if image.registry != self.registry:
+            return False
+        if not self.path:
+            return True
+        return image.repository == self.path or image.repository.startswith(self.path + "/")
+
+
+def parse_registry_pattern(entry: str) -> RegistryPattern:
+    """Normalise a trusted-registry entry (``docker.io``, ``ghcr.io/acme``, ``localhost:5000``).
+
+    Raises ``ValueError`` for entries that cannot be a registry (schemes, wildcards, blanks).
+    """
+    text = entry.strip().rstrip("/")
+    if not text:
+        raise ValueError("an empty registry entry would trust nothing")
+    if "://" in text:
+        raise ValueError(f"{entry!r}: give the registry host without a scheme (https://)")
+    if any(ch in text for ch in "*?@ "):
+        raise ValueError(
+            f"{entry!r}: use a registry host or host/path prefix (no wildcards, tags or digests)"
+        )
+    host, _, path = text.partition("/")
+    if not _DOMAIN_RE.match(host):
+        raise ValueError(f"{entry!r}: {host!r} is not a registry host")
+    if "." not in host and ":" not in host and host != "localhost":
+        raise ValueError(
+            f"{entry!r}: a registry host has a dot or a port, or is localhost; an image "
+            f"'{host}/...' would resolve to Docker Hub (write docker.io/{text} for that)"
+        )
+    host = host.lower()
+    if host in _LEGACY_DOCKER_HUB:
+        host = DOCKER_HUB
+    if path and not _REMOTE_NAME.match(path):
+        raise ValueError(f"{entry!r}: {path!r} is not a repository path")
+    return RegistryPattern(registry=host, path=path, original=entry)
+
+
+def first_match(image: ImageRef, patterns: tuple[RegistryPattern, ...]) -> RegistryPattern | None:
+    for pattern in patterns:
+        if pattern.matches(image):
+            return pattern
+    return None

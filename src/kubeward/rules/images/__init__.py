@@ -1,0 +1,1 @@
+"""I: images and registries."""

@@ -1,0 +1,72 @@
+"""## What it does
+Flags containers (regular, init and ephemeral) whose image does not come from a registry in
+`trustedRegistries`.
+
+Image references are parsed as the container runtime resolves them: `nginx` is
+`docker.io/library/nginx`, `acme/api` is `docker.io/acme/api`, `index.docker.io` is Docker
+Hub, and a tag and a digest may both be present. Entries match on whole components: the entry
+`registry.corp.example` does not trust `registry.corp.example.evil.com/x`, and `ghcr.io/acme`
+does not trust `ghcr.io/acme-evil/x`. An image reference that cannot be parsed is untrusted.
+
+The rule is skipped (and reported as skipped) when no `trustedRegistries` are configured.
+
+## Why is this bad?
+Whoever controls the registry controls the code that runs in your cluster. Pulling only from
+registries you operate or vet (ideally with signature verification) removes typo-squatted
+public images, hijacked upstream accounts and unreviewed images from the attack surface.
+
+## Example
+```yaml
+# kubeward.yaml
+trustedRegistries:
+  - registry.corp.example
+  - ghcr.io/acme
+---
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27        # docker.io/library/nginx: not trusted
+```
+
+Use instead: mirror the image into a trusted registry
+(`image: registry.corp.example/mirror/nginx:1.27`).
+"""
+
+from collections.abc import Iterator
+
+from kubeward.model import K8sObject, Severity, Violation
+from kubeward.rules._base import WORKLOADS, RuleParams, rule
+from kubeward.rules._common.images import InvalidImageReference, first_match, parse_image
+
+
+def _needs_trusted_registries(params: RuleParams) -> str | None:
+    if not params.trusted_registries:
+        return "no trustedRegistries configured in kubeward.yaml"
+    return None
+
+
+@rule(
+    id="I001",
+    name="untrusted-registry",
+    title="Image comes from a registry that is not trusted",
+    severity=Severity.HIGH,
+    target=WORKLOADS,
+    remediation="Pull the image from a registry listed in `trustedRegistries` (mirror it there).",
+    skip_unless=_needs_trusted_registries,
+)
+def untrusted_registry(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    for container in obj.containers():
+        image = container.image
+        if image is None:
+            continue
+        path = (*container.path, "image")
+        try:
+            ref = parse_image(image)
+        except InvalidImageReference as exc:
+            yield Violation(path, f"{container.label}: {exc}; an unparseable image is untrusted")
+            continue
+        if first_match(ref, params.trusted_registries) is None:
+            yield Violation(
+                path,
+                f"{container.label} pulls {ref.name} from {ref.registry}, which is not trusted",
+            )

@@ -1,0 +1,1 @@
+"""N: namespaces and network isolation."""

@@ -1,0 +1,1 @@
+"""S: secrets kept where they do not belong."""

@@ -1,0 +1,1 @@
+"""A: service accounts (default service account, token automount, sharing)."""

@@ -1,0 +1,1 @@
+"""W: workload hardening (Pod Security Standards, container security context)."""

@@ -1,0 +1,152 @@
+"""Finding and reading inputs: files, directories, stdin, Helm charts, Kustomize directories.
+
+Directory walks are recursive and sorted (stable reports). A directory with ``Chart.yaml`` is a
+Helm chart and one with ``kustomization.yaml`` a Kustomize root: each is rendered as a whole
+and its files are not scanned one by one (templates are not YAML, patches are not objects).
+Hidden directories (``.git``, ``.github``) are skipped in walks; name a path to scan it.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from kubeward.errors import InputError
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+DEFAULT_MAX_FILE_SIZE = 64 * 1024 * 1024
+STDIN = "-"
+
+
+class InputKind(enum.Enum):
+    FILE = "file"
+    STDIN = "stdin"
+    HELM = "helm"
+    KUSTOMIZE = "kustomize"
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    kind: InputKind
+    path: str
+    """As the user will recognise it: relative to the working directory when inside it."""
+
+
+def display_path(path: Path) -> str:
+    """Paths under the working directory are shown relative to it, others as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _classify_dir(path: Path) -> InputKind | None:
+    if (path / "Chart.yaml").is_file():
+        return InputKind.HELM
+    if any((path / name).is_file() for name in KUSTOMIZATION_FILES):
+        return InputKind.KUSTOMIZE
+    return None
+
+
+def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
+    """Expand command-line paths into inputs; missing paths are returned as errors."""
+    found: list[Input] = []
+    errors: list[InputError] = []
+    seen_dirs: set[Path] = set()
+
+    def walk(directory: Path) -> None:
+        real = directory.resolve()
+        if real in seen_dirs:  # a symlink loop, or the same directory named twice
+            return
+        seen_dirs.add(real)
+        kind = _classify_dir(directory)
+        if kind is not None:
+            found.append(Input(kind, display_path(directory)))
+            return
+        try:
+            entries = sorted(directory.iterdir(), key=lambda p: p.name)
+        except OSError as exc:
+            errors.append(InputError(f"cannot list directory: {exc.strerror}", file=str(directory)))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                walk(entry)
+            elif entry.suffix.lower() in MANIFEST_SUFFIXES and entry.is_file():
+                found.append(Input(InputKind.FILE, display_path(entry)))
+
+    for raw in paths:
+        if raw == STDIN:
+            found.append(Input(InputKind.STDIN, "<stdin>"))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            walk(path)
+        elif path.is_file():
+            found.append(Input(InputKind.FILE, display_path(path)))
+        elif path.exists():
+            errors.append(InputError("not a regular file or directory", file=raw))
+        else:
+            errors.append(InputError("no such file or directory", file=raw))
+    return found, errors
+
+
+def _check_text(data: bytes, name: str) -> bytes:
+    """Reject binary and non-UTF-8 input with a message that says what and where."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            "is UTF-16 encoded; kubeward reads UTF-8 (convert it with iconv)", file=name
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    nul = data.find(b"\x00", 0, 8192)
+    if nul != -1:
+        raise InputError("is a binary file (contains NUL bytes), not a manifest", file=name)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"is not valid UTF-8 (byte offset {exc.start}); kubeward reads UTF-8 manifests",
+            file=name,
+            line=line,
+        ) from None
+    return data
+
+
+def _limit_message(size: int, limit: int) -> str:
+    return (
+        f"is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit per file "
+        "(raise it with --max-file-size)"
+    )
+
+
+def read_file(path: str, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
+    """Read a manifest file as validated UTF-8 bytes; raises ``InputError``."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_size:
+                raise InputError(_limit_message(size, max_size), file=path)
+            data = handle.read(max_size + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    if len(data) > max_size:
+        raise InputError(_limit_message(len(data), max_size), file=path)
+    return _check_text(data, path)
+
+
+def read_stream(stream: BinaryIO | None = None, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
+    """Read standard input (bounded); raises ``InputError``."""
+    source = stream if stream is not None else sys.stdin.buffer
+    data = source.read(max_size + 1)
+    if len(data) > max_size:
+        raise InputError(_limit_message(len(data), max_size), file="<stdin>")
+    return _check_text(data, "<stdin>")

@@ -1,0 +1,273 @@
+"""Turning the paths a user names into an inventory of objects, with every problem recorded.
+
+Nothing is lost: a file that cannot be read or parsed, a chart that does not render, a
+document that is not an object each become a ``Problem`` with file and line, and everything
+else is still loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any, BinaryIO
+
+import yaml
+
+from kubeward.errors import SourceError
+from kubeward.model import K8sObject, Path, Problem, ProblemKind, RenderedFrom
+from kubeward.sources import helm, kustomize
+from kubeward.sources.inputs import (
+    DEFAULT_MAX_FILE_SIZE,
+    Input,
+    InputKind,
+    discover,
+    display_path,
+    read_file,
+    read_stream,
+)
+from kubeward.sources.manifests import (
+    Document,
+    DocumentOrigin,
+    FixedLocator,
+    ObjectsFromText,
+    ParsedText,
+    objects_from_documents,
+    parse_json,
+    parse_yaml,
+)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadOptions:
+    deploy_namespace: str | None = None
+    """Namespace that namespace-less manifests will be deployed into (``--namespace``)."""
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    helm: helm.HelmOptions = field(default_factory=helm.HelmOptions)
+    stdin: BinaryIO | None = None
+
+
+@dataclass
+class Loaded:
+    objects: list[K8sObject] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
+    files: int = 0
+    documents: int = 0
+    skipped_documents: int = 0
+
+    def add(self, part: ObjectsFromText) -> None:
+        self.objects.extend(part.objects)
+        self.errors.extend(part.problems)
+        self.warnings.extend(part.warnings)
+        self.documents += part.documents
+        self.skipped_documents += part.skipped
+
+
+def _problem(kind: ProblemKind, exc: SourceError, file: str | None = None) -> Problem:
+    return Problem(kind=kind, file=exc.file or file, line=exc.line, message=exc.detail)
+
+
+def load(paths: Sequence[str], options: LoadOptions, progress: Progress | None = None) -> Loaded:
+    """Load every input named by ``paths``."""
+    result = Loaded()
+    inputs, missing = discover(paths)
+    result.inputs = inputs
+    result.errors.extend(_problem(ProblemKind.INPUT, exc) for exc in missing)
+    for done, item in enumerate(inputs):
+        if progress is not None:
+            progress(done, len(inputs), item.path)
+        try:
+            if item.kind is InputKind.FILE:
+                _load_file(item.path, options, result)
+            elif item.kind is InputKind.STDIN:
+                data = read_stream(options.stdin, max_size=options.max_file_size)
+                result.files += 1
+                parsed = parse_yaml(data, item.path)
+                result.errors.extend(parsed.problems)
+                result.add(
+                    objects_from_documents(
+                        parsed.documents, file=item.path, deploy_namespace=options.deploy_namespace
+                    )
+                )
+            elif item.kind is InputKind.HELM:
+                _load_chart(item.path, options, result)
+            else:
+                _load_kustomization(item.path, options, result)
+        except SourceError as exc:
+            kind = {
+                InputKind.HELM: ProblemKind.RENDER,
+                InputKind.KUSTOMIZE: ProblemKind.RENDER,
+            }.get(item.kind, ProblemKind.INPUT)
+            result.errors.append(_problem(kind, exc, item.path))
+    if progress is not None:
+        progress(len(inputs), len(inputs), "")
+    return result
+
+
+def _parse(data: bytes, name: str) -> ParsedText:
+    if name.lower().endswith(".json"):
+        return parse_json(data, name)
+    return parse_yaml(data, name)
+
+
+def _load_file(path: str, options: LoadOptions, result: Loaded) -> None:
+    data = read_file(path, max_size=options.max_file_size)
+    result.files += 1
+    parsed = _parse(data, path)
+    result.errors.extend(parsed.problems)
+    result.add(
+        objects_from_documents(
+            parsed.documents, file=path, deploy_namespace=options.deploy_namespace
+        )
+    )
+
+
+def _load_chart(chart: str, options: LoadOptions, result: Loaded) -> None:
+    namespace = options.deploy_namespace or os.environ.get("HELM_NAMESPACE") or None
+    output = helm.render(chart, namespace=namespace, options=options.helm)
+    result.files += 1
+    parsed = parse_yaml(output, chart)
+    result.errors.extend(_relabel(parsed.problems, chart, "rendered output of "))
+
+    def origin_for(doc: Document, base: Path) -> DocumentOrigin:
+        source = helm.template_source(doc.text) if doc.text is not None else None
+        rendered_line = doc.locator.lines([base])[0] if base else doc.line
+        info = RenderedFrom(tool="helm", root=chart, rendered_line=rendered_line)
+        if source is None:
+            return DocumentOrigin(chart, rendered_line, doc.locator, base=base, rendered_from=info)
+        template = helm.template_file(chart, source)
+        mapping = (
+            helm.TemplateLines.load(doc.text, doc.line, template) if doc.text is not None else None
+        )
+        line = mapping.map(rendered_line) if mapping and rendered_line else rendered_line
+        return DocumentOrigin(
+            template,
+            line,
+            doc.locator,
+            base=base,
+            rendered_from=info,
+            map_line=mapping.map if mapping is not None else None,
+        )
+
+    result.add(
+        objects_from_documents(
+            parsed.documents, file=chart, deploy_namespace=namespace, origin_for=origin_for
+        )
+    )
+
+
+def _relabel(problems: list[Problem], root: str, prefix: str) -> list[Problem]:
+    return [
+        Problem(kind=p.kind, file=root, line=p.line, message=f"{prefix}{root}: {p.message}")
+        for p in problems
+    ]
+
+
+def _load_kustomization(directory: str, options: LoadOptions, result: Loaded) -> None:
+    output = kustomize.render(directory)
+    result.files += 1
+    parsed = parse_yaml(output, directory)
+    result.errors.extend(_relabel(parsed.problems, directory, "rendered output of "))
+    origins = _kustomize_origins(directory, len(parsed.documents), options)
+    info = RenderedFrom(tool="kustomize", root=directory)
+    position = {id(doc): index for index, doc in enumerate(parsed.documents)}
+
+    def origin_for(doc: Document, base: Path) -> DocumentOrigin:
+        index = position[id(doc)]
+        found = origins[index] if index < len(origins) else None
+        if found is not None:
+            return found
+        return DocumentOrigin(directory, None, FixedLocator(None), base=base, rendered_from=info)
+
+    result.add(
+        objects_from_documents(
+            parsed.documents,
+            file=directory,
+            deploy_namespace=options.deploy_namespace,
+            origin_for=origin_for,
+        )
+    )
+
+
+def _kustomize_origins(
+    directory: str, count: int, options: LoadOptions
+) -> list[DocumentOrigin | None]:
+    """Per rendered document, the resource file (and document in it) it came from."""
+    rendered = kustomize.render_with_origins(directory)
+    if rendered is None:
+        return []
+    output, wrapper = rendered
+    annotated = parse_yaml(output, directory)
+    if len(annotated.documents) != count:
+        return []
+    info = RenderedFrom(tool="kustomize", root=directory)
+    sources: dict[str, ParsedText | None] = {}
+    origins: list[DocumentOrigin | None] = []
+    for doc in annotated.documents:
+        origins.append(_origin_of(doc.value, wrapper, sources, info, options))
+    return origins
+
+
+def _origin_of(
+    value: Any,
+    wrapper: str,
+    sources: dict[str, ParsedText | None],
+    info: RenderedFrom,
+    options: LoadOptions,
+) -> DocumentOrigin | None:
+    if not isinstance(value, dict):
+        return None
+    annotations = _mapping(_mapping(value.get("metadata")).get("annotations"))
+    raw = annotations.get(kustomize.ORIGIN_ANNOTATION)
+    try:
+        origin = yaml.safe_load(raw) if isinstance(raw, str) else None
+    except yaml.YAMLError:
+        return None
+    if not isinstance(origin, dict):
+        return None
+    relative = origin.get("path") or origin.get("configuredIn")
+    if not isinstance(relative, str) or "://" in relative:
+        return None
+    path = os.path.normpath(os.path.join(wrapper, relative))
+    shown = display_path(FsPath(path))
+    if path not in sources:
+        try:
+            sources[path] = parse_yaml(read_file(path, max_size=options.max_file_size), shown)
+        except SourceError:
+            sources[path] = None
+    parsed = sources[path]
+    if parsed is None or not parsed.documents:
+        return DocumentOrigin(shown, 1, FixedLocator(1), rendered_from=info)
+    if "path" not in origin:
+        # A generator: point at its entry in the kustomization.
+        doc = parsed.documents[0]
+        generator = str(_mapping(origin.get("configuredBy")).get("kind", ""))
+        key = generator[0].lower() + generator[1:] if generator else ""
+        line = doc.locator.lines([(key,)])[0] if key else doc.line
+        return DocumentOrigin(shown, line, FixedLocator(line), rendered_from=info)
+    doc = _matching_document(parsed.documents, value)
+    return DocumentOrigin(shown, doc.line, doc.locator, rendered_from=info)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _matching_document(docs: list[Document], value: dict[str, Any]) -> Document:
+    """The resource document a rendered object came from: same kind, name contained in the
+    rendered name (kustomize adds prefixes, suffixes and hashes)."""
+    kind = value.get("kind")
+    name = _mapping(value.get("metadata")).get("name")
+    name = name if isinstance(name, str) else ""
+    same_kind = [d for d in docs if isinstance(d.value, dict) and d.value.get("kind") == kind]
+    for doc in same_kind:
+        doc_meta = doc.value.get("metadata")
+        doc_name = doc_meta.get("name") if isinstance(doc_meta, dict) else None
+        if isinstance(doc_name, str) and doc_name and doc_name in name:
+            return doc
+    return same_kind[0] if same_kind else docs[0]

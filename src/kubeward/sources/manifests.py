@@ -1,0 +1,318 @@
+"""From manifest text to Kubernetes objects: documents, lists, origins and problems.
+
+Each document is parsed on its own (a broken one costs only itself), through the fast path
+when it is provably safe and the exact loader otherwise (see ``yaml_fast``/``yaml_exact``).
+Values that are not Kubernetes objects are reported, never silently dropped: a document with
+neither ``apiVersion`` nor ``kind`` is counted as skipped and listed as a warning (it is most
+likely another tool's YAML), one with only one of them is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from kubeward.errors import ManifestError
+from kubeward.model import K8sObject, Path, Problem, ProblemKind, RenderedFrom, format_path
+from kubeward.sources import documents, yaml_exact, yaml_fast
+
+
+class Locator(Protocol):
+    def lines(self, paths: Sequence[Path]) -> list[int | None]: ...
+
+
+class ExactLocator:
+    """Lines recorded by the exact loader; a missing path takes its deepest recorded parent."""
+
+    __slots__ = ("_lines", "first_line")
+
+    def __init__(self, lines: dict[Path, int], first_line: int) -> None:
+        self._lines = lines
+        self.first_line = first_line
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        out: list[int | None] = []
+        for path in paths:
+            depth = len(path)
+            while depth and path[:depth] not in self._lines:
+                depth -= 1
+            out.append(self._lines[path[:depth]] if depth else self.first_line)
+        return out
+
+
+class FixedLocator:
+    """Every path is on one line (objects whose source text is not available)."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: int | None) -> None:
+        self.line = line
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        return [self.line] * len(paths)
+
+
+@dataclass(slots=True)
+class Document:
+    """A parsed document: its value, where it starts and how to find lines in it."""
+
+    value: Any
+    line: int
+    locator: Locator
+    text: bytes | memoryview | None = None
+
+
+@dataclass(slots=True)
+class ParsedText:
+    documents: list[Document] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _parse_error(file: str, exc: ManifestError) -> Problem:
+    return Problem(kind=ProblemKind.PARSE, file=file, line=exc.line, message=exc.detail)
+
+
+def _exact(
+    text: bytes | memoryview, first_line: int, file: str, out: ParsedText, *, keep_text: bool
+) -> None:
+    try:
+        for doc in yaml_exact.load(bytes(text).decode("utf-8"), first_line=first_line):
+            for path, first, again in doc.duplicates:
+                out.problems.append(
+                    Problem(
+                        kind=ProblemKind.PARSE,
+                        file=file,
+                        line=again,
+                        message=f"duplicate key {format_path(path)} (also on line {first}); "
+                        "Kubernetes keeps the last value, and so does kubeward",
+                    )
+                )
+            locator = ExactLocator(doc.lines, doc.start_line)
+            out.documents.append(
+                Document(doc.value, doc.start_line, locator, text if keep_text else None)
+            )
+    except ManifestError as exc:
+        out.problems.append(_parse_error(file, exc))
+
+
+def _fast_document(
+    data: bytes, span: documents.Span, value: Any, suspicious: bool
+) -> Document | None:
+    """The fast path's document, or None when its text has a plain YAML 1.1 scalar."""
+    if suspicious and yaml_fast.plain_special(data[span.start : span.end]):
+        return None
+    locator = yaml_fast.FastLocator(data, span.start, span.end, span.line)
+    return Document(value, span.line, locator, memoryview(data)[span.start : span.end])
+
+
+def parse_yaml(data: bytes, file: str) -> ParsedText:
+    """Parse a YAML stream (UTF-8, already validated) into documents and parse problems."""
+    out = ParsedText()
+    spans = documents.split_documents(data)
+    if spans is None:
+        _exact(data, 1, file, out, keep_text=False)
+        return out
+    structural = [yaml_fast.structure_needs_exact(data[s.start : s.end]) for s in spans]
+    if spans and not any(structural) and _whole_stream(data, spans, file, out):
+        return out
+    view = memoryview(data)
+    for span, exact in zip(spans, structural, strict=True):
+        text = view[span.start : span.end]
+        if not exact:
+            try:
+                values, nodes = yaml_fast.parse_stream(text)
+            except yaml_fast.FastPathRejected:
+                values, nodes = [], -1
+            if len(values) == 1:
+                count, suspicious = yaml_fast.scan_values(values[0])
+                if nodes == 1 + count:
+                    doc = _fast_document(data, span, values[0], suspicious)
+                    if doc is not None:
+                        out.documents.append(doc)
+                        continue
+        _exact(text, span.line, file, out, keep_text=True)
+    return out
+
+
+def _whole_stream(data: bytes, spans: list[documents.Span], file: str, out: ParsedText) -> bool:
+    """Parse the whole stream at once (the common case); False if it must go document by
+    document (a parse error, a duplicate key, or the splitter and rapidyaml disagree)."""
+    try:
+        values, nodes = yaml_fast.parse_stream(data)
+    except yaml_fast.FastPathRejected:
+        return False
+    if len(values) != len(spans):
+        return False
+    scans = [yaml_fast.scan_values(v) for v in values]
+    if nodes != len(values) + sum(count for count, _ in scans):
+        return False
+    view = memoryview(data)
+    for span, value, (_, suspicious) in zip(spans, values, scans, strict=True):
+        doc = _fast_document(data, span, value, suspicious)
+        if doc is None:
+            _exact(view[span.start : span.end], span.line, file, out, keep_text=True)
+        else:
+            out.documents.append(doc)
+    return True
+
+
+def parse_json(data: bytes, file: str) -> ParsedText:
+    """Parse a JSON file: one value (or a top-level array of objects)."""
+    out = ParsedText()
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        line = data.count(b"\n", 0, exc.pos) + 1
+        out.problems.append(
+            Problem(
+                kind=ProblemKind.PARSE, file=file, line=line, message=f"invalid JSON: {exc.msg}"
+            )
+        )
+        return out
+    # Locations and duplicate keys come from the YAML view of the same text (JSON is YAML).
+    structure = ParsedText()
+    _exact(data, 1, file, structure, keep_text=False)
+    located = structure.documents[0] if len(structure.documents) == 1 else None
+    out.problems.extend(p for p in structure.problems if p.message.startswith("duplicate key"))
+    locator: Locator = located.locator if located is not None else FixedLocator(1)
+    out.documents.append(Document(value, 1, locator, data))
+    return out
+
+
+class DocumentOrigin:
+    """Where an object came from: a document of a file (or of rendered output)."""
+
+    __slots__ = ("_base", "_locator", "_map_line", "file", "line", "rendered_from")
+
+    def __init__(
+        self,
+        file: str | None,
+        line: int | None,
+        locator: Locator,
+        *,
+        base: Path = (),
+        rendered_from: RenderedFrom | None = None,
+        map_line: Callable[[int], int] | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self._locator = locator
+        self._base = base
+        self.rendered_from = rendered_from
+        self._map_line = map_line
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        base = self._base
+        lines = self._locator.lines([(*base, *p) for p in paths] if base else paths)
+        if self._map_line is None:
+            return lines
+        mapper = self._map_line
+        return [mapper(n) if n is not None else None for n in lines]
+
+
+@dataclass(slots=True)
+class ObjectsFromText:
+    objects: list[K8sObject] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    documents: int = 0
+    skipped: int = 0
+
+
+def _is_list(value: dict[str, Any]) -> bool:
+    kind = value.get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(value.get("items"), list)
+
+
+def objects_from_documents(
+    docs: Sequence[Document],
+    *,
+    file: str | None,
+    deploy_namespace: str | None,
+    origin_for: Callable[[Document, Path], DocumentOrigin] | None = None,
+    out: ObjectsFromText | None = None,
+) -> ObjectsFromText:
+    """Turn parsed documents into objects, flattening ``kind: List`` / ``*List``."""
+    out = out if out is not None else ObjectsFromText()
+
+    def make_origin(doc: Document, base: Path) -> DocumentOrigin:
+        if origin_for is not None:
+            return origin_for(doc, base)
+        line = doc.locator.lines([base])[0] if base else doc.line
+        return DocumentOrigin(file, line, doc.locator, base=base)
+
+    def visit(value: Any, doc: Document, base: Path) -> None:
+        where = doc.locator.lines([base])[0] if base else doc.line
+        if not isinstance(value, dict):
+            out.problems.append(
+                Problem(
+                    kind=ProblemKind.OBJECT,
+                    file=file,
+                    line=where,
+                    message=f"expected a Kubernetes object (a mapping), got {_kind_of(value)}",
+                )
+            )
+            return
+        if _is_list(value):
+            for index, item in enumerate(value["items"]):
+                visit(item, doc, (*base, "items", index))
+            return
+        api_version, kind = value.get("apiVersion"), value.get("kind")
+        if api_version is None and kind is None:
+            out.skipped += 1
+            out.warnings.append(
+                Problem(
+                    kind=ProblemKind.OBJECT,
+                    file=file,
+                    line=where,
+                    message="skipped: not a Kubernetes object (no apiVersion and no kind)",
+                )
+            )
+            return
+        if (
+            not isinstance(api_version, str)
+            or not api_version
+            or not isinstance(kind, str)
+            or not kind
+        ):
+            missing = (
+                "apiVersion" if not isinstance(api_version, str) or not api_version else "kind"
+            )
+            out.problems.append(
+                Problem(
+                    kind=ProblemKind.OBJECT,
+                    file=file,
+                    line=where,
+                    message=f"not a valid Kubernetes object: {missing} is missing or not a string",
+                )
+            )
+            return
+        out.objects.append(
+            K8sObject(value, make_origin(doc, base), deploy_namespace=deploy_namespace)
+        )
+
+    for doc in docs:
+        if doc.value is None:
+            continue
+        out.documents += 1
+        if isinstance(doc.value, list) and file is not None and file.endswith(".json"):
+            for index, item in enumerate(doc.value):
+                visit(item, doc, (index,))
+            continue
+        visit(doc.value, doc, ())
+    return out
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return type(value).__name__

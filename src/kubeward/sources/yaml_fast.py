@@ -1,0 +1,320 @@
+"""The fast YAML path: rapidyaml parses, emits JSON, orjson builds the Python values.
+
+rapidyaml is ~14x faster than PyYAML's C loader on large manifest sets
+(``../shared/notes/dependency-measurements.md`` §2), but it types some plain scalars differently
+from Kubernetes (YAML 1.2-ish: ``yes`` stays a string, ``017`` is not octal, ``nan`` becomes
+``.nan``) and neither reports duplicate keys nor bounds alias expansion. So it is trusted only
+with documents that provably avoid every construct where the two readings disagree; anything
+else goes to the exact loader (``yaml_exact``), which implements Kubernetes' semantics. Two
+cheap stages keep that rare:
+
+1. Structure, from the text (``structure_needs_exact``): anchors, aliases, tags, merge keys,
+   directives, complex keys, tabs, carriage returns, block-scalar indentation indicators,
+   reserved indicators, deep nesting. A substring test finds candidate documents, a regex
+   confirms.
+2. Scalars, from the values (``scan_values``): strings such as ``yes``, ``~``, ``0755``,
+   ``1_000``, ``.nan`` or ``2001-12-14`` are what a plain YAML 1.1 scalar becomes when
+   rapidyaml leaves it untyped; for those documents ``plain_special`` checks the text for such
+   a *plain* scalar (a quoted ``"yes"`` is a string in both readings). The same pass counts the
+   values: a duplicate key collapses into one dict entry, so fewer values than rapidyaml nodes
+   means a duplicate, which the exact loader reports.
+
+Any rapidyaml or orjson error also falls back to the exact loader, which reports it precisely.
+``tests/sources/test_yaml_equivalence.py`` checks with hypothesis that both paths agree.
+
+Locations: rapidyaml keeps, for each node, a pointer into the parsed buffer; ``FastLocator``
+re-parses a document on demand and turns those pointers into line numbers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import ryml
+
+from kubeward.model import Path
+
+_NONE = ryml.NONE
+
+_TOKEN_START = rb"(?:^|(?<=[\s\[\{,]))"
+_TOKEN_END = rb"(?=$|[\s,\]\}:#])"
+_BEFORE_TOKEN = rb"[\s\[\{,]"
+# Every branch starts with a literal character so that the regex engine can skip ahead to the
+# rare characters that matter (anchors, aliases, tags, reserved indicators, block indicators).
+_STRUCTURE = re.compile(
+    rb"\t|\r"
+    rb"|&(?<=" + _BEFORE_TOKEN + rb"&)[A-Za-z0-9_-]"
+    rb"|\*(?<=" + _BEFORE_TOKEN + rb"\*)[A-Za-z0-9_-]"
+    rb"|!(?<=" + _BEFORE_TOKEN + rb"!)[^\s]"
+    rb"|@(?<=" + _BEFORE_TOKEN + rb"@)|`(?<=" + _BEFORE_TOKEN + rb"`)"
+    rb"|<<(?<=" + _BEFORE_TOKEN + rb"<<)"
+    rb"|\|[-+]?[0-9]|>[-+]?[0-9]"
+)
+_COMPLEX_KEY = re.compile(rb"^[ \t]*\?(?:[ \t]|$)", re.M)
+_PLAIN_SPECIAL = re.compile(
+    _TOKEN_START + rb"(?:[-+0-9][^\s,\]\}:#]*_[^\s,\]\}#]*"
+    rb"|(?:~|[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF|True|TRUE|False|FALSE|Null|NULL"
+    rb"|[-+]?\.?(?i:nan|inf|infinity)"
+    rb"|\+[^\s]*|-?0[0-9xXoObB_][^\s,\]\}]*"
+    rb"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[^\s,\]\}]*"
+    rb"|[-+.]?[0-9][^\s,\]\}:]*(?=:(?:\s|$)))" + _TOKEN_END + rb")",
+    re.M,
+)
+_MAX_FAST_NESTING_CHARS = 256
+_DEEP_INDENT = b"\n" + b" " * 256
+
+_SPECIAL_WORDS = frozenset(
+    (
+        *("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO"),
+        *("on", "On", "ON", "off", "Off", "OFF", "True", "TRUE", "False", "FALSE"),
+        *("Null", "NULL", "~", "<<"),
+    )
+)
+_SPECIAL_NUMERIC = re.compile(
+    r"[-+]?(?:0[0-9xXoObB_]|[0-9]*_|\.?(?:nan|inf|infinity|NaN|Inf|NAN|INF))"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|\+|[-+]?\.[^0-9]"
+)
+_NUMERIC_START = frozenset("+-.0123456789")
+_RESERVED_START = frozenset(":@`")
+
+
+def structure_needs_exact(doc: bytes) -> bool:
+    """Stage 1: does the document use YAML structure the fast path does not reproduce?"""
+    if doc.count(b"[") + doc.count(b"{") > _MAX_FAST_NESTING_CHARS or _DEEP_INDENT in doc:
+        return True
+    if doc[:1] in (b"&", b"*", b"!", b"@", b"`", b":", b"<", b"%", b"?"):
+        return True
+    if b"\n%" in doc or ((b"?" in doc) and _COMPLEX_KEY.search(doc) is not None):
+        return True
+    # A plain scalar starting with ":" (reserved, rejected by Kubernetes' parser) or a ":"
+    # right before a flow indicator: rapidyaml accepts both.
+    if b"\n:" in doc or b" :" in doc or b"[:" in doc or b"{:" in doc or b",:" in doc:
+        return True
+    if b":]" in doc or b":," in doc or b":}" in doc:
+        return True
+    return _STRUCTURE.search(doc) is not None
+
+
+def plain_special(doc: bytes) -> bool:
+    """Does the text hold a plain scalar that go-yaml v2 types differently from rapidyaml?"""
+    return _PLAIN_SPECIAL.search(doc) is not None
+
+
+def needs_exact(doc: bytes) -> bool:
+    """True if rapidyaml might read ``doc`` differently from Kubernetes (text checks only)."""
+    return structure_needs_exact(doc) or plain_special(doc)
+
+
+def _string_suspicious(text: str) -> bool:
+    return bool(text) and (
+        text in _SPECIAL_WORDS
+        or (text[0] in _NUMERIC_START and _SPECIAL_NUMERIC.match(text) is not None)
+        or text[0] in _RESERVED_START
+    )
+
+
+def scan_values(value: Any) -> tuple[int, bool]:
+    """Count the values below ``value`` and tell whether a string may be a YAML 1.1 scalar."""
+    if type(value) is not dict and type(value) is not list:
+        return 0, isinstance(value, str) and _string_suspicious(value)
+    count = 0
+    suspicious = False
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    words, starts, numeric = _SPECIAL_WORDS, _NUMERIC_START, _SPECIAL_NUMERIC.match
+    key_starts = _NUMERIC_START | _RESERVED_START
+    reserved = _RESERVED_START
+    while stack:
+        node = pop()
+        if type(node) is dict:
+            count += len(node)
+            if not suspicious:
+                for key in node:
+                    if not key or key in words or key[0] in key_starts:
+                        suspicious = True
+                        break
+            values: Any = node.values()
+        else:
+            count += len(node)
+            values = node
+        for item in values:
+            kind = type(item)
+            if kind is str:
+                if (
+                    not suspicious
+                    and item
+                    and (
+                        item in words
+                        or item[0] in reserved
+                        or (item[0] in starts and numeric(item) is not None)
+                    )
+                ):
+                    suspicious = True
+            elif kind is dict or kind is list:
+                push(item)
+    return count, suspicious
+
+
+_devnull: int | None = None
+
+
+@contextmanager
+def _silenced_stderr() -> Iterator[None]:
+    """rapidyaml prints its parse errors to file descriptor 2 before raising; a rejected fast
+    path is not the user's business (the exact loader reports real errors), so hide them."""
+    global _devnull  # noqa: PLW0603 - one descriptor for the process, opened on first use
+    if _devnull is None:
+        _devnull = os.open(os.devnull, os.O_WRONLY)
+    saved = os.dup(2)
+    try:
+        os.dup2(_devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class FastPathRejected(Exception):
+    """The fast path cannot vouch for this input; use the exact loader."""
+
+
+def parse_stream(data: bytes | memoryview) -> tuple[list[Any], int]:
+    """rapidyaml → JSON → orjson: one value per document, and rapidyaml's node count.
+
+    The node count excludes the stream node, so without duplicate keys it equals
+    ``len(values) + sum(scan_values(v)[0] for v in values)``.
+    Raises ``FastPathRejected`` on any parse error.
+    """
+    try:
+        with _silenced_stderr():
+            tree = ryml.parse_in_arena(data)
+        emitted = ryml.emit_json(tree)
+        values = orjson.loads(emitted) if emitted is not None else None
+    except Exception as exc:  # rapidyaml and orjson raise assorted types; all mean "not here"
+        raise FastPathRejected(str(exc)) from None
+    if emitted is None:
+        return [], 0
+    if tree.is_stream(tree.root_id()):
+        if not isinstance(values, list):
+            raise FastPathRejected("unexpected stream shape")
+        return values, tree.size() - 1
+    return [values], tree.size()
+
+
+class _PyBuffer(ctypes.Structure):
+    _fields_ = (
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    )
+
+
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = (ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int)
+_get_buffer.restype = ctypes.c_int
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = (ctypes.POINTER(_PyBuffer),)
+_release_buffer.restype = None
+_info = _PyBuffer()
+_info_ref = ctypes.byref(_info)
+
+
+def _address(view: Any) -> int:
+    """Address of the first byte of a buffer-protocol object (rapidyaml's read-only views).
+
+    rapidyaml's Python API exposes node keys and values as memoryviews into the parsed buffer
+    but no source positions; the C buffer API (stable ABI) gives their addresses, and the
+    distance to the start of the buffer is the node's byte offset.
+    """
+    _get_buffer(view, _info_ref, 0)
+    address = int(_info.buf or 0)
+    _release_buffer(_info_ref)
+    return address
+
+
+class FastLocator:
+    """Maps paths in one document (parsed by the fast path) to file lines."""
+
+    __slots__ = ("_base", "_buffer", "_cache", "_tree", "data", "end", "first_line", "start")
+
+    def __init__(self, data: bytes, start: int, end: int, first_line: int) -> None:
+        self.data = data
+        self.start = start
+        self.end = end
+        self.first_line = first_line
+        self._tree: Any = None
+        self._buffer: bytearray | None = None
+        self._base = 0
+        self._cache: dict[Path, tuple[int, int]] = {}
+
+    def _prepare(self) -> None:
+        self._buffer = bytearray(memoryview(self.data)[self.start : self.end])
+        self._tree = ryml.parse_in_place(self._buffer)  # parsed once already: no error output
+        self._base = _address(self._buffer)
+        root = self._tree.root_id()
+        doc = self._tree.first_child(root) if self._tree.is_stream(root) else root
+        self._cache = {(): (doc, 0)}
+
+    def release(self) -> None:
+        """Drop the parsed tree (it is rebuilt on the next lookup)."""
+        self._tree = self._buffer = None
+        self._cache = {}
+
+    def _node_line(self, node: int) -> int:
+        tree = self._tree
+        if tree.has_key(node):
+            view = tree.key(node)
+        elif tree.has_val(node) and not tree.val_is_null(node) and len(tree.val(node)):
+            view = tree.val(node)
+        elif tree.has_children(node):
+            return self._node_line(tree.first_child(node))
+        else:
+            return self.first_line
+        offset = _address(view) - self._base
+        # Line starts come from the original text: parsing in place may rewrite scalars.
+        return self.first_line + self.data.count(b"\n", self.start, self.start + offset)
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        if self._tree is None:
+            try:
+                self._prepare()
+            except Exception:  # the text parsed once already; never fail a report over a line
+                return [self.first_line] * len(paths)
+        return [self._line(path) for path in paths]
+
+    def _line(self, path: Path) -> int:
+        """Line of the deepest node along ``path``; prefixes are cached across lookups."""
+        cache = self._cache
+        depth = len(path)
+        while depth and path[:depth] not in cache:
+            depth -= 1
+        node, line = cache[path[:depth]]
+        tree = self._tree
+        for part in path[depth:]:
+            if isinstance(part, int):
+                child = tree.child(node, part) if tree.is_seq(node) else _NONE
+            else:
+                child = tree.find_child(node, part.encode()) if tree.is_map(node) else _NONE
+            if child == _NONE:
+                break
+            node, line = child, 0
+            depth += 1
+            cache[path[:depth]] = (node, 0)
+        if not line:
+            line = self._node_line(node)
+            cache[path[:depth]] = (node, line)
+        return line

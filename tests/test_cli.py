@@ -1,0 +1,125 @@
+"""The command line: exit codes, formats and outputs, rule docs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import kubeward
+
+PRIVILEGED = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  serviceAccountName: p
+  containers:
+    - name: c
+      image: registry.corp.example/c:1
+      securityContext: {privileged: true}
+"""
+NO_NAMESPACE = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "pod.yaml").write_text(PRIVILEGED)
+    return tmp_path
+
+
+def test_exit_codes(repo: Path) -> None:
+    assert kubeward("scan", "deploy", cwd=repo).code == 1
+    assert kubeward("scan", "deploy", "--fail-on", "critical", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", "--exit-zero", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", "--fail-on", "never", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", "--select", "N", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", "--ignore", "W001", cwd=repo).code == 0
+    bad = kubeward("scan", "deploy", "--fail-on", "urgent", cwd=repo)
+    assert bad.code == 2 and "--fail-on" in bad.stderr
+
+
+def test_several_formats_in_one_run(repo: Path) -> None:
+    run = kubeward(
+        "scan",
+        "deploy",
+        "-f",
+        "sarif",
+        "-o",
+        "out/k.sarif",
+        "-f",
+        "junit",
+        "-o",
+        "out/k.xml",
+        "-f",
+        "table",
+        cwd=repo,
+    )
+    assert run.code == 1
+    assert "W001" in run.stdout and run.stdout.rstrip().splitlines()[-1].startswith("FAIL")
+    assert json.loads((repo / "out" / "k.sarif").read_text())["version"] == "2.1.0"
+    assert (repo / "out" / "k.xml").read_text().startswith("<?xml")
+
+
+def test_two_formats_cannot_share_stdout(repo: Path) -> None:
+    run = kubeward("scan", "deploy", "-f", "json", "-f", "table", cwd=repo)
+    assert run.code == 2
+    assert "standard output" in run.stderr
+
+
+def test_config_found_next_to_the_scanned_repo(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    (repo / ".git").mkdir()
+    (repo / "kubeward.yaml").write_text("ignore: [W001]\n")
+    elsewhere = tmp_path_factory.mktemp("cwd")
+    run = kubeward("scan", repo / "deploy", "-f", "json", cwd=elsewhere)
+    report = json.loads(run.stdout)
+    assert report["scan"]["config"].endswith("kubeward.yaml")
+    assert "W001" not in {r["id"] for r in report["rules"]}
+    assert run.code == 0
+
+
+def test_deploy_namespace_from_flag_and_helm_env(tmp_path: Path) -> None:
+    (tmp_path / "cm.yaml").write_text(NO_NAMESPACE)
+    assert kubeward("scan", "cm.yaml", cwd=tmp_path).code == 1
+    assert kubeward("scan", "cm.yaml", "--namespace", "payments", cwd=tmp_path).code == 0
+    assert kubeward("scan", "cm.yaml", "-n", "default", cwd=tmp_path).code == 1
+
+
+def test_helm_namespace_environment_variable(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "cm.yaml").write_text(NO_NAMESPACE)
+    env = {**os.environ, "HELM_NAMESPACE": "payments"}
+    done = subprocess.run(
+        [sys.executable, "-m", "kubeward", "scan", "cm.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+
+
+def test_rules_and_rule_pages() -> None:
+    listing = kubeward("rules", "--format", "json")
+    rules = json.loads(listing.stdout)
+    assert [r["id"] for r in rules] == sorted(r["id"] for r in rules)
+    page = kubeward("rule", "W001")
+    assert (
+        page.code == 0 and page.stdout.startswith("<!--") and "## Why is this bad?" in page.stdout
+    )
+    assert kubeward("rule", "privileged-container").stdout == page.stdout
+    missing = kubeward("rule", "Z999")
+    assert missing.code == 2 and "no rule" in missing.stderr
+    assert "| [W001](W001.md)" in kubeward("rules", "--format", "markdown").stdout
+
+
+def test_schema_and_version() -> None:
+    assert json.loads(kubeward("schema").stdout)["$id"].endswith("report-v1.json")
+    assert kubeward("--version").stdout.startswith("kubeward, version")

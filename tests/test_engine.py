@@ -1,0 +1,166 @@
+"""The engine: outcomes per rule and object, rule crashes, suppressions and exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from kubeward.engine import EngineSettings, PolicyException, evaluate
+from kubeward.model import Inventory, K8sObject, ProblemKind, Severity, Violation
+from kubeward.rules import REGISTRY
+from kubeward.rules._base import WORKLOADS, RuleParams, rule
+from kubeward.sources.manifests import objects_from_documents, parse_yaml
+
+
+def inventory(text: str) -> Inventory:
+    parsed = parse_yaml(text.encode(), "t.yaml")
+    return Inventory(
+        objects_from_documents(parsed.documents, file="t.yaml", deploy_namespace=None).objects
+    )
+
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: shop
+  annotations: {annotations}
+spec:
+  serviceAccountName: app
+  containers:
+    - name: app
+      image: nginx
+      securityContext: {{privileged: {privileged}}}
+"""
+
+
+def pod(name: str = "p", privileged: str = "true", annotations: str = "{}") -> str:
+    return POD.format(name=name, privileged=privileged, annotations=annotations)
+
+
+@rule(
+    id="W999",
+    name="crashing-rule",
+    title="Crashes",
+    severity=Severity.LOW,
+    target=WORKLOADS,
+    remediation="None.",
+)
+def crashing_rule(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    if obj.name == "boom":
+        raise KeyError("secret-value-that-must-not-leak")
+    yield from ()
+
+
+def test_outcomes_count_pass_fail_skip() -> None:
+    inv = inventory(pod("a") + "---\n" + pod("b", privileged="false"))
+    result = evaluate(inv, [REGISTRY["W001"], REGISTRY["I001"]], EngineSettings())
+    assert result.outcomes["W001"].failed == 1
+    assert result.outcomes["W001"].passed == 1
+    assert result.outcomes["I001"].skipped == 2
+    assert result.outcomes["I001"].skip_reasons == [
+        "no trustedRegistries configured in kubeward.yaml"
+    ]
+
+
+def test_a_crashing_rule_is_an_error_for_that_object_only() -> None:
+    inv = inventory(pod("boom") + "---\n" + pod("fine"))
+    result = evaluate(inv, [crashing_rule, REGISTRY["W001"]], EngineSettings())
+    assert result.outcomes["W999"].errored == 1
+    assert result.outcomes["W999"].passed == 1
+    assert len(result.findings) == 2  # W001 still ran on both
+    (error,) = result.errors
+    assert error.kind is ProblemKind.RULE
+    assert "KeyError" in error.message and "crashing" in error.message
+    assert "secret-value" not in error.message
+
+
+def test_annotation_suppression_needs_a_reason() -> None:
+    inv = inventory(
+        pod("with-reason", annotations='{"kubeward.io/ignore.W001": "CNI agent, OPS-12"}')
+        + "---\n"
+        + pod("no-reason", annotations='{"kubeward.io/ignore.W001": " "}')
+        + "---\n"
+        + pod("by-name", annotations='{"kubeward.io/ignore.privileged-container": "legacy"}')
+    )
+    result = evaluate(inv, [REGISTRY["W001"]], EngineSettings())
+    assert [f.object.name for f in result.suppressed] == ["with-reason", "by-name"]
+    assert result.suppressed[0].suppression is not None
+    assert result.suppressed[0].suppression.reason == "CNI agent, OPS-12"
+    assert [f.object.name for f in result.findings] == ["no-reason"]
+    assert any("no reason" in w.message for w in result.warnings)
+
+
+def test_inline_suppressions_can_be_forbidden() -> None:
+    inv = inventory(pod("p", annotations='{"kubeward.io/ignore.W001": "trust me"}'))
+    result = evaluate(inv, [REGISTRY["W001"]], EngineSettings(allow_inline_suppressions=False))
+    assert len(result.findings) == 1
+    assert not result.suppressed
+    assert "disabled" in result.warnings[0].message
+
+
+def test_unused_and_unknown_annotations_are_reported() -> None:
+    inv = inventory(
+        pod(
+            "clean",
+            privileged="false",
+            annotations='{"kubeward.io/ignore.W001": "old", "kubeward.io/ignore.X123": "?"}',
+        )
+    )
+    result = evaluate(inv, [REGISTRY["W001"]], EngineSettings())
+    messages = " ".join(w.message for w in result.warnings)
+    assert "suppresses nothing" in messages
+    assert "names no known rule" in messages
+
+
+def test_config_exceptions_match_expire_and_report_unused() -> None:
+    inv = inventory(pod("node-exporter-abc") + "---\n" + pod("web"))
+    settings = EngineSettings(
+        exceptions=(
+            PolicyException(
+                rules=("W",),
+                reason="host metrics",
+                kinds=("Pod",),
+                names=("node-exporter-*",),
+                namespaces=("shop",),
+            ),
+            PolicyException(
+                rules=("W001",), reason="old", names=("web",), expires=date(2020, 1, 1)
+            ),
+            PolicyException(rules=("W001",), reason="never matches", namespaces=("kube-system",)),
+        ),
+        today=date(2026, 11, 27),
+    )
+    result = evaluate(inv, [REGISTRY["W001"]], settings)
+    assert [f.object.name for f in result.suppressed] == ["node-exporter-abc"]
+    assert [f.object.name for f in result.findings] == ["web"]
+    messages = [w.message for w in result.warnings]
+    assert any("expired on 2020-01-01" in m and "1 finding" in m for m in messages)
+    assert any("unused" in m and "kube-system" in m for m in messages)
+
+
+def test_severity_overrides() -> None:
+    inv = inventory(pod())
+    result = evaluate(
+        inv, [REGISTRY["W001"]], EngineSettings(severity_overrides={"W001": Severity.CRITICAL})
+    )
+    assert result.findings[0].severity is Severity.CRITICAL
+
+
+@pytest.mark.parametrize(("kind", "has_pod_spec"), [("Pod", True), ("ConfigMap", False)])
+def test_targets(kind: str, has_pod_spec: bool) -> None:
+    text = f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: x, namespace: s}}\nspec: {{containers: []}}\n"
+    (obj,) = inventory(text)
+    assert (obj.pod_spec is not None) is has_pod_spec
+
+
+def test_rule_params_reach_rules() -> None:
+    from kubeward.rules._common.images import parse_registry_pattern
+
+    inv = inventory(pod())
+    params = RuleParams(trusted_registries=(parse_registry_pattern("docker.io/library"),))
+    result = evaluate(inv, [REGISTRY["I001"]], EngineSettings(params=params))
+    assert result.outcomes["I001"].passed == 1

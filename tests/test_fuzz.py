@@ -1,0 +1,75 @@
+"""Property tests: no input ever crashes the loader, and the CLI never prints a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kubeward.engine import evaluate
+from kubeward.model import Inventory
+from kubeward.rules import ALL_RULES
+from kubeward.sources.manifests import objects_from_documents, parse_json, parse_yaml
+from tests.cli_helpers import kubeward
+
+YAMLISH = st.text(
+    alphabet=st.sampled_from(list("abcdekmnpsy:-[]{},'\"&*!|>#%@ \n\t0123456789.~<?=")),
+    max_size=300,
+)
+OBJECTISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(
+        ["apiVersion", "kind", "metadata", "spec", "template", "containers", "initContainers", "name",
+         "namespace", "image", "securityContext", "privileged", "env", "value", "items", "annotations",
+         "serviceAccountName", "jobTemplate", "labels"]), children, max_size=5),
+    max_leaves=30,
+)  # fmt: skip
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(YAMLISH, st.binary(max_size=200).map(lambda b: b.decode("utf-8", "ignore"))))
+def test_any_text_loads_without_exceptions(text: str) -> None:
+    parsed = parse_yaml(text.encode(), "f.yaml")
+    out = objects_from_documents(parsed.documents, file="f.yaml", deploy_namespace=None)
+    evaluate(Inventory(out.objects), ALL_RULES)
+    for problem in [*parsed.problems, *out.problems]:
+        assert problem.message and problem.file == "f.yaml"
+    parse_json(text.encode(), "f.json")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["v1", "apps/v1", "batch/v1", "argoproj.io/v1alpha1"]),
+    st.sampled_from(["Pod", "Deployment", "CronJob", "Rollout", "List", "ConfigMap"]),
+    OBJECTISH,
+)
+def test_any_object_shape_is_judged_without_crashing(
+    api_version: str, kind: str, body: object
+) -> None:
+    import orjson
+
+    value = {"apiVersion": api_version, "kind": kind}
+    if isinstance(body, dict):
+        value.update(body)
+    parsed = parse_json(orjson.dumps(value), "o.json")
+    out = objects_from_documents(parsed.documents, file="o.json", deploy_namespace=None)
+    result = evaluate(Inventory(out.objects), ALL_RULES)
+    assert not any(e.kind.value == "rule" for e in result.errors), [
+        e.message for e in result.errors
+    ]
+
+
+def test_cli_survives_a_directory_of_garbage(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+    for index in range(40):
+        size = rng.randint(0, 400)
+        data = bytes(rng.getrandbits(8) for _ in range(size))
+        if index % 2:
+            data = data.replace(b"\x00", b" ")
+        (tmp_path / f"g{index}.yaml").write_bytes(data)
+    run = kubeward("scan", ".", "-f", "json", cwd=tmp_path)
+    assert run.code in (0, 1, 2)
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr

@@ -1,0 +1,144 @@
+"""Helm charts and Kustomize directories, rendered by the real tools (built by `make tools`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import kubeward
+from tests.conftest import require_tool
+
+CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    "values.yaml": "image: registry.corp.example/web:1.0\nprivileged: false\n",
+    "templates/deployment.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  template:
+    spec:
+      serviceAccountName: web
+      containers:
+        - name: web
+          image: {{ .Values.image }}
+          securityContext:
+            privileged: {{ .Values.privileged }}
+""",
+    "templates/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  a: b\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\nspec:\n  ports: [{port: 80}]\n",
+}
+
+
+def make_chart(root: Path) -> Path:
+    chart = root / "chart"
+    for name, text in CHART.items():
+        path = chart / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return chart
+
+
+def test_helm_chart_findings_point_at_templates(tmp_path: Path) -> None:
+    require_tool("helm")
+    make_chart(tmp_path)
+    run = kubeward(
+        "scan", "chart", "--helm-set", "privileged=true", "-n", "web", "-f", "json", cwd=tmp_path
+    )
+    report = json.loads(run.stdout)
+    assert run.code == 1, run.stderr
+    (finding,) = report["findings"]
+    assert finding["ruleId"] == "W001"
+    assert finding["file"] == "chart/templates/deployment.yaml"
+    assert finding["line"] == 13
+    assert finding["renderedFrom"]["tool"] == "helm"
+    assert report["summary"]["objects"] == 3
+
+
+def test_helm_values_files_and_the_namespace(tmp_path: Path) -> None:
+    require_tool("helm")
+    make_chart(tmp_path)
+    (tmp_path / "prod.yaml").write_text("privileged: true\n")
+    run = kubeward("scan", "chart", "--helm-values", "prod.yaml", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    ids = sorted((f["ruleId"], f["file"], f["line"]) for f in report["findings"])
+    # no --namespace: every object is judged as landing in `default`
+    assert ("N001", "chart/templates/config.yaml", 3) in ids
+    assert ("N001", "chart/templates/config.yaml", 10) in ids
+    assert ("W001", "chart/templates/deployment.yaml", 13) in ids
+
+
+def test_helm_render_failure_is_loud(tmp_path: Path) -> None:
+    require_tool("helm")
+    chart = make_chart(tmp_path)
+    (chart / "templates" / "broken.yaml").write_text("{{ .Values.missing.field }}\n")
+    (tmp_path / "ok.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: a}\n"
+    )
+    run = kubeward("scan", ".", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert run.code == 2
+    (error,) = report["errors"]
+    assert error["kind"] == "render" and error["file"] == "chart"
+    assert "nil pointer" in error["message"] or "missing" in error["message"]
+    assert report["summary"]["objects"] == 1
+
+
+def test_kustomize_findings_point_at_resource_files(tmp_path: Path) -> None:
+    require_tool("kustomize")
+    base = tmp_path / "base"
+    overlay = tmp_path / "overlays" / "prod"
+    base.mkdir(parents=True)
+    overlay.mkdir(parents=True)
+    (base / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: api\n          image: registry.corp.example/api:1\n"
+    )
+    (base / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../../base]\nnamePrefix: prod-\nnamespace: prod\n"
+        "configMapGenerator:\n- name: settings\n  literals: [a=b]\n"
+    )
+    run = kubeward("scan", "overlays/prod", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert run.code == 1, run.stderr
+    (finding,) = report["findings"]
+    assert (finding["ruleId"], finding["object"]["name"], finding["object"]["namespace"]) == (
+        "A001",
+        "prod-api",
+        "prod",
+    )
+    assert finding["file"] == "base/deploy.yaml"
+    assert finding["line"] == 7
+    assert finding["renderedFrom"] == {
+        "tool": "kustomize",
+        "root": "overlays/prod",
+        "renderedLine": None,
+    }
+
+
+def test_kustomize_failure_is_loud(tmp_path: Path) -> None:
+    require_tool("kustomize")
+    (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    run = kubeward("scan", ".", "-f", "json", cwd=tmp_path)
+    assert run.code == 2
+    report = json.loads(run.stdout)
+    assert report["errors"][0]["kind"] == "render"
+
+
+@pytest.mark.parametrize("tool", ["helm", "kustomize"])
+def test_missing_renderer_is_an_error_not_a_silent_skip(tmp_path: Path, tool: str) -> None:
+    if tool == "helm":
+        make_chart(tmp_path)
+    else:
+        (tmp_path / "kustomization.yaml").write_text("resources: []\n")
+    env = {
+        "KUBEWARD_HELM": "/nonexistent/helm",
+        "KUBEWARD_KUSTOMIZE": "/nonexistent/kustomize",
+        "KUBEWARD_KUBECTL": "/nonexistent/kubectl",
+    }
+    run = kubeward("scan", ".", "-f", "json", cwd=tmp_path, env=env)
+    assert run.code == 2
+    assert "not installed" in json.loads(run.stdout)["errors"][0]["message"]

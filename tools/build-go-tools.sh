@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Build the external renderers kubeward drives (helm, kustomize) from the Go module proxy,
+# once per version, into a cache outside the repository. Used by `make tools` (and so by
+# `make demo` / `make test`); users install these tools their own way.
+#
+#   tools/build-go-tools.sh            # build what is missing, print the bin directory
+#
+# Go is needed only here (test and demo infrastructure); kubeward itself is pure Python.
+set -euo pipefail
+
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.1}"
+CACHE="${KUBEWARD_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeward/tools}"
+BIN="$CACHE/bin"
+mkdir -p "$BIN"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0
+
+build() { # name version package ldflags
+    local name=$1 version=$2 package=$3 ldflags=$4
+    local target="$CACHE/$name-$version/$name"
+    if [ ! -x "$target" ]; then
+        if ! command -v go >/dev/null 2>&1; then
+            echo "build-go-tools: go is not installed; cannot build $name $version" >&2
+            exit 1
+        fi
+        echo "build-go-tools: building $name $version (first time only, ~2 min)..." >&2
+        local tmp
+        tmp=$(mktemp -d)
+        if ! GOBIN="$tmp" go install -trimpath -ldflags "$ldflags" "$package@$version" >"$tmp/log" 2>&1; then
+            cat "$tmp/log" >&2
+            echo "build-go-tools: building $name $version failed" >&2
+            exit 1
+        fi
+        mkdir -p "$(dirname "$target")"
+        mv "$tmp/$name" "$target"
+        rm -rf "$tmp"
+    fi
+    ln -sf "$target" "$BIN/$name"
+}
+
+build helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
+    "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+build kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5 "-s -w"
+echo "$BIN"
