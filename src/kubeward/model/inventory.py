@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
+from typing import Any, TypeVar
 
 from kubeward.model.objects import K8sObject
+
+T = TypeVar("T")
 
 
 class Inventory:
@@ -14,6 +17,20 @@ class Inventory:
 
     def __init__(self, objects: Iterable[K8sObject]) -> None:
         self.objects: tuple[K8sObject, ...] = tuple(objects)
+        self._derived: dict[Callable[[Inventory], Any], Any] = {}
+
+    def derived(self, build: Callable[[Inventory], T]) -> T:
+        """``build(self)``, computed once per inventory and cached.
+
+        Inventory-scope rules run once per object; anything they need about *all* objects
+        (service accounts per namespace, policies per namespace) is built here once, keyed by
+        the builder function, so a rule stays a pure function and the scan stays linear.
+        """
+        try:
+            value: T = self._derived[build]
+        except KeyError:
+            value = self._derived[build] = build(self)
+        return value
 
     def __len__(self) -> int:
         return len(self.objects)

@@ -1,8 +1,9 @@
 """The rule catalog: every rule kubeward ships, listed explicitly and sorted by ID.
 
 Adding a rule: write ``rules/<family>/<name>.py`` (docstring = documentation, one decorated
-function), add fixtures under ``tests/rules/fixtures/<ID>/``, and list it here. The catalog test
-checks IDs, names, docs, fixtures and ordering.
+function), list it in ``RULES`` of ``rules/<family>/__init__.py``, add fixtures under
+``tests/rules/fixtures/<ID>/`` and the ID to ``tests/rules/rules.lock``. The catalog test
+checks IDs, names, docs, fixtures and the lock.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import MappingProxyType
 
+from kubeward.rules import images, namespaces, secrets, serviceaccounts, workload
 from kubeward.rules._base import Rule, RuleParams, Scope, Status, Target
-from kubeward.rules.images.untrusted_registry import untrusted_registry
-from kubeward.rules.namespaces.default_namespace import default_namespace
-from kubeward.rules.secrets.secret_in_env import secret_in_env
-from kubeward.rules.serviceaccounts.default_service_account import default_service_account
-from kubeward.rules.workload.privileged_container import privileged_container
 
-ALL_RULES: tuple[Rule, ...] = (
-    default_service_account,
-    untrusted_registry,
-    default_namespace,
-    secret_in_env,
-    privileged_container,
+ALL_RULES: tuple[Rule, ...] = tuple(
+    sorted(
+        (
+            *serviceaccounts.RULES,
+            *images.RULES,
+            *namespaces.RULES,
+            *secrets.RULES,
+            *workload.RULES,
+        ),
+        key=lambda r: r.id,
+    )
 )
 
 REGISTRY: MappingProxyType[str, Rule] = MappingProxyType({r.id: r for r in ALL_RULES})

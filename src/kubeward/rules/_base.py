@@ -45,6 +45,9 @@ class RuleParams:
     """Registry hosts or host/path prefixes images may come from; empty = not configured."""
     insecure_registries: tuple[RegistryPattern, ...] = ()
     """Registries known to be served over plain HTTP or with TLS verification off."""
+    kubernetes_version: tuple[int, int] = (1, 35)
+    """Kubernetes (major, minor) the objects are judged for: some controls are versioned
+    (e.g. the Pod Security Standards' safe sysctls and user-namespace relaxations)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
