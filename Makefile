@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 TOOLS_BIN := $(shell $(PYTHON) -c "import os;print(os.path.join(os.environ.get('KUBEWARD_TOOLS_CACHE') or os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),'kubeward','tools'),'bin'))")
 export KUBEWARD_HELM := $(TOOLS_BIN)/helm
 export KUBEWARD_KUSTOMIZE := $(TOOLS_BIN)/kustomize
+export KUBEWARD_PSA_ORACLE := $(TOOLS_BIN)/psa-oracle
 export PATH := $(abspath $(BIN)):$(TOOLS_BIN):$(PATH)
 
 .PHONY: help venv tools demo test lint typecheck fmt test-fast docs bench clean

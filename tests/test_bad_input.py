@@ -130,7 +130,7 @@ def test_unknown_kinds_and_crds_are_kept(tmp_path: Path) -> None:
         "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r, namespace: shop}\n"
         "spec:\n  template:\n    spec:\n      serviceAccountName: r\n      containers:\n      - name: r\n        image: nginx\n        securityContext: {privileged: true}\n",
     )
-    code, report, _ = scan_json(tmp_path, "crd.yaml")
+    code, report, _ = scan_json(tmp_path, "crd.yaml", "--select", "W001")
     assert report["summary"]["objects"] == 2
     assert not report["errors"]
     assert [(f["ruleId"], f["object"]["kind"]) for f in report["findings"]] == [("W001", "Rollout")]
@@ -144,7 +144,7 @@ def test_duplicate_keys_are_reported_and_the_last_value_is_judged(tmp_path: Path
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  serviceAccountName: p\n"
         "  containers:\n  - name: c\n    image: nginx\n    securityContext:\n      privileged: false\n      privileged: true\n",
     )
-    code, report, _ = scan_json(tmp_path, "dup.yaml")
+    code, report, _ = scan_json(tmp_path, "dup.yaml", "--select", "W001")
     assert code == 2
     (error,) = report["errors"]
     assert error["line"] == 11 and "duplicate key" in error["message"]

@@ -78,3 +78,25 @@ def test_lock_is_sorted() -> None:
     lines = [line for line in LOCK.read_text().splitlines() if line and not line.startswith("#")]
     assert lines == sorted(lines, key=lambda x: x.split()[0])
     assert all(re.match(r"^[A-Z]\d{3} [a-z0-9-]+$", line) for line in lines)
+
+
+def test_frameworks_reference_existing_rules() -> None:
+    from kubeward.frameworks import frameworks
+
+    names = set()
+    for spec in frameworks():
+        for name in (spec.id, *spec.aliases):
+            assert name not in names, f"framework name {name} is used twice"
+            names.add(name)
+        ids = [c.id for c in spec.controls]
+        assert len(ids) == len(set(ids)), f"{spec.id}: duplicate control IDs"
+        for control in spec.controls:
+            unknown = [r for r in control.rules if r not in REGISTRY]
+            assert not unknown, f"{spec.id} {control.id}: unknown rules {unknown}"
+    assert {
+        "cis-1.10",
+        "nsa-cisa-1.2",
+        "pss-baseline",
+        "pss-restricted",
+        "mitre-attack-containers",
+    } <= names

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the external renderers kubeward drives (helm, kustomize) from the Go module proxy,
-# once per version, into a cache outside the repository. Used by `make tools` (and so by
+# Build the external renderers kubeward drives (helm, kustomize) and the test oracles from the
+# Go module proxy, once per version, into a cache outside the repository. Used by `make tools` (and so by
 # `make demo` / `make test`); users install these tools their own way.
 #
 #   tools/build-go-tools.sh            # build what is missing, print the bin directory
@@ -39,7 +39,27 @@ build() { # name version package ldflags
     ln -sf "$target" "$BIN/$name"
 }
 
+# Test oracle: the Pod Security admission library, wrapped (tools/psa-oracle). Rebuilt when
+# its sources change (the cache key is a hash of them).
+build_local() { # name directory
+    local name=$1 dir=$2
+    local key
+    key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go | sha256sum | cut -c1-16)
+    local target="$CACHE/$name-$key/$name"
+    if [ ! -x "$target" ]; then
+        echo "build-go-tools: building $name (first time only)..." >&2
+        mkdir -p "$(dirname "$target")"
+        if ! (cd "$dir" && go build -trimpath -o "$target" . ) >"$CACHE/$name-build.log" 2>&1; then
+            cat "$CACHE/$name-build.log" >&2
+            echo "build-go-tools: building $name failed" >&2
+            exit 1
+        fi
+    fi
+    ln -sf "$target" "$BIN/$name"
+}
+
 build helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
     "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 build kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5 "-s -w"
+build_local psa-oracle "$(cd "$(dirname "$0")" && pwd)/psa-oracle"
 echo "$BIN"

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from kubeward import __version__
 from kubeward.config import Config
 from kubeward.engine import EngineSettings, evaluate
+from kubeward.frameworks import Framework, evaluate_framework
 from kubeward.model import (
     DOCS_URL,
     SCHEMA_VERSION,
@@ -53,6 +54,8 @@ class ScanRequest:
     helm: HelmOptions = field(default_factory=HelmOptions)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     stdin: BinaryIO | None = None
+    frameworks: tuple[Framework, ...] = ()
+    """Report per-control results of these frameworks, and run only their rules."""
     today: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -63,11 +66,15 @@ def deploy_namespace(request: ScanRequest) -> str | None:
 
 def chosen_rules(request: ScanRequest) -> tuple[Rule, ...]:
     config = request.config
-    return select(
+    rules = select(
         ALL_RULES,
         select=request.select or config.select,
         ignore=(*config.ignore, *request.ignore),
     )
+    if request.frameworks:
+        wanted = frozenset().union(*(f.rule_ids for f in request.frameworks))
+        rules = tuple(r for r in rules if r.id in wanted)
+    return rules
 
 
 def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResult:
@@ -161,6 +168,10 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
         errors=errors,
         warnings=loaded.warnings + evaluation.warnings,
         rules=rule_summaries,
+        frameworks=[
+            evaluate_framework(spec, rule_summaries, evaluation.findings)
+            for spec in request.frameworks
+        ],
     )
 
 

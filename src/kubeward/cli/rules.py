@@ -6,6 +6,7 @@ import click
 import orjson
 
 from kubeward.catalog_docs import index_page, rule_page
+from kubeward.frameworks import UnknownFramework, framework
 from kubeward.rules import ALL_RULES, lookup
 
 
@@ -14,10 +15,21 @@ from kubeward.rules import ALL_RULES, lookup
     "--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table",
     show_default=True, help="Output format.",
 )  # fmt: skip
-def rules(fmt: str) -> None:
+@click.option(
+    "--framework", "framework_name", metavar="NAME",
+    help="Only the rules of a framework (cis, nsa, pss-baseline, pss-restricted, mitre).",
+)  # fmt: skip
+def rules(fmt: str, framework_name: str | None) -> None:
     """List every rule of the catalog."""
+    selected = ALL_RULES
+    if framework_name:
+        try:
+            wanted = framework(framework_name).rule_ids
+        except UnknownFramework as exc:
+            raise click.UsageError(str(exc)) from None
+        selected = tuple(r for r in ALL_RULES if r.id in wanted)
     if fmt == "markdown":
-        click.echo(index_page(ALL_RULES), nl=False)
+        click.echo(index_page(selected), nl=False)
         return
     if fmt == "json":
         data = [
@@ -32,7 +44,7 @@ def rules(fmt: str) -> None:
                 "remediation": r.remediation,
                 "summary": r.summary,
             }
-            for r in ALL_RULES
+            for r in selected
         ]
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
         return
@@ -42,7 +54,7 @@ def rules(fmt: str) -> None:
     table = Table(show_lines=False)
     for column in ("ID", "name", "severity", "scope", "title"):
         table.add_column(column)
-    for r in ALL_RULES:
+    for r in selected:
         table.add_row(r.id, r.name, r.severity.value, r.scope.value, r.title)
     Console().print(table)
 

@@ -12,6 +12,7 @@ import click
 
 from kubeward.config import Config, find_config, is_rule_prefix, load_config, parse_fail_on
 from kubeward.errors import UsageError
+from kubeward.frameworks import Framework, UnknownFramework, framework
 from kubeward.model import ScanResult, Severity
 from kubeward.reporters import FORMATS, renderer
 from kubeward.scan import ScanRequest, exit_code, run_scan
@@ -103,6 +104,13 @@ def _write(result: ScanResult, pairs: list[tuple[str, str | None]], color: bool)
             raise UsageError(f"cannot write {target}: {exc.strerror}") from None
 
 
+def _framework(name: str) -> Framework:
+    try:
+        return framework(name)
+    except UnknownFramework as exc:
+        raise UsageError(f"--framework: {exc}") from None
+
+
 def _resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     if config_path:
         path = Path(config_path)
@@ -185,6 +193,14 @@ def _resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     metavar="MB",
     help="Largest manifest file read, in MiB.",
 )
+@click.option(
+    "--framework",
+    "framework_names",
+    multiple=True,
+    metavar="NAME",
+    help="Report per-control results of a framework (cis, nsa, pss-baseline, "
+    "pss-restricted, mitre) and run only its rules; repeatable.",
+)
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @click.option(
     "--color/--no-color", default=None, help="Colour the table (default: when a terminal)."
@@ -205,6 +221,7 @@ def scan(
     helm_release: str,
     kube_version: str | None,
     max_file_size: int,
+    framework_names: tuple[str, ...],
     no_progress: bool,
     color: bool | None,
 ) -> int:
@@ -238,6 +255,7 @@ def scan(
             kube_version=kube_version,
         ),
         max_file_size=max_file_size * 2**20,
+        frameworks=tuple(_framework(name) for name in framework_names),
     )
     for key in (*request.select, *request.ignore):
         if not is_rule_prefix(key):

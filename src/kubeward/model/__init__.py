@@ -19,6 +19,8 @@ from kubeward.model.objects import Container, K8sObject, Origin, Raw
 from kubeward.model.results import (
     DOCS_URL,
     SCHEMA_VERSION,
+    ControlResult,
+    FrameworkResult,
     RuleSummary,
     ScanInfo,
     ScanResult,
@@ -32,7 +34,9 @@ __all__ = [
     "DOCS_URL",
     "SCHEMA_VERSION",
     "Container",
+    "ControlResult",
     "Finding",
+    "FrameworkResult",
     "Inventory",
     "K8sObject",
     "ObjectRef",

@@ -8,6 +8,7 @@ become camelCase on the wire, so the JSON report *is* these values (see ``report
 from __future__ import annotations
 
 import enum
+from functools import lru_cache
 from typing import NamedTuple
 
 import msgspec
@@ -52,6 +53,7 @@ class Violation(NamedTuple):
     message: str
 
 
+@lru_cache(maxsize=65536)
 def format_path(path: Path) -> str:
     """Render a path the way ``kubectl explain`` users read it: ``spec.containers[0].image``."""
     out: list[str] = []

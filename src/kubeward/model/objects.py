@@ -100,16 +100,21 @@ class Origin(Protocol):
         ...
 
 
+_LIST_LABELS = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+
+
 class Container:
     """One container of a pod spec, with its path inside the object."""
 
-    __slots__ = ("index", "list_name", "path", "raw")
+    __slots__ = ("index", "label", "list_name", "path", "raw")
 
     def __init__(self, raw: Raw, list_name: str, index: int, path: Path) -> None:
         self.raw = raw
         self.list_name = list_name
         self.index = index
         self.path = path
+        self.label = f'{_LIST_LABELS.get(list_name, "container")} "{self.name}"'
+        """``container "web"`` / ``init container "setup"``, for messages."""
 
     @property
     def name(self) -> str:
@@ -125,12 +130,6 @@ class Container:
     def security_context(self) -> Mapping[str, Any]:
         ctx = self.raw.get("securityContext")
         return ctx if isinstance(ctx, dict) else {}
-
-    @property
-    def label(self) -> str:
-        """``container "web"`` / ``init container "setup"`` for messages."""
-        kind = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}
-        return f'{kind.get(self.list_name, "container")} "{self.name}"'
 
 
 def api_group(api_version: str) -> str:

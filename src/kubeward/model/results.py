@@ -83,6 +83,26 @@ class RuleSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     skip_reasons: list[str]
 
 
+class ControlResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: str
+    title: str
+    status: str
+    """``pass``, ``fail``, ``manual`` (no rule judges it) or ``skipped`` (its rules were)."""
+    rules: list[str]
+    findings: int
+
+
+class FrameworkResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: str
+    title: str
+    url: str
+    passed: int
+    failed: int
+    manual: int
+    skipped: int
+    controls: list[ControlResult]
+
+
 class ScanResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     schema_version: str
     tool: ToolInfo
@@ -93,3 +113,5 @@ class ScanResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     errors: list[Problem]
     warnings: list[Problem]
     rules: list[RuleSummary]
+    frameworks: list[FrameworkResult] = []
+    """Per-control results of the frameworks asked for with ``--framework``."""

@@ -89,6 +89,20 @@ _TYPE_NAMES = {
     list: "a list",
 }
 
+# A compiled schema node: ``(leaf_types, nested, wildcard)`` for mappings, where ``leaf_types``
+# maps a field to its builtin type and ``nested`` maps a field to a compiled node (a mapping
+# node, or ``("list", item)`` for lists); values are compared with ``type(v) is t`` (parsed
+# YAML/JSON only produces exact builtin types, and ``type(True) is not int``).
+_Node = Any
+
+
+def _compile(schema: Schema) -> _Node:
+    if isinstance(schema, list):
+        return ("list", schema[0] if isinstance(schema[0], type) else _compile(schema[0]))
+    leaves = {k: v for k, v in schema.items() if isinstance(v, type) and k != "*"}
+    nested = {k: _compile(v) for k, v in schema.items() if not isinstance(v, type)}
+    return ("map", leaves, nested, schema.get("*"))
+
 
 def _describe(value: object) -> str:
     if value is None:
@@ -108,48 +122,62 @@ def _describe(value: object) -> str:
     return type(value).__name__
 
 
-def _type_ok(expected: type, value: object) -> bool:
-    if expected is int:
-        return type(value) is int
-    return isinstance(value, expected)
+def _mistyped(
+    path: list[Any], expected: type, value: object, errors: list[tuple[Path, str]]
+) -> None:
+    errors.append((tuple(path), f"must be {_TYPE_NAMES[expected]}, got {_describe(value)}"))
 
 
-def _check(value: Any, schema: Schema, path: Path, errors: list[tuple[Path, str]]) -> None:
+def _check(value: Any, node: _Node, path: list[Any], errors: list[tuple[Path, str]]) -> None:
     """Append ``(path, message)`` for each mistyped field under ``value`` (None = absent)."""
-    if type(schema) is type:
-        if value is not None and not _type_ok(schema, value):
-            errors.append((path, f"must be {_TYPE_NAMES[schema]}, got {_describe(value)}"))
-        return
-    if type(schema) is list:
+    if node[0] == "list":
         if type(value) is not list:
-            errors.append((path, f"must be a list, got {_describe(value)}"))
+            _mistyped(path, list, value, errors)
             return
-        item_schema = schema[0]
-        for index, item in enumerate(value):
-            if item is not None:
-                _check(item, item_schema, (*path, index), errors)
+        item = node[1]
+        for index, element in enumerate(value):
+            if element is None:
+                continue
+            if type(item) is type:
+                if type(element) is not item:
+                    path.append(index)
+                    _mistyped(path, item, element, errors)
+                    path.pop()
+            else:
+                path.append(index)
+                _check(element, item, path, errors)
+                path.pop()
         return
     if type(value) is not dict:
-        errors.append((path, f"must be a mapping, got {_describe(value)}"))
+        _mistyped(path, dict, value, errors)
         return
-    wildcard = schema.get("*")
+    _, leaves, nested, wildcard = node
     if wildcard is not None:
-        for key, item in value.items():
-            if item is not None and not _type_ok(wildcard, item):
-                errors.append(
-                    ((*path, key), f"must be {_TYPE_NAMES[wildcard]}, got {_describe(item)}")
-                )
+        for key, element in value.items():
+            if element is not None and type(element) is not wildcard:
+                path.append(key)
+                _mistyped(path, wildcard, element, errors)
+                path.pop()
         return
-    if len(value) < len(schema):
-        for key, item in value.items():
-            sub = schema.get(key)
-            if sub is not None and item is not None:
-                _check(item, sub, (*path, key), errors)
-    else:
-        for key, sub in schema.items():
-            item = value.get(key)
-            if item is not None:
-                _check(item, sub, (*path, key), errors)
+    for key, element in value.items():
+        if element is None:
+            continue
+        expected = leaves.get(key)
+        if expected is not None:
+            if type(element) is not expected:
+                path.append(key)
+                _mistyped(path, expected, element, errors)
+                path.pop()
+            continue
+        sub = nested.get(key)
+        if sub is not None:
+            path.append(key)
+            _check(element, sub, path, errors)
+            path.pop()
+
+
+_COMPILED_POD_SPEC = _compile(_POD_SPEC)
+_COMPILED_METADATA = _compile(_METADATA)
 
 
 def _expected_pod_spec_path(obj: K8sObject) -> Path | None:
@@ -165,9 +193,9 @@ def shape_errors(obj: K8sObject) -> list[tuple[Path, str]]:
     raw = obj.raw
     meta = raw.get("metadata")
     if meta is not None:
-        _check(meta, _METADATA, ("metadata",), errors)
+        _check(meta, _COMPILED_METADATA, ["metadata"], errors)
     if obj.pod_spec is not None and obj.pod_spec_path is not None:
-        _check(obj.pod_spec, _POD_SPEC, obj.pod_spec_path, errors)
+        _check(obj.pod_spec, _COMPILED_POD_SPEC, list(obj.pod_spec_path), errors)
         return errors
     expected = _expected_pod_spec_path(obj)
     if expected is None:

@@ -120,6 +120,24 @@ def render(result: ScanResult, *, color: bool = False, width: int = 120) -> str:
         console.print()
     _problems(console, "Errors", result.errors, "magenta")
     _problems(console, "Warnings", result.warnings, "yellow")
+    for spec in result.frameworks:
+        console.print(
+            Text(
+                f"{spec.title}: {spec.passed} pass, {spec.failed} fail, {spec.manual} manual"
+                + (f", {spec.skipped} skipped" if spec.skipped else ""),
+                style="bold",
+            )
+        )
+        for control in spec.controls:
+            style = {"pass": "green", "fail": "red", "manual": "dim", "skipped": "yellow"}
+            line = Text(f"  {control.status.upper():7}", style=style[control.status])
+            line.append(f" {control.id}  {control.title}")
+            if control.findings:
+                line.append(
+                    f"  ({control.findings} findings: {', '.join(control.rules)})", style="dim"
+                )
+            console.print(line)
+        console.print()
     skipped = [r for r in result.rules if r.skipped and r.skip_reasons]
     for rule in skipped:
         console.print(
@@ -127,5 +145,5 @@ def render(result: ScanResult, *, color: bool = False, width: int = 120) -> str:
         )
     if skipped:
         console.print()
-    console.print(summary_line(result))
-    return buffer.getvalue()
+    console.print(summary_line(result), soft_wrap=True)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

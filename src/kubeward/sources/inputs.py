@@ -3,7 +3,8 @@
 Directory walks are recursive and sorted (stable reports). A directory with ``Chart.yaml`` is a
 Helm chart and one with ``kustomization.yaml`` a Kustomize root: each is rendered as a whole
 and its files are not scanned one by one (templates are not YAML, patches are not objects).
-Hidden directories (``.git``, ``.github``) are skipped in walks; name a path to scan it.
+Hidden files and directories (``.git``, ``.github``) and kubeward's own ``kubeward.yaml`` are
+skipped in walks; name a path to scan it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import BinaryIO
 from kubeward.errors import InputError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# kubeward's own configuration sits next to manifests; it is not one of them.
+CONFIG_FILES = frozenset({"kubeward.yaml", "kubeward.yml"})
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 DEFAULT_MAX_FILE_SIZE = 64 * 1024 * 1024
 STDIN = "-"
@@ -79,7 +82,11 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
                 continue
             if entry.is_dir():
                 walk(entry)
-            elif entry.suffix.lower() in MANIFEST_SUFFIXES and entry.is_file():
+            elif (
+                entry.suffix.lower() in MANIFEST_SUFFIXES
+                and entry.name not in CONFIG_FILES
+                and entry.is_file()
+            ):
                 found.append(Input(InputKind.FILE, display_path(entry)))
 
     for raw in paths:

@@ -99,12 +99,17 @@ def _exact(
 
 
 def _fast_document(
-    data: bytes, span: documents.Span, value: Any, suspicious: bool
+    data: bytes,
+    span: documents.Span,
+    value: Any,
+    suspicious: bool,
+    buffer: yaml_fast.ParsedBuffer,
+    index: int | None,
 ) -> Document | None:
     """The fast path's document, or None when its text has a plain YAML 1.1 scalar."""
     if suspicious and yaml_fast.plain_special(data[span.start : span.end]):
         return None
-    locator = yaml_fast.FastLocator(data, span.start, span.end, span.line)
+    locator = yaml_fast.FastLocator(buffer, index, span.start, span.line)
     return Document(value, span.line, locator, memoryview(data)[span.start : span.end])
 
 
@@ -129,7 +134,8 @@ def parse_yaml(data: bytes, file: str) -> ParsedText:
             if len(values) == 1:
                 count, suspicious = yaml_fast.scan_values(values[0])
                 if nodes == 1 + count:
-                    doc = _fast_document(data, span, values[0], suspicious)
+                    buffer = yaml_fast.ParsedBuffer(data, span.start, span.end)
+                    doc = _fast_document(data, span, values[0], suspicious, buffer, None)
                     if doc is not None:
                         out.documents.append(doc)
                         continue
@@ -150,8 +156,9 @@ def _whole_stream(data: bytes, spans: list[documents.Span], file: str, out: Pars
     if nodes != len(values) + sum(count for count, _ in scans):
         return False
     view = memoryview(data)
-    for span, value, (_, suspicious) in zip(spans, values, scans, strict=True):
-        doc = _fast_document(data, span, value, suspicious)
+    buffer = yaml_fast.ParsedBuffer(data, 0, len(data))
+    for index, (span, value, (_, suspicious)) in enumerate(zip(spans, values, scans, strict=True)):
+        doc = _fast_document(data, span, value, suspicious, buffer, index)
         if doc is None:
             _exact(view[span.start : span.end], span.line, file, out, keep_text=True)
         else:

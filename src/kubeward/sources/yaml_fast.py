@@ -246,64 +246,91 @@ def _address(view: Any) -> int:
     return address
 
 
-class FastLocator:
-    """Maps paths in one document (parsed by the fast path) to file lines."""
+class ParsedBuffer:
+    """A text parsed in place by rapidyaml, for mapping nodes back to byte offsets.
 
-    __slots__ = ("_base", "_buffer", "_cache", "_tree", "data", "end", "first_line", "start")
+    Only the most recently used buffer keeps its tree: objects are judged in file order, so one
+    tree at a time serves every lookup while bounding memory (a whole corpus of trees would
+    cost more than its Python objects).
+    """
 
-    def __init__(self, data: bytes, start: int, end: int, first_line: int) -> None:
+    __slots__ = ("_base", "_buffer", "_tree", "data", "end", "start")
+    _current: ParsedBuffer | None = None
+
+    def __init__(self, data: bytes, start: int, end: int) -> None:
         self.data = data
         self.start = start
         self.end = end
-        self.first_line = first_line
         self._tree: Any = None
         self._buffer: bytearray | None = None
         self._base = 0
+
+    def tree(self) -> Any:
+        if self._tree is None:
+            previous = ParsedBuffer._current
+            if previous is not None and previous is not self:
+                previous._tree = previous._buffer = None
+            self._buffer = bytearray(memoryview(self.data)[self.start : self.end])
+            self._tree = ryml.parse_in_place(self._buffer)  # parsed once already: no error output
+            self._base = _address(self._buffer)
+            ParsedBuffer._current = self
+        return self._tree
+
+    def offset(self, view: Any) -> int:
+        """Offset in ``data`` of a node's key or value view."""
+        return self.start + _address(view) - self._base
+
+
+class FastLocator:
+    """Maps paths in one document (parsed by the fast path) to file lines."""
+
+    __slots__ = ("_cache", "_doc_start", "_source", "doc_index", "first_line")
+
+    def __init__(
+        self, source: ParsedBuffer, doc_index: int | None, doc_start: int, first_line: int
+    ) -> None:
+        self._source = source
+        self.doc_index = doc_index
+        """Position of the document in a whole-stream buffer; None for a one-document buffer."""
+        self._doc_start = doc_start
+        self.first_line = first_line
         self._cache: dict[Path, tuple[int, int]] = {}
 
-    def _prepare(self) -> None:
-        self._buffer = bytearray(memoryview(self.data)[self.start : self.end])
-        self._tree = ryml.parse_in_place(self._buffer)  # parsed once already: no error output
-        self._base = _address(self._buffer)
-        root = self._tree.root_id()
-        doc = self._tree.first_child(root) if self._tree.is_stream(root) else root
-        self._cache = {(): (doc, 0)}
+    def _root(self, tree: Any) -> int:
+        root = tree.root_id()
+        if not tree.is_stream(root):
+            return int(root)
+        return int(tree.child(root, self.doc_index or 0))
 
-    def release(self) -> None:
-        """Drop the parsed tree (it is rebuilt on the next lookup)."""
-        self._tree = self._buffer = None
-        self._cache = {}
-
-    def _node_line(self, node: int) -> int:
-        tree = self._tree
+    def _node_line(self, tree: Any, node: int) -> int:
         if tree.has_key(node):
             view = tree.key(node)
         elif tree.has_val(node) and not tree.val_is_null(node) and len(tree.val(node)):
             view = tree.val(node)
         elif tree.has_children(node):
-            return self._node_line(tree.first_child(node))
+            return self._node_line(tree, tree.first_child(node))
         else:
             return self.first_line
-        offset = _address(view) - self._base
+        offset = self._source.offset(view)
         # Line starts come from the original text: parsing in place may rewrite scalars.
-        return self.first_line + self.data.count(b"\n", self.start, self.start + offset)
+        return self.first_line + self._source.data.count(b"\n", self._doc_start, offset)
 
     def lines(self, paths: Sequence[Path]) -> list[int | None]:
-        if self._tree is None:
-            try:
-                self._prepare()
-            except Exception:  # the text parsed once already; never fail a report over a line
-                return [self.first_line] * len(paths)
-        return [self._line(path) for path in paths]
+        try:
+            tree = self._source.tree()
+        except Exception:  # the text parsed once already; never fail a report over a line
+            return [self.first_line] * len(paths)
+        if not self._cache or self._cache.get(()) is None:
+            self._cache = {(): (self._root(tree), 0)}
+        return [self._line(tree, path) for path in paths]
 
-    def _line(self, path: Path) -> int:
+    def _line(self, tree: Any, path: Path) -> int:
         """Line of the deepest node along ``path``; prefixes are cached across lookups."""
         cache = self._cache
         depth = len(path)
         while depth and path[:depth] not in cache:
             depth -= 1
         node, line = cache[path[:depth]]
-        tree = self._tree
         for part in path[depth:]:
             if isinstance(part, int):
                 child = tree.child(node, part) if tree.is_seq(node) else _NONE
@@ -315,6 +342,6 @@ class FastLocator:
             depth += 1
             cache[path[:depth]] = (node, 0)
         if not line:
-            line = self._node_line(node)
+            line = self._node_line(tree, node)
             cache[path[:depth]] = (node, line)
         return line

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 DOCKER_HUB = "docker.io"
 _LEGACY_DOCKER_HUB = ("index.docker.io", "registry-1.docker.io")
@@ -54,8 +55,12 @@ class ImageRef:
         return self.digest is not None
 
 
+@lru_cache(maxsize=16384)
 def parse_image(reference: str) -> ImageRef:
-    """Parse and normalise an image reference; raises ``InvalidImageReference``."""
+    """Parse and normalise an image reference; raises ``InvalidImageReference``.
+
+    Cached: the same image appears in many workloads and is read by several rules.
+    """
     text = reference.strip()
     if not text or text != reference or len(text) > 4096:
         raise InvalidImageReference(f"{reference!r} is not a valid image reference")

@@ -96,3 +96,62 @@ def service_account_name(obj: K8sObject) -> str:
     spec = obj.pod_spec or EMPTY
     name = spec.get("serviceAccountName") or spec.get("serviceAccount")
     return name if isinstance(name, str) and name else "default"
+
+
+# Capabilities a container may add under the Pod Security Standards' baseline profile
+# (k8s.io/pod-security-admission policy/check_capabilities_baseline.go).
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+# Capabilities that on their own allow breaking out of the container or owning the node's
+# kernel, network or security modules.
+DANGEROUS_CAPABILITIES = frozenset(
+    {
+        "ALL",
+        "SYS_ADMIN",
+        "SYS_MODULE",
+        "SYS_PTRACE",
+        "SYS_RAWIO",
+        "SYS_BOOT",
+        "DAC_READ_SEARCH",
+        "NET_ADMIN",
+        "BPF",
+        "PERFMON",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+    }
+)
+
+
+def capability_name(raw: str) -> str:
+    """``cap_sys_admin`` → ``SYS_ADMIN`` (runtimes accept either spelling)."""
+    name = raw.strip().upper()
+    return name[4:] if name.startswith("CAP_") else name
+
+
+def pod_annotations(obj: K8sObject) -> Mapping[str, Any]:
+    """The annotations the pods get (pod template annotations for controllers)."""
+    if obj.kind == "Pod" and obj.pod_spec_path == ("spec",):
+        return obj.annotations
+    return obj.pod_template_annotations
+
+
+def pod_annotation_path(obj: K8sObject, key: str) -> Path:
+    if obj.kind == "Pod" and obj.pod_spec_path == ("spec",):
+        return ("metadata", "annotations", key)
+    base = obj.pod_spec_path or ("spec",)
+    return (*base[:-1], "metadata", "annotations", key)

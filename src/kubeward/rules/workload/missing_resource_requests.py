@@ -1,0 +1,50 @@
+"""## What it does
+Flags containers and init containers without a memory request or a CPU request
+(`resources.requests.memory`, `resources.requests.cpu`). When only limits are set, Kubernetes
+copies them into requests, so a container with both limits is not flagged. Ephemeral
+containers are skipped.
+
+## Why is this bad?
+Without requests the scheduler cannot place the pod sensibly, the pod lands in the
+`BestEffort` quality-of-service class and is the first to be evicted or starved under
+pressure — an easy lever for noisy-neighbour denial of service.
+
+## Example
+```yaml
+resources: {}
+```
+
+Use instead: `resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 256Mi}}`.
+"""
+
+from collections.abc import Iterator
+
+from kubeward.model import K8sObject, Severity, Violation
+from kubeward.rules._base import WORKLOADS, RuleParams, rule
+from kubeward.rules.workload.missing_resource_limits import missing_resources
+
+
+@rule(
+    id="W023",
+    name="missing-resource-requests",
+    title="Container has no resource requests",
+    severity=Severity.LOW,
+    target=WORKLOADS,
+    remediation="Set `resources.requests.memory` and `resources.requests.cpu`.",
+)
+def missing_resource_requests(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    for container in obj.containers():
+        if container.list_name == "ephemeralContainers":
+            continue
+        # A limit without a request is defaulted into the request.
+        missing = [
+            name
+            for name in missing_resources(container.raw, "requests")
+            if name in missing_resources(container.raw, "limits")
+        ]
+        if missing:
+            resources = container.raw.get("resources")
+            yield Violation(
+                (*container.path, "resources") if isinstance(resources, dict) else container.path,
+                f"{container.label} has no {' or '.join(missing)} request",
+            )

@@ -1,0 +1,54 @@
+"""## What it does
+Flags containers that mount a `hostPath` volume without `readOnly: true` on the mount.
+
+## Why is this bad?
+Writing to the node's filesystem is a classic path to the node: planting cron jobs, kubelet
+configuration or binaries, and overwriting files other pods trust. Read-only mounts still
+leak information (see `W005`) but cannot persist on the node.
+
+## Example
+```yaml
+volumeMounts:
+  - name: host-logs
+    mountPath: /host/var/log      # volume "host-logs" is a hostPath; readOnly unset
+```
+
+Use instead: `readOnly: true` on the mount, or no hostPath at all.
+"""
+
+from collections.abc import Iterator
+
+from kubeward.model import K8sObject, Severity, Violation
+from kubeward.rules._base import WORKLOADS, RuleParams, rule
+from kubeward.rules._common.pods import volumes
+
+
+@rule(
+    id="W030",
+    name="writable-host-path",
+    title="Container mounts a node path writable",
+    severity=Severity.HIGH,
+    target=WORKLOADS,
+    remediation="Add `readOnly: true` to the mount of the hostPath volume.",
+)
+def writable_host_path(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    host_volumes = {
+        volume.get("name"): volume["hostPath"].get("path")
+        for volume, _ in volumes(obj)
+        if isinstance(volume.get("hostPath"), dict)
+    }
+    if not host_volumes:
+        return
+    for container in obj.containers():
+        mounts = container.raw.get("volumeMounts")
+        if not isinstance(mounts, list):
+            continue
+        for index, mount in enumerate(mounts):
+            if not isinstance(mount, dict) or mount.get("name") not in host_volumes:
+                continue
+            if mount.get("readOnly") is not True:
+                yield Violation(
+                    (*container.path, "volumeMounts", index),
+                    f"{container.label} mounts the node path "
+                    f"{host_volumes[mount.get('name')]} writable",
+                )

@@ -1,0 +1,52 @@
+"""## What it does
+Flags containers whose root filesystem is writable (`readOnlyRootFilesystem` is not `true`).
+Windows pods are skipped (Windows containers do not support it).
+
+## Why is this bad?
+A writable root filesystem lets an attacker drop tools, modify binaries and configuration, or
+persist a backdoor that survives until the pod is replaced. Applications that need scratch
+space can mount an `emptyDir` at the paths they write to.
+
+## Example
+```yaml
+securityContext:
+  allowPrivilegeEscalation: false    # readOnlyRootFilesystem unset
+```
+
+Use instead:
+```yaml
+securityContext:
+  readOnlyRootFilesystem: true
+volumeMounts:
+  - {name: tmp, mountPath: /tmp}    # with an emptyDir volume "tmp"
+```
+"""
+
+from collections.abc import Iterator
+
+from kubeward.model import K8sObject, Severity, Violation
+from kubeward.rules._base import WORKLOADS, RuleParams, rule
+from kubeward.rules._common.pods import is_windows
+
+
+@rule(
+    id="W021",
+    name="writable-root-filesystem",
+    title="Container root filesystem is writable",
+    severity=Severity.LOW,
+    target=WORKLOADS,
+    remediation=(
+        "Set `securityContext.readOnlyRootFilesystem: true`; mount an emptyDir where it writes."
+    ),
+)
+def writable_root_filesystem(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    if is_windows(obj):
+        return
+    for container in obj.containers():
+        value = container.security_context.get("readOnlyRootFilesystem")
+        if value is not True:
+            base = (*container.path, "securityContext")
+            yield Violation(
+                (*base, "readOnlyRootFilesystem") if value is not None else base,
+                f"{container.label} can write to its root filesystem",
+            )
