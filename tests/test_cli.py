@@ -31,12 +31,13 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_exit_codes(repo: Path) -> None:
-    assert kubeward("scan", "deploy", cwd=repo).code == 1
-    assert kubeward("scan", "deploy", "--fail-on", "critical", cwd=repo).code == 0
-    assert kubeward("scan", "deploy", "--exit-zero", cwd=repo).code == 0
-    assert kubeward("scan", "deploy", "--fail-on", "never", cwd=repo).code == 0
-    assert kubeward("scan", "deploy", "--select", "N", cwd=repo).code == 0
-    assert kubeward("scan", "deploy", "--ignore", "W001", cwd=repo).code == 0
+    only = ("--select", "W001,N001")  # the pod is privileged, and in namespace shop
+    assert kubeward("scan", "deploy", *only, cwd=repo).code == 1
+    assert kubeward("scan", "deploy", *only, "--fail-on", "critical", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", *only, "--exit-zero", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", *only, "--fail-on", "never", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", "--select", "N001", cwd=repo).code == 0
+    assert kubeward("scan", "deploy", *only, "--ignore", "W001", cwd=repo).code == 0
     bad = kubeward("scan", "deploy", "--fail-on", "urgent", cwd=repo)
     assert bad.code == 2 and "--fail-on" in bad.stderr
 
@@ -73,7 +74,7 @@ def test_config_found_next_to_the_scanned_repo(
     repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     (repo / ".git").mkdir()
-    (repo / "kubeward.yaml").write_text("ignore: [W001]\n")
+    (repo / "kubeward.yaml").write_text("select: [W001, N001]\nignore: [W001]\n")
     elsewhere = tmp_path_factory.mktemp("cwd")
     run = kubeward("scan", repo / "deploy", "-f", "json", cwd=elsewhere)
     report = json.loads(run.stdout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -89,6 +89,39 @@ class Evaluation:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     outcomes: dict[str, RuleOutcome] = field(default_factory=dict)
+    exception_hits: dict[int, int] = field(default_factory=dict)
+    """Per configured exception (by position): findings it suppressed."""
+    expired_hits: dict[int, int] = field(default_factory=dict)
+    """Per expired exception: findings it would have suppressed."""
+
+
+def merge(parts: Sequence[Evaluation]) -> Evaluation:
+    """Combine evaluations of disjoint object sets (or of different rule scopes)."""
+    out = Evaluation()
+    for part in parts:
+        out.findings.extend(part.findings)
+        out.suppressed.extend(part.suppressed)
+        out.errors.extend(part.errors)
+        out.warnings.extend(part.warnings)
+        for rule_id, outcome in part.outcomes.items():
+            total = out.outcomes.setdefault(rule_id, RuleOutcome())
+            total.passed += outcome.passed
+            total.failed += outcome.failed
+            total.skipped += outcome.skipped
+            total.errored += outcome.errored
+            for reason in outcome.skip_reasons:
+                if reason not in total.skip_reasons:
+                    total.skip_reasons.append(reason)
+        for counts, more in (
+            (out.exception_hits, part.exception_hits),
+            (out.expired_hits, part.expired_hits),
+        ):
+            for index, hits in more.items():
+                counts[index] = counts.get(index, 0) + hits
+    return out
+
+
+_Prepared = tuple[Rule, Callable[..., Iterator[Violation]], RuleOutcome, bool, bool]
 
 
 @dataclass
@@ -105,8 +138,17 @@ def _crash_summary(exc: BaseException) -> str:
 
 
 class _Evaluator:
-    def __init__(self, inventory: Inventory, rules: Sequence[Rule], settings: EngineSettings):
+    def __init__(
+        self,
+        inventory: Inventory,
+        rules: Sequence[Rule],
+        settings: EngineSettings,
+        *,
+        object_phase: bool = True,
+    ) -> None:
         self.inventory = inventory
+        self.object_phase = object_phase
+        """Check object shapes and annotation syntax (once per object, in the object phase)."""
         self.rules = tuple(rules)
         self.settings = settings
         self.result = Evaluation(outcomes={r.id: RuleOutcome() for r in self.rules})
@@ -122,16 +164,30 @@ class _Evaluator:
             r.id: tuple(e for e in settings.exceptions if r.id.startswith(e.rules))
             for r in self.rules
         }
-        self.exception_hits: dict[int, int] = dict.fromkeys(range(len(settings.exceptions)), 0)
+        self.exception_hits = self.result.exception_hits
         self.exception_index = {id(e): i for i, e in enumerate(settings.exceptions)}
-        self.expired_hits: dict[int, int] = {}
-        self._targets: dict[tuple[str, bool], tuple[Rule, ...]] = {}
+        self.expired_hits = self.result.expired_hits
+        self.severity = {
+            r.id: settings.severity_overrides.get(r.id, r.severity) for r in self.rules
+        }
+        self._targets: dict[tuple[str, bool], tuple[_Prepared, ...]] = {}
 
-    def applicable(self, obj: K8sObject) -> tuple[Rule, ...]:
+    def applicable(self, obj: K8sObject) -> tuple[_Prepared, ...]:
+        """The rules that target ``obj``, prepared for the hot loop (cached per kind)."""
         key = (obj.kind, obj.pod_spec is not None)
         found = self._targets.get(key)
         if found is None:
-            found = tuple(r for r in self.rules if r.target.matches(obj))
+            found = tuple(
+                (
+                    rule,
+                    rule.check,
+                    self.result.outcomes[rule.id],
+                    bool(self.skip_reason[rule.id]),
+                    rule.scope is Scope.INVENTORY,
+                )
+                for rule in self.rules
+                if rule.target.matches(obj)
+            )
             self._targets[key] = found
         return found
 
@@ -175,6 +231,11 @@ class _Evaluator:
         return _InlineSuppressions(reasons)
 
     def warn(self, obj: K8sObject, line: int | None, message: str) -> None:
+        """A warning about an annotation itself: reported once, in the object phase."""
+        if self.object_phase:
+            self.note(obj, line, message)
+
+    def note(self, obj: K8sObject, line: int | None, message: str) -> None:
         self.result.warnings.append(
             Problem(
                 kind=ProblemKind.SUPPRESSION,
@@ -198,7 +259,7 @@ class _Evaluator:
             if exception.expires is not None and exception.expires < self.settings.today:
                 self.expired_hits[index] = self.expired_hits.get(index, 0) + 1
                 continue
-            self.exception_hits[index] += 1
+            self.exception_hits[index] = self.exception_hits.get(index, 0) + 1
             return Suppression(
                 kind="config",
                 reason=exception.reason,
@@ -208,9 +269,8 @@ class _Evaluator:
 
     def evaluate(self, obj: K8sObject) -> None:
         params = self.settings.params
-        outcomes = self.result.outcomes
         ref: ObjectRef | None = None
-        shape = shape_errors(obj)
+        shape = shape_errors(obj) if self.object_phase else None
         if shape:
             ref = obj.ref
             lines = obj.origin.lines([path for path, _ in shape])
@@ -227,18 +287,18 @@ class _Evaluator:
         inline = self.inline_suppressions(obj)
         evaluated: set[str] = set()
         failed: list[tuple[Rule, Violation]] = []
-        for rule in self.applicable(obj):
-            outcome = outcomes[rule.id]
-            if self.skip_reason[rule.id]:
+        inventory = self.inventory
+        for rule, check, outcome, skip, inventory_scope in self.applicable(obj):
+            if skip:
                 outcome.skipped += 1
                 continue
             if inline is not None:
                 evaluated.add(rule.id)
             try:
-                if rule.scope is Scope.OBJECT:
-                    violations = list(rule.run_object(obj, params))
+                if inventory_scope:
+                    violations = list(check(obj, inventory, params))
                 else:
-                    violations = list(rule.run_inventory(obj, self.inventory, params))
+                    violations = list(check(obj, params))
             except Exception as exc:  # a rule bug must cost one result, not the scan
                 outcome.errored += 1
                 self.result.errors.append(
@@ -261,7 +321,7 @@ class _Evaluator:
             self.record(obj, ref or obj.ref, failed, inline)
         if inline is not None:
             for rule_id in sorted((inline.reasons.keys() - inline.used) & evaluated):
-                self.warn(
+                self.note(
                     obj, obj.origin.line,
                     f"annotation {IGNORE_ANNOTATION_PREFIX}{rule_id} suppresses nothing: "
                     f"{rule_id} finds no problem here (remove it)",
@@ -275,24 +335,31 @@ class _Evaluator:
         inline: _InlineSuppressions | None,
     ) -> None:
         outcomes = self.result.outcomes
-        lines = obj.origin.lines([v.path for _, v in failed])
+        # Several rules often point at the same place (a container, its securityContext).
+        unique = list(dict.fromkeys(v.path for _, v in failed))
+        line_of = dict(zip(unique, obj.origin.lines(unique), strict=True))
         file = obj.origin.file
         rendered = obj.origin.rendered_from
-        overrides = self.settings.severity_overrides
+        severity = self.severity
+        exceptions = self.exceptions_by_rule
         active_rules: set[str] = set()
         suppressed_rules: set[str] = set()
-        for (rule, violation), line in zip(failed, lines, strict=True):
-            suppression = self.suppression_for(rule, obj, inline)
+        for rule, violation in failed:
+            suppression = (
+                self.suppression_for(rule, obj, inline)
+                if inline is not None or exceptions[rule.id]
+                else None
+            )
             finding = Finding(
                 rule_id=rule.id,
                 rule_name=rule.name,
-                severity=overrides.get(rule.id, rule.severity),
+                severity=severity[rule.id],
                 title=rule.title,
                 message=violation.message,
                 object=ref,
                 path=format_path(violation.path),
                 file=file,
-                line=line,
+                line=line_of[violation.path],
                 rendered_from=rendered,
                 suppression=suppression,
             )
@@ -307,35 +374,51 @@ class _Evaluator:
         for rule_id in suppressed_rules - active_rules:
             outcomes[rule_id].passed += 1
 
-    def finish(self) -> Evaluation:
-        for index, exception in enumerate(self.settings.exceptions):
-            expired = exception.expires is not None and exception.expires < self.settings.today
-            if expired:
-                hits = self.expired_hits.get(index, 0)
-                message = (
-                    f"{exception.describe()} expired on {exception.expires}; "
-                    f"{hits} finding(s) it covered are reported again"
-                )
-            elif self.exception_hits[index] == 0:
-                message = f"{exception.describe()} matched no finding (unused: remove it)"
-            else:
-                continue
-            self.result.warnings.append(
-                Problem(
-                    kind=ProblemKind.EXCEPTION,
-                    file=exception.file,
-                    line=exception.line,
-                    message=message,
-                )
+
+def finalize(evaluation: Evaluation, settings: EngineSettings) -> Evaluation:
+    """Add the warnings about configured exceptions that matched nothing or have expired."""
+    for index, exception in enumerate(settings.exceptions):
+        expired = exception.expires is not None and exception.expires < settings.today
+        if expired:
+            hits = evaluation.expired_hits.get(index, 0)
+            message = (
+                f"{exception.describe()} expired on {exception.expires}; "
+                f"{hits} finding(s) it covered are reported again"
             )
-        return self.result
+        elif evaluation.exception_hits.get(index, 0) == 0:
+            message = f"{exception.describe()} matched no finding (unused: remove it)"
+        else:
+            continue
+        evaluation.warnings.append(
+            Problem(
+                kind=ProblemKind.EXCEPTION,
+                file=exception.file,
+                line=exception.line,
+                message=message,
+            )
+        )
+    return evaluation
 
 
 def evaluate(
-    inventory: Inventory, rules: Iterable[Rule], settings: EngineSettings | None = None
+    inventory: Inventory,
+    rules: Iterable[Rule],
+    settings: EngineSettings | None = None,
+    *,
+    objects: Iterable[K8sObject] | None = None,
+    scope: Scope | None = None,
+    final: bool = True,
 ) -> Evaluation:
-    """Run ``rules`` over every object of ``inventory``."""
-    evaluator = _Evaluator(inventory, tuple(rules), settings or EngineSettings())
-    for obj in inventory:
+    """Run ``rules`` over the objects of ``inventory``.
+
+    ``objects`` limits the run to some objects (inventory-scope rules still see the whole
+    inventory) and ``scope`` to the rules of one scope. Evaluations of parts are combined with
+    ``merge`` and completed with ``finalize`` (``final=True`` does it here). Object shapes are
+    checked whenever object-scope rules run.
+    """
+    settings = settings or EngineSettings()
+    chosen = tuple(r for r in rules if scope is None or r.scope is scope)
+    evaluator = _Evaluator(inventory, chosen, settings, object_phase=scope is not Scope.INVENTORY)
+    for obj in inventory if objects is None else objects:
         evaluator.evaluate(obj)
-    return evaluator.finish()
+    return finalize(evaluator.result, settings) if final else evaluator.result

@@ -16,12 +16,14 @@ from typing import BinaryIO
 
 from kubeward import __version__
 from kubeward.config import Config
-from kubeward.engine import EngineSettings, evaluate
+from kubeward.engine import EngineSettings, evaluate, finalize, merge
 from kubeward.frameworks import Framework, evaluate_framework
 from kubeward.model import (
     DOCS_URL,
     SCHEMA_VERSION,
     Inventory,
+    Problem,
+    ProblemKind,
     RuleSummary,
     ScanInfo,
     ScanResult,
@@ -32,10 +34,11 @@ from kubeward.model import (
     Verdict,
 )
 from kubeward.rules import ALL_RULES, select
-from kubeward.rules._base import Rule
+from kubeward.rules._base import Rule, Scope
+from kubeward.shards import scan_sharded, split, workers_available
 from kubeward.sources.helm import HelmOptions
-from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE
-from kubeward.sources.load import LoadOptions, Progress, load
+from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, discover
+from kubeward.sources.load import LoadOptions, Progress, load_inputs
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -54,6 +57,8 @@ class ScanRequest:
     helm: HelmOptions = field(default_factory=HelmOptions)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     stdin: BinaryIO | None = None
+    jobs: int | None = None
+    """Processes to use (None: as many as cores, at most 2; 1: no worker process)."""
     frameworks: tuple[Framework, ...] = ()
     """Report per-control results of these frameworks, and run only their rules."""
     today: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -87,36 +92,51 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        loaded = load(
-            request.paths,
-            LoadOptions(
-                deploy_namespace=namespace,
-                max_file_size=request.max_file_size,
-                helm=request.helm,
-                stdin=request.stdin,
-            ),
-            progress,
+        options = LoadOptions(
+            deploy_namespace=namespace,
+            max_file_size=request.max_file_size,
+            helm=request.helm,
+            stdin=request.stdin,
         )
-        inventory = Inventory(loaded.objects)
         config = request.config
-        evaluation = evaluate(
-            inventory,
-            rules,
-            EngineSettings(
-                params=config.params,
-                severity_overrides=config.severity_overrides,
-                exceptions=config.exceptions,
-                allow_inline_suppressions=config.allow_inline_suppressions,
-                today=started.date(),
-            ),
+        settings = EngineSettings(
+            params=config.params,
+            severity_overrides=config.severity_overrides,
+            exceptions=config.exceptions,
+            allow_inline_suppressions=config.allow_inline_suppressions,
+            today=started.date(),
         )
+        inputs, missing = discover(request.paths)
+        jobs = request.jobs if request.jobs is not None else min(2, workers_available())
+        shards = split(inputs, jobs)
+        if shards is not None:
+            sharded = scan_sharded(shards, options, rules, settings, progress)
+            loaded, objects, evaluation = sharded.loaded, sharded.objects, sharded.evaluation
+        else:
+            loaded = load_inputs(inputs, options, progress)
+            objects = loaded.objects
+            everything = Inventory(objects)
+            # Two phases, as in a sharded scan, so that both order findings the same way.
+            evaluation = merge(
+                [
+                    evaluate(everything, rules, settings, scope=Scope.OBJECT, final=False),
+                    evaluate(everything, rules, settings, scope=Scope.INVENTORY, final=False),
+                ]
+            )
+        evaluation = finalize(evaluation, settings)
+        loaded.errors[:0] = [
+            Problem(kind=ProblemKind.INPUT, file=exc.file, line=exc.line, message=exc.detail)
+            for exc in missing
+        ]
+        inventory = Inventory(objects)
     finally:
         if gc_was_enabled:
             gc.enable()
     counts = SeverityCounts()
     for finding in evaluation.findings:
         setattr(counts, finding.severity.value, getattr(counts, finding.severity.value) + 1)
-    errors = loaded.errors + evaluation.errors
+    errors = sorted(loaded.errors + evaluation.errors, key=_where)
+    warnings = sorted(loaded.warnings + evaluation.warnings, key=_where)
     threshold = request.fail_on
     failing = threshold is not None and any(
         f.severity.rank >= threshold.rank for f in evaluation.findings
@@ -159,20 +179,24 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             findings=len(evaluation.findings),
             suppressed=len(evaluation.suppressed),
             errors=len(errors),
-            warnings=len(loaded.warnings) + len(evaluation.warnings),
+            warnings=len(warnings),
             by_severity=counts,
             rules_evaluated=len(rules),
         ),
         findings=evaluation.findings,
         suppressed=evaluation.suppressed,
         errors=errors,
-        warnings=loaded.warnings + evaluation.warnings,
+        warnings=warnings,
         rules=rule_summaries,
         frameworks=[
             evaluate_framework(spec, rule_summaries, evaluation.findings)
             for spec in request.frameworks
         ],
     )
+
+
+def _where(problem: Problem) -> tuple[str, int]:
+    return (problem.file or "", problem.line or 0)
 
 
 def exit_code(result: ScanResult, *, exit_zero: bool = False) -> int:

@@ -74,10 +74,17 @@ def _problem(kind: ProblemKind, exc: SourceError, file: str | None = None) -> Pr
 
 def load(paths: Sequence[str], options: LoadOptions, progress: Progress | None = None) -> Loaded:
     """Load every input named by ``paths``."""
-    result = Loaded()
     inputs, missing = discover(paths)
-    result.inputs = inputs
-    result.errors.extend(_problem(ProblemKind.INPUT, exc) for exc in missing)
+    result = load_inputs(inputs, options, progress)
+    result.errors[:0] = [_problem(ProblemKind.INPUT, exc) for exc in missing]
+    return result
+
+
+def load_inputs(
+    inputs: Sequence[Input], options: LoadOptions, progress: Progress | None = None
+) -> Loaded:
+    """Load already discovered inputs (see ``inputs.discover``)."""
+    result = Loaded(inputs=list(inputs))
     for done, item in enumerate(inputs):
         if progress is not None:
             progress(done, len(inputs), item.path)

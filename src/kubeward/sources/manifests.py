@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import orjson
 
 from kubeward.errors import ManifestError
@@ -24,23 +25,44 @@ class Locator(Protocol):
     def lines(self, paths: Sequence[Path]) -> list[int | None]: ...
 
 
-class ExactLocator:
+class ExactLocator(yaml_fast.ExactLines):
     """Lines recorded by the exact loader; a missing path takes its deepest recorded parent."""
 
-    __slots__ = ("_lines", "first_line")
+    __slots__ = ()
 
-    def __init__(self, lines: dict[Path, int], first_line: int) -> None:
-        self._lines = lines
-        self.first_line = first_line
+    def ref(self) -> ExactRef:
+        return ExactRef(
+            [(list(path), line) for path, line in self.recorded.items()], self.first_line
+        )
 
-    def lines(self, paths: Sequence[Path]) -> list[int | None]:
-        out: list[int | None] = []
-        for path in paths:
-            depth = len(path)
-            while depth and path[:depth] not in self._lines:
-                depth -= 1
-            out.append(self._lines[path[:depth]] if depth else self.first_line)
-        return out
+
+class FastRef(msgspec.Struct, tag="fast", array_like=True):
+    """Where a fast-path document is, to locate paths in it again in another process."""
+
+    start: int
+    end: int
+    doc_index: int | None
+    doc_start: int
+    doc_end: int
+    first_line: int
+
+
+class ExactRef(msgspec.Struct, tag="exact", array_like=True):
+    lines: list[tuple[list[str | int], int]]
+    first_line: int
+
+
+class FixedRef(msgspec.Struct, tag="fixed", array_like=True):
+    line: int | None
+
+
+class OriginRef(msgspec.Struct, array_like=True):
+    """A ``DocumentOrigin`` as plain data (for objects loaded in a worker process)."""
+
+    file: str | None
+    line: int | None
+    base: list[str | int]
+    locator: FastRef | ExactRef | FixedRef
 
 
 class FixedLocator:
@@ -53,6 +75,9 @@ class FixedLocator:
 
     def lines(self, paths: Sequence[Path]) -> list[int | None]:
         return [self.line] * len(paths)
+
+    def ref(self) -> FixedRef:
+        return FixedRef(self.line)
 
 
 @dataclass(slots=True)
@@ -98,7 +123,7 @@ def _exact(
         out.problems.append(_parse_error(file, exc))
 
 
-def _fast_document(
+def _fast_document(  # noqa: PLR0917 - one private call site per parse mode
     data: bytes,
     span: documents.Span,
     value: Any,
@@ -109,7 +134,7 @@ def _fast_document(
     """The fast path's document, or None when its text has a plain YAML 1.1 scalar."""
     if suspicious and yaml_fast.plain_special(data[span.start : span.end]):
         return None
-    locator = yaml_fast.FastLocator(buffer, index, span.start, span.line)
+    locator = yaml_fast.FastLocator(buffer, index, span.start, span.end, span.line)
     return Document(value, span.line, locator, memoryview(data)[span.start : span.end])
 
 
@@ -218,6 +243,44 @@ class DocumentOrigin:
             return lines
         mapper = self._map_line
         return [mapper(n) if n is not None else None for n in lines]
+
+    def ref(self) -> OriginRef:
+        """This origin as plain data; only for objects of plain files (not rendered ones)."""
+        if self.rendered_from is not None or self._map_line is not None:
+            raise ValueError("rendered objects stay in the process that rendered them")
+        locator = self._locator
+        found: FastRef | ExactRef | FixedRef
+        if isinstance(locator, yaml_fast.FastLocator):
+            source = locator.source
+            found = FastRef(
+                source.start,
+                source.end,
+                locator.doc_index,
+                locator.doc_start,
+                locator.doc_end,
+                locator.first_line,
+            )
+        elif isinstance(locator, (ExactLocator, FixedLocator)):
+            found = locator.ref()
+        else:
+            raise TypeError(f"cannot describe {type(locator).__name__}")
+        return OriginRef(self.file, self.line, list(self._base), found)
+
+    @classmethod
+    def from_ref(cls, ref: OriginRef, reload: Callable[[], bytes]) -> DocumentOrigin:
+        """Rebuild an origin described by ``ref``; ``reload`` reads the file if a line is needed."""
+        spec = ref.locator
+        locator: Locator
+        if isinstance(spec, FastRef):
+            buffer = yaml_fast.ParsedBuffer(None, spec.start, spec.end, reload)
+            locator = yaml_fast.FastLocator(
+                buffer, spec.doc_index, spec.doc_start, spec.doc_end, spec.first_line
+            )
+        elif isinstance(spec, ExactRef):
+            locator = ExactLocator({tuple(p): n for p, n in spec.lines}, spec.first_line)
+        else:
+            locator = FixedLocator(spec.line)
+        return cls(ref.file, ref.line, locator, base=tuple(ref.base))
 
 
 @dataclass(slots=True)

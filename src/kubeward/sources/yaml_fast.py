@@ -31,7 +31,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,6 +39,7 @@ import orjson
 import ryml
 
 from kubeward.model import Path
+from kubeward.sources import yaml_exact
 
 _NONE = ryml.NONE
 
@@ -254,16 +255,32 @@ class ParsedBuffer:
     cost more than its Python objects).
     """
 
-    __slots__ = ("_base", "_buffer", "_tree", "data", "end", "start")
+    __slots__ = ("_base", "_buffer", "_data", "_reload", "_tree", "end", "start")
     _current: ParsedBuffer | None = None
 
-    def __init__(self, data: bytes, start: int, end: int) -> None:
-        self.data = data
+    def __init__(
+        self,
+        data: bytes | None,
+        start: int,
+        end: int,
+        reload: Callable[[], bytes] | None = None,
+    ) -> None:
+        self._data = data
+        self._reload = reload
         self.start = start
         self.end = end
         self._tree: Any = None
         self._buffer: bytearray | None = None
         self._base = 0
+
+    @property
+    def data(self) -> bytes:
+        """The text; read again through ``reload`` when it was parsed in another process."""
+        if self._data is None:
+            if self._reload is None:
+                raise ValueError("no text to locate in")
+            self._data = self._reload()
+        return self._data
 
     def tree(self) -> Any:
         if self._tree is None:
@@ -281,20 +298,58 @@ class ParsedBuffer:
         return self.start + _address(view) - self._base
 
 
+class _NoPosition(Exception):
+    """A node rapidyaml's tree has no text position for."""
+
+
+class ExactLines:
+    """Lines recorded by the exact loader; a missing path takes its deepest recorded parent."""
+
+    __slots__ = ("first_line", "recorded")
+
+    def __init__(self, recorded: dict[Path, int], first_line: int) -> None:
+        self.recorded = recorded
+        self.first_line = first_line
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        out: list[int | None] = []
+        for path in paths:
+            depth = len(path)
+            while depth and path[:depth] not in self.recorded:
+                depth -= 1
+            out.append(self.recorded[path[:depth]] if depth else self.first_line)
+        return out
+
+
 class FastLocator:
     """Maps paths in one document (parsed by the fast path) to file lines."""
 
-    __slots__ = ("_cache", "_doc_start", "_source", "doc_index", "first_line")
+    __slots__ = ("_cache", "_doc_start", "_exact", "_source", "doc_end", "doc_index", "first_line")
+
+    @property
+    def source(self) -> ParsedBuffer:
+        return self._source
+
+    @property
+    def doc_start(self) -> int:
+        return self._doc_start
 
     def __init__(
-        self, source: ParsedBuffer, doc_index: int | None, doc_start: int, first_line: int
+        self,
+        source: ParsedBuffer,
+        doc_index: int | None,
+        doc_start: int,
+        doc_end: int,
+        first_line: int,
     ) -> None:
         self._source = source
         self.doc_index = doc_index
         """Position of the document in a whole-stream buffer; None for a one-document buffer."""
         self._doc_start = doc_start
+        self.doc_end = doc_end
         self.first_line = first_line
         self._cache: dict[Path, tuple[int, int]] = {}
+        self._exact: ExactLines | None = None
 
     def _root(self, tree: Any) -> int:
         root = tree.root_id()
@@ -310,19 +365,35 @@ class FastLocator:
         elif tree.has_children(node):
             return self._node_line(tree, tree.first_child(node))
         else:
-            return self.first_line
+            # An empty item ("- {}", "-"): rapidyaml keeps no position for it.
+            raise _NoPosition
         offset = self._source.offset(view)
+        data = self._source.data
+        if not tree.has_key(node) and (tree.is_val_literal(node) or tree.is_val_folded(node)):
+            # A block scalar item: its content starts below the "- |" line it belongs to.
+            offset = max(
+                data.rfind(b"|", self._doc_start, offset), data.rfind(b">", self._doc_start, offset)
+            )
         # Line starts come from the original text: parsing in place may rewrite scalars.
-        return self.first_line + self._source.data.count(b"\n", self._doc_start, offset)
+        return self.first_line + data.count(b"\n", self._doc_start, offset)
 
     def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        if self._exact is not None:
+            return self._exact.lines(paths)
         try:
             tree = self._source.tree()
         except Exception:  # the text parsed once already; never fail a report over a line
             return [self.first_line] * len(paths)
-        if not self._cache or self._cache.get(()) is None:
+        if not self._cache:
             self._cache = {(): (self._root(tree), 0)}
-        return [self._line(tree, path) for path in paths]
+        try:
+            return [self._line(tree, path) for path in paths]
+        except _NoPosition:
+            # Rare shapes without a position in rapidyaml's tree: ask libyaml instead.
+            text = self._source.data[self._doc_start : self.doc_end].decode("utf-8")
+            (doc,) = yaml_exact.load(text, first_line=self.first_line)
+            self._exact = ExactLines(doc.lines, doc.start_line)
+            return self._exact.lines(paths)
 
     def _line(self, tree: Any, path: Path) -> int:
         """Line of the deepest node along ``path``; prefixes are cached across lookups."""

@@ -1,54 +1,55 @@
 """Detectors for credentials written in plain text, which never return or print the value.
 
-Two signals, as gitleaks and detect-secrets use them: the *name* (key or variable name that
-says password, token, API key, ...) and the *value* (shapes of well-known credentials: cloud
-keys, private keys, JWTs, tokens of common services, connection strings with a password).
-A name alone is not enough when the value is obviously not a secret (empty, a reference such as
-``$(VAR)``, a file path, a boolean, a number, or a name ending in ``_FILE``/``_PATH``/``_URL``).
+Two signals, as gitleaks and detect-secrets use them:
+
+- the *value*: shapes of well-known credentials (cloud keys, private keys, JWTs, tokens of
+  common services, connection strings and URLs with a password, HTTP ``Authorization`` headers).
+  A shape match is reported whatever the name, so documentation examples such as
+  ``AKIAIOSFODNN7EXAMPLE`` are reported too: they cannot be told apart from real keys.
+- the *name* of the key, variable, annotation or flag. Names fall into classes:
+
+  * **password** (``password``, ``passwd``, ``pwd``, ``pass``, ``passphrase``): any value that
+    is not obviously benign is a credential, weak ones (``admin``) included;
+  * **strong** (``token``, ``api_key``, ``access_key``, ``private_key``, ``client_secret``,
+    ``secret_key``, ``dsn``, connection strings, ...): the same;
+  * **secret-ish** (``secret``, ``tls-secret``, ``credentials``): the same, except where such
+    names usually *name* a Secret object (annotations, command-line flags): there a value shaped
+    like an object reference (``ingress-tls``, ``ns/name``, ``secret/data/app``) is benign;
+  * **weak** (``key``, ``auth``, ``salt``, ``hmac``, ``jwt``): only a random-looking value counts
+    (16+ characters, not a word, a UUID or a host name, Shannon entropy >= 3.5 bits per
+    character, or >= 3.0 for hex: gitleaks' and detect-secrets' thresholds).
+
+  A name that ends in a qualifier (``_FILE``, ``_PATH``, ``_URL``, ``_NAME``, ``_TTL``, ``_ID``,
+  ``_TYPE``, ``_PROVIDER``, ...) describes a credential without holding it, and public keys are
+  not secrets. A name alone is never enough when the value is obviously not a secret: empty, a
+  boolean, a number or a duration, a reference (``$(VAR)``, ``${VAR}``, ``$VAR``,
+  ``{{ template }}``, ``vault:...``, a secret-manager ARN), a file path, a URL without
+  credentials, or a placeholder (``changeme``, ``<password>``, ``REPLACE_ME``, ``xxx``).
+
+Text values (files in ConfigMaps, scripts, JSON in annotations) are also scanned for
+assignments: ``KEY=value`` (``.env``, ``.properties``, ``.ini``, shell, ``-Dprop=value``,
+query strings, ``;``-separated connection strings), ``key: value`` lines (YAML),
+``"key": "value"`` pairs (JSON) and ``<key>value</key>`` elements (XML). Values that look like
+base64 (16+ characters) are decoded, and the decoded text is scanned when it is UTF-8 text.
+
+Every function returns a ``Detection`` whose reason names the key and the kind of credential,
+never the value. Detection is cheap: regexes are compiled once, each value pattern runs only
+when one of its literal anchors occurs, and assignment patterns only on lines that contain a
+credential keyword.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import enum
+import functools
+import math
 import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-
-_SENSITIVE_NAME = re.compile(
-    r"(?i)(?:passw(?:or)?d|passphrase|\bpwd\b|_pwd\b|secret|token|api[_-]?key|apikey|"
-    r"access[_-]?key|private[_-]?key|credential|client[_-]?secret|auth[_-]?key|"
-    r"conn(?:ection)?[_-]?str(?:ing)?|\bdsn\b|signing[_-]?key|encryption[_-]?key|"
-    r"session[_-]?key|webhook[_-]?url)"
-)
-# Names that mention a secret but hold something else (where it is, how it behaves).
-_BENIGN_NAME = re.compile(
-    r"(?i)(?:_|-|\b)(?:file|path|dir|url|uri|endpoint|name|ref|enabled|disable[d]?|ttl|"
-    r"timeout|expiry|expires|length|size|type|mode|header|id|version|count|max|min|rotation|"
-    r"period|interval|location|mount|key_?id|kind)$"
-)
-_BENIGN_VALUE = re.compile(
-    r"(?i)^(?:|true|false|yes|no|on|off|null|none|[0-9]+|"
-    r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[^}]*\}|\{\{.*\}\}|"
-    r"/[^\s]*|[a-z]+://[^:@\s]*|<[^>]*>|\*+|x+|redacted|changeme-in-vault)$"
-)
-
-_VALUE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("an AWS access key ID", r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
-    ("a private key", r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"),
-    ("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})"),
-    ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
-    ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    ("a Stripe secret key", r"\b(?:sk|rk)_live_[0-9a-zA-Z]{20,}"),
-    ("an OpenAI-style API key", r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}"),
-    (
-        "a connection string with a password",
-        r"\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]+:[^@/?#\s]{3,}@[^\s]+",
-    ),
-)
-# One pass over the value with every pattern as a named alternative; the group that matched
-# names the credential.
-_VALUES = re.compile("|".join(f"(?P<p{i}>{rx})" for i, (_, rx) in enumerate(_VALUE_PATTERNS)))
-_SHORTEST_CREDENTIAL = 16
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,25 +59,584 @@ class Detection:
     reason: str
 
 
+# --------------------------------------------------------------------------------------------
+# Value shapes
+# --------------------------------------------------------------------------------------------
+
+# (description, anchors, regex): the regex runs only when one of its anchors (lowercase literals)
+# occurs in the lowercased text, which one pass over the text finds for all patterns at once.
+_VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (
+        "an AWS access key ID",
+        ("a3t", "akia", "asia", "abia", "acca"),
+        r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+    ),
+    ("a private key", ("private key",), r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"),
+    ("a PuTTY private key", ("putty-user-key-file",), r"PuTTY-User-Key-File-\d"),
+    (
+        "a JSON Web Token",
+        ("eyj",),
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    ),
+    (
+        "a GitHub token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
+    ),
+    ("a GitLab token", ("glpat-",), r"\bglpat-[A-Za-z0-9_-]{20,}"),
+    ("a Slack token", ("xox",), r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    (
+        "a Slack webhook URL",
+        ("hooks.slack.com",),
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,}",
+    ),
+    (
+        "a Discord webhook URL",
+        ("/api/webhooks/",),
+        r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}",
+    ),
+    ("a Google API key", ("aiza",), r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    ("a Stripe secret key", ("_live_",), r"\b(?:sk|rk)_live_[0-9a-zA-Z]{20,}"),
+    ("an OpenAI-style API key", ("sk-",), r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}"),
+    ("an npm token", ("npm_",), r"\bnpm_[A-Za-z0-9]{36}\b"),
+    (
+        "an HTTP Authorization header with a credential",
+        ("authorization",),
+        # "Authorization: Bearer x" (curl, HTTP), "Authorization "Bearer x"" (nginx); the
+        # credential has a digit, which keeps prose ("authorization basic authentication") out.
+        r"(?i)\bauthorization[\"']?(?:\s*:\s*|\s+)[\"']?(?:bearer|basic)\s+(?![$<{%])"
+        r"(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}",
+    ),
+    (
+        "a connection string with a password",
+        ("://",),
+        # user:password@host, where the password is not a reference or a mask.
+        r"\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]+:(?![$<{%*])[^@/?#\s]{3,}@[^\s]+",
+    ),
+    (
+        "a connection string with a password",
+        ("password", "pwd"),
+        # ADO.NET/JDBC/ODBC style: Server=...;Password=...; (a ';' on either side).
+        r"(?i)(?:;[ \t]*(?:password|pwd)[ \t]*=[ \t]*(?![ \t;$<{%'\"])[^;\n]{3,}"
+        r"|(?:^|;)[ \t]*(?:password|pwd)[ \t]*=[ \t]*(?![ \t;$<{%'\"])[^;\n]{3,};)",
+    ),
+    ("a .netrc entry with a password", ("machine",), r"\bmachine\s+\S+\s.*?\bpassword\s+\S"),
+    (
+        "a Redis password directive",
+        ("requirepass", "masterauth"),
+        r"(?m)^[ \t]*(?:requirepass|masterauth)[ \t]+(?![$<{]|\"\"|'')\S",
+    ),
+)
+_VALUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (description, literals, re.compile(rx)) for description, literals, rx in _VALUE_PATTERNS
+)
+
+
+def _trie_regex(words: Sequence[str]) -> str:
+    """An alternation of ``words`` factored by prefix (``a(?:kia|sia)``): one branch per char."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + build(sub) for char, sub in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        optional = "" in node
+        body = branches[0] if len(branches) == 1 and not optional else f"(?:{'|'.join(branches)})"
+        return body + ("?" if optional else "")
+
+    return build(trie)
+
+
+# Anchor → the patterns it enables; one regex (a prefix trie) finds every anchor in one pass.
+_PATTERNS_OF: dict[str, tuple[int, ...]] = {
+    literal: tuple(i for i, (_, lits, _) in enumerate(_VALUE_PATTERNS) if literal in lits)
+    for _, lits, _ in _VALUE_PATTERNS
+    for literal in lits
+}
+_ANCHORS = re.compile(_trie_regex(sorted(_PATTERNS_OF)))
+_LONG_TEXT = 2048
+_SHORTEST_CREDENTIAL = 16
+
+
+def _shape(text: str, lower: str | None = None) -> tuple[str, bool] | None:
+    """The first known credential shape in ``text``: (description, whether it is all of it)."""
+    if len(text) < _SHORTEST_CREDENTIAL:
+        return None
+    if lower is None:
+        lower = text.lower()
+    if len(lower) > _LONG_TEXT:  # substring search beats a regex pass on long texts
+        anchors = [anchor for anchor in _PATTERNS_OF if anchor in lower]
+    else:
+        anchors = _ANCHORS.findall(lower)
+    if not anchors:
+        return None
+    for index in sorted({i for anchor in anchors for i in _PATTERNS_OF[anchor]}):
+        description, _, pattern = _VALUES[index]
+        match = pattern.search(text)
+        if match is not None:
+            return description, len(match.group()) >= len(text.strip())
+    return None
+
+
+def _shape_reason(found: tuple[str, bool]) -> str:
+    description, whole = found
+    return f"the value {'looks like' if whole else 'contains'} {description}"
+
+
 def detect_value(value: str) -> Detection | None:
     """A credential recognised by the shape of the value alone."""
-    if len(value) < _SHORTEST_CREDENTIAL:
+    found = _shape(value)
+    return Detection(_shape_reason(found)) if found is not None else None
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+
+
+class NameClass(enum.Enum):
+    """How strongly a name says that its value is a credential."""
+
+    PASSWORD = enum.auto()
+    STRONG = enum.auto()
+    SECRETISH = enum.auto()
+    WEAK = enum.auto()
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_S = r"[^a-z0-9]?"  # an optional separator
+_B = r"(?<![a-z0-9])"  # a token starts
+_E = r"(?![a-z0-9])"  # a token ends
+_PASSWORD_NAME = re.compile(
+    rf"passw(?:or)?d|passphrase|{_B}(?:pass|pwd|pw|requirepass|masterauth){_E}"
+)
+_STRONG_NAME = re.compile(
+    rf"token(?!iz)|api{_S}keys?{_E}|(?:access|secret|private|priv){_S}keys?{_E}|"
+    rf"(?:auth|signing|encryption|session|master|license|client|account|service|db|database|"
+    rf"consumer|cookie|hmac|app){_S}keys?{_E}|"
+    rf"(?:client|app|jwt|session|cookie|webhook|shared|signing|hmac|encryption|consumer|"
+    rf"oauth){_S}secrets?{_E}|"
+    rf"conn(?:ection)?{_S}str(?:ing)?|{_B}dsn{_E}|bearer|{_B}sas{_E}"
+)
+_SECRETISH_NAME = re.compile(rf"secret|credential|{_B}creds?{_E}")
+_WEAK_NAME = re.compile(rf"{_B}(?:key|keys|auth|salt|hmac|jwt){_E}")
+# Names that mention a credential but hold something else (where it is, how it behaves): the
+# name's last word says so.
+_BENIGN_LAST_WORDS = frozenset({
+    "file", "files", "path", "paths", "dir", "directory", "url", "uri", "endpoint", "host",
+    "port", "name", "names", "ref", "enable", "enabled", "disable", "disabled", "ttl", "timeout",
+    "expiry", "expires", "expiration", "lifetime", "duration", "age", "length", "size", "type",
+    "mode", "header", "id", "ids", "version", "count", "max", "min", "limit", "rotation",
+    "period", "interval", "location", "mount", "kind", "prefix", "suffix", "policy", "provider",
+    "backend", "store", "method", "algorithm", "alg", "strategy", "format", "scheme", "issuer",
+    "audience", "scope", "scopes", "source", "class", "hash", "regex", "pattern", "field",
+    "label", "annotation", "selector", "namespace", "required", "reload", "refresh", "retries",
+    "attempts", "template", "env", "var", "generator", "stdin", "prompt", "keyid", "encryption",
+    "hashing", "hasher", "complexity", "strength", "validation", "validator", "reset", "rules",
+    "rounds", "authentication",
+})  # fmt: skip
+_PUBLIC_KEY = re.compile(rf"{_B}pub(?:lic)?{_S}keys?{_E}")
+_WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
+# Every credential name above contains one of these: a cheap first test.
+_KEYWORDS = (
+    "pass", "pw", "secret", "token", "key", "auth", "cred", "dsn", "salt", "hmac", "jwt",
+    "bearer", "sas", "conn",
+)  # fmt: skip
+_KEYWORD = re.compile("|".join(_KEYWORDS))
+# Lines judged per text: bounds the cost of a pathological 1 MiB file (about 8 us a line).
+_MAX_KEYWORD_LINES = 5000
+
+
+def normalize_name(name: str) -> str:
+    """``dbPassword`` → ``db_password``: camelCase boundaries become separators, lowercased."""
+    return _CAMEL.sub("_", name).lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def name_class(name: str) -> NameClass | None:
+    """How strongly ``name`` says it holds a credential; ``None`` if it does not."""
+    norm = normalize_name(name)
+    if _KEYWORD.search(norm) is None:
         return None
-    match = _VALUES.search(value)
-    if match is None or match.lastgroup is None:
+    words = [word for word in _WORD_SEPARATORS.split(norm) if word]
+    if not words or words[-1] in _BENIGN_LAST_WORDS or _PUBLIC_KEY.search(norm):
         return None
-    return Detection(f"the value looks like {_VALUE_PATTERNS[int(match.lastgroup[1:])][0]}")
+    if _PASSWORD_NAME.search(norm):
+        return NameClass.PASSWORD
+    if _STRONG_NAME.search(norm):
+        return NameClass.STRONG
+    if _SECRETISH_NAME.search(norm):
+        return NameClass.SECRETISH
+    if _WEAK_NAME.search(norm):
+        return NameClass.WEAK
+    return None
 
 
 def sensitive_name(name: str) -> bool:
-    return bool(_SENSITIVE_NAME.search(name)) and not _BENIGN_NAME.search(name)
+    """The name says it holds a credential (weak names such as ``key`` included)."""
+    return name_class(name) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Values that are not secrets, and values that look random
+# --------------------------------------------------------------------------------------------
+
+_BENIGN_VALUE = re.compile(
+    r"(?i)(?:|true|false|yes|no|y|n|on|off|null|nil|none|~|enabled?|disabled?|required|optional|"
+    r"auto|"
+    # numbers, versions, sizes and durations: 8, 1.2.3, 512Mi, 30s, 1h30m
+    r"[-+]?\d+(?:[.,]\d+)*(?:(?:ns|us|ms|s|m|h|d|w|y|k|ki|mi|gi|ti|kb|mb|gb|b|%)\d*)*|"
+    # references resolved elsewhere
+    # ($(VAR) of the kubelet, ${VAR} and $VAR of shells and envsubst, $(command), `command`,
+    # Grafana's $__file{path}, Argo CD's $secret:key)
+    r"\$\(.*\)|\$\{.*\}|\$[A-Za-z_][\w.:-]*(?:\{[^}]*\})?|`.*`|\{\{.*\}\}|%[A-Za-z_]\w*%|"
+    r"ENC\(.*\)|vault:\S+|ref\+\w+://\S+|arn:aws[\w-]*:(?:secretsmanager|ssm|kms):\S+|"
+    # file paths and URLs without credentials
+    r"(?:\.{1,2}|~)?/\S*|[a-z][a-z0-9+.-]*://[^\s@/?#]*(?:[/?#]\S*)?|"
+    # placeholders
+    r"<[^>]*>|\[[^\]]*\]|x+|\*+|\.{3,}|-+|_+|#+|"
+    r"change[-_ ]?me|change[-_ ]?it|replace[-_ ]?me|replace[-_ ]?this|to[-_ ]?do|tbd|fixme|"
+    r"dummy|placeholder|redacted|masked|not[-_ ]?set|unset|your[-_ ][\w -]*|[\w-]*[-_ ]here)"
+)
+# In annotations and command lines a secret-ish name usually names a Secret (``ns/name``) or a
+# path in a secret manager (``secret/data/app``); such lowercase references are not values.
+_REFERENCE = re.compile(r"(?:[a-z][a-z0-9-]*:)?[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*")
+_TOKENISH = re.compile(r"[A-Za-z0-9+/=_.~:!@#$%^&*-]+")
+_WORDS = re.compile(r"[A-Za-z_.-]+")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_HOSTNAME = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+RANDOM_MIN_LENGTH = 16
+ENTROPY_THRESHOLD = 3.5
+HEX_ENTROPY_THRESHOLD = 3.0
+
+
+def benign_value(value: str) -> bool:
+    """Obviously not a secret: empty, boolean, number, reference, path, plain URL, placeholder."""
+    return _BENIGN_VALUE.fullmatch(value.strip()) is not None
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character, from the character frequencies of ``text`` (gitleaks' measure)."""
+    if not text:
+        return 0.0
+    size = len(text)
+    return -sum(n / size * math.log2(n / size) for n in Counter(text).values())
+
+
+def looks_random(value: str) -> bool:
+    """A machine-generated token: long, one word, not a word/UUID/host name, high entropy."""
+    if not RANDOM_MIN_LENGTH <= len(value) <= 4096 or not _TOKENISH.fullmatch(value):
+        return False
+    if _WORDS.fullmatch(value) or _UUID.fullmatch(value) or _HOSTNAME.fullmatch(value):
+        return False
+    threshold = HEX_ENTROPY_THRESHOLD if _HEX.fullmatch(value) else ENTROPY_THRESHOLD
+    return shannon_entropy(value) >= threshold
+
+
+def _judge(name: str, value: str, *, refs: bool) -> str | None:
+    """Why the name and value together say "credential" (a phrase about the name), or None."""
+    cls = name_class(name)
+    if cls is None:
+        return None
+    value = value.strip()
+    if benign_value(value):
+        return None
+    if cls is NameClass.WEAK:
+        return "suggests a key and the value looks random" if looks_random(value) else None
+    if cls is NameClass.SECRETISH and refs and _REFERENCE.fullmatch(value):
+        return None
+    return "says it holds a credential"
+
+
+# --------------------------------------------------------------------------------------------
+# Assignments inside text: KEY=value, key: value, "key": "value", <key>value</key>
+# --------------------------------------------------------------------------------------------
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,79}"
+_BARE = r"(\$\([^)\n]*\)|\$\{[^}\s]*\}|\{\{[^}\n]*\}\}|[^\s;&,\"'`{\[][^\s;&,\"'`]{0,999})"
+_ASSIGN_EQ = re.compile(
+    rf"(?:^|(?<=[\s;,{{(&?|'\"]))(?:export[ \t]+|-D|--?)?({_NAME})[ \t]*=>?(?!=)[ \t]*"
+    rf"(?:\"((?:[^\"\\\n]|\\.){{0,1000}})\"|'([^'\n]{{0,1000}})'|{_BARE})?"
+)
+_ASSIGN_COLON = re.compile(rf"^[ \t]*(?:-[ \t]+)?({_NAME})[ \t]*:(?:[ \t]+([^\n]*))?$", re.M)
+_ASSIGN_JSON = re.compile(
+    rf"[\"']({_NAME})[\"'][ \t]*:[ \t]*"
+    r"(?:\"((?:[^\"\\\n]|\\.){0,1000})\"|'([^'\n]{0,1000})'|([^\s,}\]{\[\"'][^\s,}\]]{0,199}))"
+)
+_ASSIGN_XML = re.compile(rf"<({_NAME})>([^<\n]{{1,1000}})</\1>")
+_YAML_NOT_A_VALUE = re.compile(r"[|>][-+0-9]*|[&*!]\S*|[{\[].*")
+
+
+def _yaml_value(raw: str | None) -> str:
+    """The scalar of a ``key: value`` line: unquoted, without a trailing comment."""
+    if raw is None:
+        return ""
+    raw = raw.strip()
+    if raw[:1] in ("'", '"'):
+        quote = raw[0]
+        end = raw.find(quote, 1)
+        return raw[1:end] if end > 0 else raw[1:]
+    if _YAML_NOT_A_VALUE.fullmatch(raw):
+        return ""  # a block scalar, alias, tag or flow collection: not judged here
+    hash_at = raw.find(" #")
+    return (raw[:hash_at] if hash_at >= 0 else raw).rstrip(",").strip()
+
+
+def _assignments(line: str) -> Iterator[tuple[str, str]]:
+    if "=" in line:
+        for match in _ASSIGN_EQ.finditer(line):
+            yield match.group(1), next((g for g in match.groups()[1:] if g is not None), "")
+    if ":" in line:
+        for match in _ASSIGN_JSON.finditer(line):
+            yield match.group(1), next((g for g in match.groups()[1:] if g is not None), "")
+        for match in _ASSIGN_COLON.finditer(line):
+            yield match.group(1), _yaml_value(match.group(2))
+    if "</" in line:
+        for match in _ASSIGN_XML.finditer(line):
+            yield match.group(1), match.group(2)
+
+
+def _keyword_lines(text: str, lower: str) -> Iterator[str]:
+    """Each distinct line of ``text`` that contains a credential keyword, in order."""
+    if len(lower) > _LONG_TEXT:
+        starts = (at for keyword in _KEYWORDS for at in _find_all(lower, keyword))
+    else:
+        starts = (match.start() for match in _KEYWORD.finditer(lower))
+    spans: dict[int, int] = {}
+    for at in starts:
+        start = lower.rfind("\n", 0, at) + 1
+        if start not in spans:
+            end = lower.find("\n", at)
+            spans[start] = len(lower) if end < 0 else end
+    for start in sorted(spans)[:_MAX_KEYWORD_LINES]:
+        yield text[start : spans[start]]
+
+
+def _find_all(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        end = text.find("\n", at)
+        if end < 0:
+            return
+        at = text.find(word, end)
+
+
+def _scan_assignments(text: str, lower: str, *, refs: bool) -> Detection | None:
+    if "=" not in text and ":" not in text and "</" not in text:
+        return None
+    for line in _keyword_lines(text, lower):
+        for name, value in _assignments(line):
+            why = _judge(name, value, refs=refs)
+            if why is not None:
+                return Detection(f"it sets {_quote_name(name)}, whose name {why}")
+    return None
+
+
+def _quote_name(name: str) -> str:
+    return repr(name if len(name) <= 60 else name[:57] + "...")
+
+
+# --------------------------------------------------------------------------------------------
+# base64
+# --------------------------------------------------------------------------------------------
+
+_B64_WHOLE = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+_B64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_URLSAFE = str.maketrans("-_", "+/")
+BASE64_MIN_LENGTH = 16
+_EMBEDDED_SCAN_LIMIT = 64 * 1024
+_EMBEDDED_CANDIDATES = 50
+
+
+def decode_base64(value: str) -> bytes | None:
+    """The bytes of a base64 (standard or URL-safe, padding optional) string, else None."""
+    compact = "".join(value.split())
+    if not compact or not _B64_WHOLE.fullmatch(compact):
+        return None
+    missing = -len(compact.rstrip("=")) % 4
+    if missing == 3:
+        return None
+    compact = compact.rstrip("=").translate(_URLSAFE) + "=" * missing
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def as_text(data: bytes) -> str | None:
+    """``data`` as text if it is UTF-8 without control characters (other than whitespace)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text and _CONTROL.search(text) is None else None
+
+
+def decode_base64_text(value: str) -> str | None:
+    """The decoded text of a base64 value of 16+ characters that decodes to UTF-8 text."""
+    if len(value) < BASE64_MIN_LENGTH:
+        return None
+    data = decode_base64(value)
+    if data is None:
+        return None
+    return as_text(data)
+
+
+def _base64_candidates(text: str) -> Iterator[str]:
+    stripped = text.strip()
+    whole = decode_base64_text(stripped)
+    if whole is not None:
+        yield whole
+        return
+    if len(text) > _EMBEDDED_SCAN_LIMIT:
+        return
+    for count, match in enumerate(_B64_TOKEN.finditer(text)):
+        if count >= _EMBEDDED_CANDIDATES:
+            return
+        token = match.group()
+        if len(token) % 4 == 0 and token != stripped:
+            decoded = decode_base64_text(token)
+            if decoded is not None:
+                yield decoded
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+def _single_line(value: str) -> bool:
+    stripped = value.strip()
+    return "\n" not in stripped and stripped[:1] not in ("{", "[")
+
+
+def _scan_text(text: str, *, refs: bool) -> Detection | None:
+    """Value shapes anywhere in ``text``, then assignments with a credential name."""
+    lower = text.lower()
+    found = _shape(text, lower)
+    if found is not None:
+        return Detection(_shape_reason(found))
+    return _scan_assignments(text, lower, refs=refs)
+
+
+def _detect(name: str | None, value: str, *, refs: bool, decode: bool) -> Detection | None:
+    lower = value.lower()
+    found = _shape(value, lower)
+    if found is not None:
+        return Detection(_shape_reason(found))
+    if name is not None and _single_line(value):
+        why = _judge(name, value, refs=refs)
+        if why is not None:
+            return Detection(f"the name {_quote_name(name)} {why}")
+    inner = _scan_assignments(value, lower, refs=refs)
+    if inner is not None:
+        return inner
+    if decode and len(value) >= BASE64_MIN_LENGTH:
+        for decoded in _base64_candidates(value):
+            hit = _scan_text(decoded, refs=refs)
+            if hit is not None:
+                return Detection(f"once base64-decoded, {hit.reason}")
+    return None
+
+
+_CACHED_VALUE_LENGTH = 1024
+
+
+@functools.lru_cache(maxsize=8192)
+def _detect_cached(name: str | None, value: str, refs: bool) -> Detection | None:
+    return _detect(name, value, refs=refs, decode=True)
 
 
 def detect(name: str, value: str) -> Detection | None:
-    """Classify a named plain-text value; ``None`` if it does not look like a credential."""
-    by_value = detect_value(value)
-    if by_value is not None:
-        return by_value
-    if sensitive_name(name) and not _BENIGN_VALUE.match(value.strip()):
-        return Detection(f"the name {name!r} says it holds a credential")
-    return None
+    """Classify a named plain-text value (an env var, a ConfigMap key) as a credential or not.
+
+    Checks the value's shape, then the name (for one-line values), then assignments inside the
+    value, then the base64-decoded value. Short values are memoised: manifests repeat them.
+    """
+    if len(value) <= _CACHED_VALUE_LENGTH:
+        return _detect_cached(name, value, False)
+    return _detect(name, value, refs=False, decode=True)
+
+
+def detect_text(text: str, *, name: str | None = None) -> Detection | None:
+    """Like ``detect`` for a value that is already decoded (no further base64 decoding)."""
+    return _detect(name, text, refs=False, decode=False)
+
+
+def detect_annotation(key: str, value: str) -> Detection | None:
+    """An annotation: judged by the name after the prefix (``example.com/db-password``).
+
+    References to Secrets (``auth-secret: basic-auth``) and Helm's ``checksum/*`` digests are
+    not credentials.
+    """
+    if key.startswith("checksum/"):
+        return None
+    name = key.rpartition("/")[2]
+    if len(value) <= _CACHED_VALUE_LENGTH:
+        return _detect_cached(name, value, True)
+    return _detect(name, value, refs=True, decode=True)
+
+
+# Flags that take a credential as their value, written as the next argument (``--token x``).
+_FLAG = re.compile(r"--?([A-Za-z][A-Za-z0-9_.-]{0,79})")
+_SPACED_FLAG = re.compile(
+    r"(?:^|(?<=\s))--?([A-Za-z][A-Za-z0-9_.-]{0,79})[ \t]+"
+    r"(?:\"([^\"\n]{1,1000})\"|'([^'\n]{1,1000})'|([^\s\"'-][^\s\"']{0,999}))"
+)
+_CLEAR_FLAG_CLASSES = (NameClass.PASSWORD, NameClass.STRONG, NameClass.SECRETISH)
+
+
+def _clear_flag(name: str) -> bool:
+    return name_class(name) in _CLEAR_FLAG_CLASSES
+
+
+def detect_args(items: Sequence[object]) -> Iterator[tuple[int, Detection]]:
+    """Credentials in a container's ``command``/``args`` (or an exec probe's command).
+
+    Yields ``(index, detection)``, at most one per item: credential shapes, ``--flag=value``,
+    ``--flag value`` (in one item or as two items) and ``NAME=value`` assignments, where the flag
+    is clearly named (password, passwd, pwd, pass, token, secret, api-key, access-key,
+    private-key, client-secret, auth-token, requirepass, ...). ``$(VAR)`` references and other
+    benign values are skipped, and so are short options such as ``-p``.
+    """
+    reported: set[int] = set()
+    for index, item in enumerate(items):
+        if not isinstance(item, str) or index in reported:
+            continue
+        found = (
+            _detect_cached(None, item, True)
+            if len(item) <= _CACHED_VALUE_LENGTH
+            else _detect(None, item, refs=True, decode=True)
+        )
+        if found is None and " " in item.strip():
+            for match in _SPACED_FLAG.finditer(item):
+                flag = match.group(1)
+                value = next(g for g in match.groups()[1:] if g is not None)
+                if _clear_flag(flag) and _judge(flag, value, refs=True) is not None:
+                    found = Detection(f"the flag --{flag} is given a literal credential")
+                    break
+        if found is not None:
+            reported.add(index)
+            yield index, found
+            continue
+        flag_match = _FLAG.fullmatch(item.strip())
+        if flag_match is None or index + 1 >= len(items):
+            continue
+        value = items[index + 1]
+        flag = flag_match.group(1)
+        if (
+            isinstance(value, str)
+            and not value.startswith("-")
+            and _clear_flag(flag)
+            and _judge(flag, value, refs=True) is not None
+        ):
+            reported.add(index + 1)
+            yield index + 1, Detection(f"it is the value of the flag --{flag}")

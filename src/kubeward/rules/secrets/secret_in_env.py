@@ -1,8 +1,12 @@
 """## What it does
 Flags container environment variables whose literal `value` is a credential: the variable's
-name says it holds a password, token or key (and the value is not empty, a `$(VAR)` reference
-or a file path), or the value has the shape of a known credential (cloud access keys, private
-keys, JWTs, GitHub/GitLab/Slack/Stripe tokens, connection strings with a password).
+name says it holds a password, token or API key (a bare `KEY`, `AUTH` or `SALT` only with a
+random-looking value) and the value is not obviously benign (empty, a boolean, a number, a
+`$(VAR)`/`${VAR}` reference, a file path, a URL without credentials, a placeholder such as
+`changeme`); or the value has the shape of a known credential (cloud access keys, private
+keys, JWTs, GitHub/GitLab/Slack/Stripe tokens, webhook URLs, connection strings with a
+password); or the value sets one (`-Dapp.password=...` in `JAVA_TOOL_OPTIONS`, JSON with a
+`"password"`), also once base64-decoded.
 
 The finding names the container and the variable; the value is never printed.
 

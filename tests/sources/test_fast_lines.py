@@ -1,0 +1,63 @@
+"""Lines found through rapidyaml's tree equal the lines libyaml reports (the exact loader)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+
+from kubeward.model import Path
+from kubeward.sources import yaml_exact, yaml_fast
+from kubeward.sources.manifests import ExactLocator, parse_yaml
+from tests.sources.test_yaml_equivalence import yaml_stream
+
+
+def paths_of(value: Any, limit: int = 200) -> list[Path]:
+    found: list[Path] = [()]
+    stack: list[tuple[Any, Path]] = [(value, ())]
+    while stack and len(found) < limit:
+        node, path = stack.pop()
+        items = (
+            node.items()
+            if isinstance(node, dict)
+            else enumerate(node)
+            if isinstance(node, list)
+            else ()
+        )
+        for key, child in items:
+            found += [(*path, key), (*path, key, "missing"), (*path, key, 3)]
+            stack.append((child, (*path, key)))
+    return found
+
+
+def mismatches(text: bytes) -> list[tuple[Path, int | None, int | None]]:
+    parsed = parse_yaml(text, "t.yaml")
+    wrong = []
+    for doc in parsed.documents:
+        locator = doc.locator
+        if not isinstance(locator, yaml_fast.FastLocator) or not isinstance(
+            doc.value, (dict, list)
+        ):
+            continue
+        chunk = locator.source.data[locator.doc_start : locator.doc_end].decode()
+        (exact,) = yaml_exact.load(chunk, first_line=locator.first_line)
+        reference = ExactLocator(exact.lines, exact.start_line)
+        paths = [p for p in paths_of(doc.value) if p]
+        for path, got, want in zip(
+            paths, locator.lines(paths), reference.lines(paths), strict=True
+        ):
+            if got != want:
+                wrong.append((path, got, want))
+    return wrong
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(yaml_stream())
+def test_fast_locator_agrees_with_libyaml(text: str) -> None:
+    wrong = mismatches(text.encode())
+    assert not wrong, (wrong[:3], text)
+
+
+def test_empty_items_get_their_own_lines() -> None:
+    text = b"kind: X\nitems:\n  - {}\n  - []\n  -\n  - x\n  - a: 1\n    b: {}\n"
+    assert not mismatches(text)
