@@ -67,7 +67,7 @@ SYSCTLS = [
     "kernel.msgmax",
     "net.core.somaxconn",
 ]
-VOLUMES = [
+VOLUMES: list[dict[str, Any]] = [
     {"emptyDir": {}}, {"configMap": {"name": "c"}}, {"secret": {"secretName": "s"}},
     {"hostPath": {"path": "/var/log"}}, {"nfs": {"server": "n", "path": "/"}},
     {"persistentVolumeClaim": {"claimName": "p"}}, {"image": {"reference": "r/x:1"}},
