@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from kubeward import __version__
 from kubeward.config import Config
-from kubeward.engine import EngineSettings, evaluate, finalize, merge
+from kubeward.engine import EngineSettings, evaluate
 from kubeward.frameworks import Framework, evaluate_framework
 from kubeward.model import (
     DOCS_URL,
@@ -34,8 +34,7 @@ from kubeward.model import (
     Verdict,
 )
 from kubeward.rules import ALL_RULES, select
-from kubeward.rules._base import Rule, Scope
-from kubeward.shards import scan_sharded, split, workers_available
+from kubeward.rules._base import Rule
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, discover
 from kubeward.sources.load import LoadOptions, Progress, load_inputs
@@ -57,9 +56,6 @@ class ScanRequest:
     helm: HelmOptions = field(default_factory=HelmOptions)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     stdin: BinaryIO | None = None
-    jobs: int = 1
-    """Processes to use. A second one pays off only where two cores really run in parallel
-    (see BENCHMARKS.md); ``--jobs 2`` asks for it."""
     frameworks: tuple[Framework, ...] = ()
     """Report per-control results of these frameworks, and run only their rules."""
     today: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -108,22 +104,9 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             today=started.date(),
         )
         inputs, missing = discover(request.paths)
-        shards = split(inputs, min(request.jobs, workers_available()))
-        if shards is not None:
-            sharded = scan_sharded(shards, options, rules, settings, progress)
-            loaded, objects, evaluation = sharded.loaded, sharded.objects, sharded.evaluation
-        else:
-            loaded = load_inputs(inputs, options, progress)
-            objects = loaded.objects
-            everything = Inventory(objects)
-            # Two phases, as in a sharded scan, so that both order findings the same way.
-            evaluation = merge(
-                [
-                    evaluate(everything, rules, settings, scope=Scope.OBJECT, final=False),
-                    evaluate(everything, rules, settings, scope=Scope.INVENTORY, final=False),
-                ]
-            )
-        evaluation = finalize(evaluation, settings)
+        loaded = load_inputs(inputs, options, progress)
+        objects = loaded.objects
+        evaluation = evaluate(Inventory(objects), rules, settings)
         loaded.errors[:0] = [
             Problem(kind=ProblemKind.INPUT, file=exc.file, line=exc.line, message=exc.detail)
             for exc in missing

@@ -201,13 +201,6 @@ def _resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     help="Report per-control results of a framework (cis, nsa, pss-baseline, "
     "pss-restricted, mitre) and run only its rules; repeatable.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 2),
-    default=1,
-    show_default=True,
-    help="Processes for large scans (2 splits plain files between two processes).",
-)
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @click.option(
     "--color/--no-color", default=None, help="Colour the table (default: when a terminal)."
@@ -229,7 +222,6 @@ def scan(
     kube_version: str | None,
     max_file_size: int,
     framework_names: tuple[str, ...],
-    jobs: int,
     no_progress: bool,
     color: bool | None,
 ) -> int:
@@ -264,7 +256,6 @@ def scan(
         ),
         max_file_size=max_file_size * 2**20,
         frameworks=tuple(_framework(name) for name in framework_names),
-        jobs=jobs,
     )
     for key in (*request.select, *request.ignore):
         if not is_rule_prefix(key):

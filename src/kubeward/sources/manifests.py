@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import msgspec
 import orjson
 
 from kubeward.errors import ManifestError
@@ -25,44 +24,8 @@ class Locator(Protocol):
     def lines(self, paths: Sequence[Path]) -> list[int | None]: ...
 
 
-class ExactLocator(yaml_fast.ExactLines):
-    """Lines recorded by the exact loader; a missing path takes its deepest recorded parent."""
-
-    __slots__ = ()
-
-    def ref(self) -> ExactRef:
-        return ExactRef(
-            [(list(path), line) for path, line in self.recorded.items()], self.first_line
-        )
-
-
-class FastRef(msgspec.Struct, tag="fast", array_like=True):
-    """Where a fast-path document is, to locate paths in it again in another process."""
-
-    start: int
-    end: int
-    doc_index: int | None
-    doc_start: int
-    doc_end: int
-    first_line: int
-
-
-class ExactRef(msgspec.Struct, tag="exact", array_like=True):
-    lines: list[tuple[list[str | int], int]]
-    first_line: int
-
-
-class FixedRef(msgspec.Struct, tag="fixed", array_like=True):
-    line: int | None
-
-
-class OriginRef(msgspec.Struct, array_like=True):
-    """A ``DocumentOrigin`` as plain data (for objects loaded in a worker process)."""
-
-    file: str | None
-    line: int | None
-    base: list[str | int]
-    locator: FastRef | ExactRef | FixedRef
+ExactLocator = yaml_fast.ExactLines
+"""Lines recorded by the exact loader; a missing path takes its deepest recorded parent."""
 
 
 class FixedLocator:
@@ -75,9 +38,6 @@ class FixedLocator:
 
     def lines(self, paths: Sequence[Path]) -> list[int | None]:
         return [self.line] * len(paths)
-
-    def ref(self) -> FixedRef:
-        return FixedRef(self.line)
 
 
 @dataclass(slots=True)
@@ -243,44 +203,6 @@ class DocumentOrigin:
             return lines
         mapper = self._map_line
         return [mapper(n) if n is not None else None for n in lines]
-
-    def ref(self) -> OriginRef:
-        """This origin as plain data; only for objects of plain files (not rendered ones)."""
-        if self.rendered_from is not None or self._map_line is not None:
-            raise ValueError("rendered objects stay in the process that rendered them")
-        locator = self._locator
-        found: FastRef | ExactRef | FixedRef
-        if isinstance(locator, yaml_fast.FastLocator):
-            source = locator.source
-            found = FastRef(
-                source.start,
-                source.end,
-                locator.doc_index,
-                locator.doc_start,
-                locator.doc_end,
-                locator.first_line,
-            )
-        elif isinstance(locator, (ExactLocator, FixedLocator)):
-            found = locator.ref()
-        else:
-            raise TypeError(f"cannot describe {type(locator).__name__}")
-        return OriginRef(self.file, self.line, list(self._base), found)
-
-    @classmethod
-    def from_ref(cls, ref: OriginRef, reload: Callable[[], bytes]) -> DocumentOrigin:
-        """Rebuild an origin described by ``ref``; ``reload`` reads the file if a line is needed."""
-        spec = ref.locator
-        locator: Locator
-        if isinstance(spec, FastRef):
-            buffer = yaml_fast.ParsedBuffer(None, spec.start, spec.end, reload)
-            locator = yaml_fast.FastLocator(
-                buffer, spec.doc_index, spec.doc_start, spec.doc_end, spec.first_line
-            )
-        elif isinstance(spec, ExactRef):
-            locator = ExactLocator({tuple(p): n for p, n in spec.lines}, spec.first_line)
-        else:
-            locator = FixedLocator(spec.line)
-        return cls(ref.file, ref.line, locator, base=tuple(ref.base))
 
 
 @dataclass(slots=True)

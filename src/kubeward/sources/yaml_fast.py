@@ -31,7 +31,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -255,32 +255,16 @@ class ParsedBuffer:
     cost more than its Python objects).
     """
 
-    __slots__ = ("_base", "_buffer", "_data", "_reload", "_tree", "end", "start")
+    __slots__ = ("_base", "_buffer", "_tree", "data", "end", "start")
     _current: ParsedBuffer | None = None
 
-    def __init__(
-        self,
-        data: bytes | None,
-        start: int,
-        end: int,
-        reload: Callable[[], bytes] | None = None,
-    ) -> None:
-        self._data = data
-        self._reload = reload
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self.data = data
         self.start = start
         self.end = end
         self._tree: Any = None
         self._buffer: bytearray | None = None
         self._base = 0
-
-    @property
-    def data(self) -> bytes:
-        """The text; read again through ``reload`` when it was parsed in another process."""
-        if self._data is None:
-            if self._reload is None:
-                raise ValueError("no text to locate in")
-            self._data = self._reload()
-        return self._data
 
     def tree(self) -> Any:
         if self._tree is None:
