@@ -100,19 +100,23 @@ class Origin(Protocol):
         ...
 
 
+_EMPTY: Mapping[str, Any] = {}
 _LIST_LABELS = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}
 
 
 class Container:
     """One container of a pod spec, with its path inside the object."""
 
-    __slots__ = ("index", "label", "list_name", "path", "raw")
+    __slots__ = ("index", "label", "list_name", "path", "raw", "security_context")
 
     def __init__(self, raw: Raw, list_name: str, index: int, path: Path) -> None:
         self.raw = raw
         self.list_name = list_name
         self.index = index
         self.path = path
+        ctx = raw.get("securityContext")
+        self.security_context: Mapping[str, Any] = ctx if type(ctx) is dict else _EMPTY
+        """The container's own securityContext (empty when unset or malformed)."""
         self.label = f'{_LIST_LABELS.get(list_name, "container")} "{self.name}"'
         """``container "web"`` / ``init container "setup"``, for messages."""
 
@@ -125,11 +129,6 @@ class Container:
     def image(self) -> str | None:
         image = self.raw.get("image")
         return image if isinstance(image, str) else None
-
-    @property
-    def security_context(self) -> Mapping[str, Any]:
-        ctx = self.raw.get("securityContext")
-        return ctx if isinstance(ctx, dict) else {}
 
 
 def api_group(api_version: str) -> str:

@@ -382,10 +382,15 @@ class FastLocator:
     def _line(self, tree: Any, path: Path) -> int:
         """Line of the deepest node along ``path``; prefixes are cached across lookups."""
         cache = self._cache
-        depth = len(path)
+        known = cache.get(path)
+        if known is not None and known[1]:
+            return known[1]
+        depth = len(path) - 1
         while depth and path[:depth] not in cache:
             depth -= 1
-        node, line = cache[path[:depth]]
+        node, line = cache[path[:depth]] if known is None else known
+        if known is not None:
+            depth = len(path)
         for part in path[depth:]:
             if isinstance(part, int):
                 child = tree.child(node, part) if tree.is_seq(node) else _NONE
