@@ -114,6 +114,11 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
         inventory = Inventory(objects)
     finally:
         if gc_was_enabled:
+            # Everything allocated meanwhile sits in the youngest generation: the first
+            # collection after enable() would traverse all of it (measured: 1.3 s on the
+            # 20k-object corpus). Frozen objects are skipped by the cyclic collector (they are
+            # still freed by reference counting); scan results hold no cycles worth collecting.
+            gc.freeze()
             gc.enable()
     counts = SeverityCounts()
     for finding in evaluation.findings:

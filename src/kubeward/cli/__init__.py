@@ -57,4 +57,15 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_USAGE)
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit_now(code if isinstance(code, int) else 0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without tearing down the heap: freeing a large scan's millions of objects one by
+    one costs a quarter of a second and helps nobody (the process ends anyway)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # closed or broken pipe: keep the normal, careful exit
+        sys.exit(code)
+    os._exit(code)

@@ -105,7 +105,12 @@ def parse_yaml(data: bytes, file: str) -> ParsedText:
     if spans is None:
         _exact(data, 1, file, out, keep_text=False)
         return out
-    structural = [yaml_fast.structure_needs_exact(data[s.start : s.end]) for s in spans]
+    # Documents are parts of the stream (each after the first starts with its "---" line),
+    # so a stream without such structure has none in any document: one pass decides.
+    if yaml_fast.structure_outside_nesting(data):
+        structural = [yaml_fast.structure_needs_exact(data[s.start : s.end]) for s in spans]
+    else:
+        structural = [yaml_fast.too_nested(data, s.start, s.end) for s in spans]
     if spans and not any(structural) and _whole_stream(data, spans, file, out):
         return out
     view = memoryview(data)
