@@ -87,7 +87,7 @@ def _write(result: ScanResult, pairs: list[tuple[str, str | None]], color: bool)
         if fmt == "table":
             from kubeward.reporters.table import render as render_table
 
-            output: str | bytes = render_table(result, color=color and target is None)
+            output: str | bytes | bytearray = render_table(result, color=color and target is None)
         else:
             output = renderer(fmt)(result)
         data = output.encode("utf-8") if isinstance(output, str) else output

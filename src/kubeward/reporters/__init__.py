@@ -1,4 +1,4 @@
-"""Reporters: pure functions ``render(result) -> str | bytes``. They never print or write files.
+"""Reporters: pure functions ``render(result) -> str | bytes | bytearray``; no I/O.
 
 | format | module  | for                                              |
 |--------|---------|--------------------------------------------------|
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from kubeward.model import ScanResult
 
-Renderer = Callable[[ScanResult], str | bytes]
+Renderer = Callable[[ScanResult], str | bytes | bytearray]
 
 FORMATS = ("table", "json", "sarif", "junit", "html")
 

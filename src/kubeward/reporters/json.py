@@ -16,8 +16,13 @@ SCHEMA_ID = "https://github.com/kubeward/kubeward/blob/main/docs/schema/report-v
 _encoder = msgspec.json.Encoder()
 
 
-def render(result: ScanResult) -> bytes:
-    return _encoder.encode(result) + b"\n"
+def render(result: ScanResult) -> bytearray:
+    # Encoded into one growing buffer: ``encode(...) + b"\n"`` would copy a report that runs
+    # to tens of megabytes on large corpora.
+    buffer = bytearray()
+    _encoder.encode_into(result, buffer)
+    buffer += b"\n"
+    return buffer
 
 
 def schema() -> dict[str, Any]:

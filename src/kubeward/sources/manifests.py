@@ -233,74 +233,66 @@ def objects_from_documents(
     out: ObjectsFromText | None = None,
 ) -> ObjectsFromText:
     """Turn parsed documents into objects, flattening ``kind: List`` / ``*List``."""
-    out = out if out is not None else ObjectsFromText()
-
-    def make_origin(doc: Document, base: Path) -> DocumentOrigin:
-        if origin_for is not None:
-            return origin_for(doc, base)
-        line = doc.locator.lines([base])[0] if base else doc.line
-        return DocumentOrigin(file, line, doc.locator, base=base)
-
-    def visit(value: Any, doc: Document, base: Path) -> None:
-        where = doc.locator.lines([base])[0] if base else doc.line
-        if not isinstance(value, dict):
-            out.problems.append(
-                Problem(
-                    kind=ProblemKind.OBJECT,
-                    file=file,
-                    line=where,
-                    message=f"expected a Kubernetes object (a mapping), got {_kind_of(value)}",
-                )
-            )
-            return
-        if _is_list(value):
-            for index, item in enumerate(value["items"]):
-                visit(item, doc, (*base, "items", index))
-            return
-        api_version, kind = value.get("apiVersion"), value.get("kind")
-        if api_version is None and kind is None:
-            out.skipped += 1
-            out.warnings.append(
-                Problem(
-                    kind=ProblemKind.OBJECT,
-                    file=file,
-                    line=where,
-                    message="skipped: not a Kubernetes object (no apiVersion and no kind)",
-                )
-            )
-            return
-        if (
-            not isinstance(api_version, str)
-            or not api_version
-            or not isinstance(kind, str)
-            or not kind
-        ):
-            missing = (
-                "apiVersion" if not isinstance(api_version, str) or not api_version else "kind"
-            )
-            out.problems.append(
-                Problem(
-                    kind=ProblemKind.OBJECT,
-                    file=file,
-                    line=where,
-                    message=f"not a valid Kubernetes object: {missing} is missing or not a string",
-                )
-            )
-            return
-        out.objects.append(
-            K8sObject(value, make_origin(doc, base), deploy_namespace=deploy_namespace)
-        )
-
+    collector = _Collector(
+        out if out is not None else ObjectsFromText(), file, deploy_namespace, origin_for
+    )
     for doc in docs:
         if doc.value is None:
             continue
-        out.documents += 1
+        collector.out.documents += 1
         if isinstance(doc.value, list) and file is not None and file.endswith(".json"):
             for index, item in enumerate(doc.value):
-                visit(item, doc, (index,))
+                collector.visit(item, doc, (index,))
             continue
-        visit(doc.value, doc, ())
-    return out
+        collector.visit(doc.value, doc, ())
+    return collector.out
+
+
+@dataclass(slots=True)
+class _Collector:
+    # A class rather than nested functions: a self-recursive closure is a reference cycle,
+    # which would keep every object alive while the cyclic collector is paused or frozen.
+    out: ObjectsFromText
+    file: str | None
+    deploy_namespace: str | None
+    origin_for: Callable[[Document, Path], DocumentOrigin] | None
+
+    def origin(self, doc: Document, base: Path) -> DocumentOrigin:
+        if self.origin_for is not None:
+            return self.origin_for(doc, base)
+        line = doc.locator.lines([base])[0] if base else doc.line
+        return DocumentOrigin(self.file, line, doc.locator, base=base)
+
+    def problem(self, line: int | None, message: str) -> Problem:
+        return Problem(kind=ProblemKind.OBJECT, file=self.file, line=line, message=message)
+
+    def visit(self, value: Any, doc: Document, base: Path) -> None:
+        where = doc.locator.lines([base])[0] if base else doc.line
+        if not isinstance(value, dict):
+            message = f"expected a Kubernetes object (a mapping), got {_kind_of(value)}"
+            self.out.problems.append(self.problem(where, message))
+            return
+        if _is_list(value):
+            for index, item in enumerate(value["items"]):
+                self.visit(item, doc, (*base, "items", index))
+            return
+        api_version, kind = value.get("apiVersion"), value.get("kind")
+        if api_version is None and kind is None:
+            self.out.skipped += 1
+            message = "skipped: not a Kubernetes object (no apiVersion and no kind)"
+            self.out.warnings.append(self.problem(where, message))
+            return
+        if not isinstance(api_version, str) or not api_version:
+            self.out.problems.append(self.problem(where, _INVALID_OBJECT.format("apiVersion")))
+            return
+        if not isinstance(kind, str) or not kind:
+            self.out.problems.append(self.problem(where, _INVALID_OBJECT.format("kind")))
+            return
+        obj = K8sObject(value, self.origin(doc, base), deploy_namespace=self.deploy_namespace)
+        self.out.objects.append(obj)
+
+
+_INVALID_OBJECT = "not a valid Kubernetes object: {} is missing or not a string"
 
 
 def _kind_of(value: Any) -> str:
