@@ -93,6 +93,6 @@ def test_html_is_self_contained_and_escaped(sample_result: ScanResult) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_secret_value_in_any_format(sample_result: ScanResult, fmt: str) -> None:
     output = renderer(fmt)(sample_result)
-    text = output.decode() if isinstance(output, bytes) else output
+    text = output.decode() if isinstance(output, (bytes, bytearray)) else output
     assert CANARY not in text
     assert "DB_PASSWORD" in text  # the key is named, so the finding is actionable
