@@ -42,6 +42,22 @@ from kubeward.model import Path
 from kubeward.sources import yaml_exact
 
 _NONE = ryml.NONE
+# The SWIG functions behind ryml.Tree's methods: each method is a Python-level wrapper around
+# one of these, and locating calls them ~10 times per finding (rapidyaml is pinned to 0.15.x).
+_tree_api: Any = ryml._ryml
+_has_key = _tree_api.Tree_has_key
+_has_val = _tree_api.Tree_has_val
+_key = _tree_api.Tree_key
+_val = _tree_api.Tree_val
+_val_is_null = _tree_api.Tree_val_is_null
+_has_children = _tree_api.Tree_has_children
+_first_child = _tree_api.Tree_first_child
+_child = _tree_api.Tree_child
+_find_child = _tree_api.Tree_find_child
+_is_seq = _tree_api.Tree_is_seq
+_is_map = _tree_api.Tree_is_map
+_is_val_literal = _tree_api.Tree_is_val_literal
+_is_val_folded = _tree_api.Tree_is_val_folded
 
 _TOKEN_START = rb"(?:^|(?<=[\s\[\{,]))"
 _TOKEN_END = rb"(?=$|[\s,\]\}:#])"
@@ -364,18 +380,19 @@ class FastLocator:
         return int(tree.child(root, self.doc_index or 0))
 
     def _node_line(self, tree: Any, node: int) -> int:
-        if tree.has_key(node):
-            view = tree.key(node)
-        elif tree.has_val(node) and not tree.val_is_null(node) and len(tree.val(node)):
-            view = tree.val(node)
-        elif tree.has_children(node):
-            return self._node_line(tree, tree.first_child(node))
+        has_key = _has_key(tree, node)
+        if has_key:
+            view = _key(tree, node)
+        elif _has_val(tree, node) and not _val_is_null(tree, node) and len(_val(tree, node)):
+            view = _val(tree, node)
+        elif _has_children(tree, node):
+            return self._node_line(tree, _first_child(tree, node))
         else:
             # An empty item ("- {}", "-"): rapidyaml keeps no position for it.
             raise _NoPosition
         offset = self._source.offset(view)
         data = self._source.data
-        if not tree.has_key(node) and (tree.is_val_literal(node) or tree.is_val_folded(node)):
+        if not has_key and (_is_val_literal(tree, node) or _is_val_folded(tree, node)):
             # A block scalar item: its content starts below the "- |" line it belongs to.
             offset = max(
                 data.rfind(b"|", self._doc_start, offset), data.rfind(b">", self._doc_start, offset)
@@ -415,9 +432,9 @@ class FastLocator:
             depth = len(path)
         for part in path[depth:]:
             if isinstance(part, int):
-                child = tree.child(node, part) if tree.is_seq(node) else _NONE
+                child = _child(tree, node, part) if _is_seq(tree, node) else _NONE
             else:
-                child = tree.find_child(node, part.encode()) if tree.is_map(node) else _NONE
+                child = _find_child(tree, node, part.encode()) if _is_map(tree, node) else _NONE
             if child == _NONE:
                 break
             node, line = child, 0
