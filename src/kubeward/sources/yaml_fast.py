@@ -346,7 +346,10 @@ class ExactLines:
 class FastLocator:
     """Maps paths in one document (parsed by the fast path) to file lines."""
 
-    __slots__ = ("_cache", "_doc_start", "_exact", "_source", "doc_end", "doc_index", "first_line")
+    __slots__ = (
+        *("_children", "_doc_start", "_exact", "_node_lines", "_root_node", "_source"),
+        *("doc_end", "doc_index", "first_line"),
+    )
 
     @property
     def source(self) -> ParsedBuffer:
@@ -370,7 +373,10 @@ class FastLocator:
         self._doc_start = doc_start
         self.doc_end = doc_end
         self.first_line = first_line
-        self._cache: dict[Path, tuple[int, int]] = {}
+        self._root_node: int | None = None
+        self._children: dict[tuple[int, str | int], int] = {}
+        """(node, key or index) -> child node (``_NONE`` where there is none)."""
+        self._node_lines: dict[int, int] = {}
         self._exact: ExactLines | None = None
 
     def _root(self, tree: Any) -> int:
@@ -407,10 +413,11 @@ class FastLocator:
             tree = self._source.tree()
         except Exception:  # the text parsed once already; never fail a report over a line
             return [self.first_line] * len(paths)
-        if not self._cache:
-            self._cache = {(): (self._root(tree), 0)}
+        root = self._root_node
+        if root is None:
+            root = self._root_node = self._root(tree)
         try:
-            return [self._line(tree, path) for path in paths]
+            return [self._line(tree, root, path) for path in paths]
         except _NoPosition:
             # Rare shapes without a position in rapidyaml's tree: ask libyaml instead.
             text = self._source.data[self._doc_start : self.doc_end].decode("utf-8")
@@ -418,29 +425,24 @@ class FastLocator:
             self._exact = ExactLines(doc.lines, doc.start_line)
             return self._exact.lines(paths)
 
-    def _line(self, tree: Any, path: Path) -> int:
-        """Line of the deepest node along ``path``; prefixes are cached across lookups."""
-        cache = self._cache
-        known = cache.get(path)
-        if known is not None and known[1]:
-            return known[1]
-        depth = len(path) - 1
-        while depth and path[:depth] not in cache:
-            depth -= 1
-        node, line = cache[path[:depth]] if known is None else known
-        if known is not None:
-            depth = len(path)
-        for part in path[depth:]:
-            if isinstance(part, int):
-                child = _child(tree, node, part) if _is_seq(tree, node) else _NONE
-            else:
-                child = _find_child(tree, node, part.encode()) if _is_map(tree, node) else _NONE
+    def _line(self, tree: Any, root: int, path: Path) -> int:
+        """Line of the deepest node along ``path``; steps and lines are cached (findings of one
+        object share most of their paths: the container, its securityContext)."""
+        children = self._children
+        node = root
+        for part in path:
+            step = (node, part)
+            child = children.get(step)
+            if child is None:
+                if isinstance(part, int):
+                    child = _child(tree, node, part) if _is_seq(tree, node) else _NONE
+                else:
+                    child = _find_child(tree, node, part.encode()) if _is_map(tree, node) else _NONE
+                children[step] = child
             if child == _NONE:
                 break
-            node, line = child, 0
-            depth += 1
-            cache[path[:depth]] = (node, 0)
-        if not line:
-            line = self._node_line(tree, node)
-            cache[path[:depth]] = (node, line)
+            node = child
+        line = self._node_lines.get(node)
+        if line is None:
+            line = self._node_lines[node] = self._node_line(tree, node)
         return line
