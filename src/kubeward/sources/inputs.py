@@ -142,11 +142,7 @@ def read_file(path: str, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
             size = os.fstat(handle.fileno()).st_size
             if size > max_size:
                 raise InputError(_limit_message(size, max_size), file=path)
-            # Read what fstat announced: read(max_size + 1) would allocate the whole limit
-            # (100 MB) for every file. Unknown sizes (pipes, /proc) and growing files read on.
-            data = handle.read(size + 1) if size else b""
-            if not size or len(data) > size:
-                data += handle.read(max_size + 1 - len(data))
+            data = handle.read(max_size + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
     if len(data) > max_size:
