@@ -198,6 +198,10 @@ def test_missing_path_and_unknown_option(tmp_path: Path) -> None:
         "failOn: urgent\n",
         "select: [Z9]\n",
         "a: [\n",
+        "kubernetesVersion: 1.30\n",
+        "kubernetesVersion: latest\n",
+        "requiredLimits: [gpu]\n",
+        "requiredRequests: memory\n",
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None:

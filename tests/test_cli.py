@@ -124,3 +124,29 @@ def test_rules_and_rule_pages() -> None:
 def test_schema_and_version() -> None:
     assert json.loads(kubeward("schema").stdout)["$id"].endswith("report-v1.json")
     assert kubeward("--version").stdout.startswith("kubeward, version")
+
+
+SYSCTL_1_29 = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  securityContext:
+    sysctls: [{name: net.ipv4.tcp_keepalive_time, value: "600"}]
+  containers: [{name: c, image: busybox}]
+"""
+
+
+def test_kube_version_sets_the_version_objects_are_judged_for(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(SYSCTL_1_29)
+    only = ("--select", "W013", "-f", "json")
+    assert kubeward("scan", "pod.yaml", *only, cwd=tmp_path).code == 0  # safe since 1.29
+    older = kubeward("scan", "pod.yaml", *only, "--kube-version", "v1.28.4", cwd=tmp_path)
+    assert older.code == 1
+    assert [f["ruleId"] for f in json.loads(older.stdout)["findings"]] == ["W013"]
+    (tmp_path / "kubeward.yaml").write_text('kubernetesVersion: "1.28"\n')
+    assert kubeward("scan", "pod.yaml", *only, cwd=tmp_path).code == 1
+    assert kubeward("scan", "pod.yaml", *only, "--kube-version", "1.30", cwd=tmp_path).code == 0
+    bad = kubeward("scan", "pod.yaml", "--kube-version", "banana", cwd=tmp_path)
+    assert bad.code == 2
+    assert "--kube-version" in bad.stderr

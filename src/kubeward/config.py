@@ -12,6 +12,9 @@ namespace: payments            # deploy-time namespace of namespace-less manifes
 trustedRegistries:             # registry hosts, or host/path prefixes
   - registry.corp.example
   - ghcr.io/acme
+kubernetesVersion: "1.30"      # the version objects are judged for (default: 1.35)
+requiredLimits: [memory]       # resources W022 requires limits for (default: memory, cpu)
+requiredRequests: [memory, cpu]  # resources W023 requires requests for (default: both)
 allowInlineSuppressions: true  # honour kubeward.io/ignore.<ID> annotations in manifests
 exceptions:
   - rules: [W001]
@@ -41,6 +44,9 @@ from kubeward.rules import ALL_RULES, lookup
 from kubeward.rules._base import RuleParams
 from kubeward.rules._common.images import RegistryPattern, parse_registry_pattern
 
+RESOURCE_NAMES = ("memory", "cpu")
+"""Resources whose limits and requests rules W022/W023 require (both unless configured)."""
+_KUBERNETES_VERSION = re.compile(r"v?(1)\.(\d{1,3})(?:\.\d+)?")
 CONFIG_NAMES = ("kubeward.yaml", ".kubeward.yaml", "kubeward.yml", ".kubeward.yml")
 NEVER = "never"
 
@@ -62,6 +68,9 @@ class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     namespace: str | None = None
     trusted_registries: list[str] = []
     insecure_registries: list[str] = []
+    kubernetes_version: str | float | None = None
+    required_limits: list[str] | None = None
+    required_requests: list[str] | None = None
     allow_inline_suppressions: bool = True
     exceptions: list[_ExceptionEntry] = []
 
@@ -228,6 +237,31 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
             except ValueError as exc:
                 raise fail(f"{key}[{index}]: {exc}", [key, index]) from None
         registries[key] = tuple(parsed)
+    version = RuleParams().kubernetes_version
+    if isinstance(raw.kubernetes_version, float):
+        raise fail(
+            f'kubernetesVersion: quote the version ("1.30"): YAML reads it as the number '
+            f"{raw.kubernetes_version}",
+            ["kubernetesVersion"],
+        )
+    if raw.kubernetes_version is not None:
+        try:
+            version = parse_kubernetes_version(raw.kubernetes_version)
+        except ValueError as exc:
+            raise fail(f"kubernetesVersion: {exc}", ["kubernetesVersion"]) from None
+    resources: dict[str, tuple[str, ...]] = {}
+    for key, names in (
+        ("requiredLimits", raw.required_limits),
+        ("requiredRequests", raw.required_requests),
+    ):
+        if names is None:
+            resources[key] = RESOURCE_NAMES
+            continue
+        for index, name in enumerate(names):
+            if name not in RESOURCE_NAMES:
+                choices = ", ".join(RESOURCE_NAMES)
+                raise fail(f"{key}[{index}]: {name!r} is not one of {choices}", [key, index])
+        resources[key] = tuple(dict.fromkeys(names))
     exceptions = []
     for index, exception in enumerate(raw.exceptions):
         at: list[str | int] = ["exceptions", index]
@@ -264,10 +298,21 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
         params=RuleParams(
             trusted_registries=registries["trustedRegistries"],
             insecure_registries=registries["insecureRegistries"],
+            kubernetes_version=version,
+            required_limits=resources["requiredLimits"],
+            required_requests=resources["requiredRequests"],
         ),
         allow_inline_suppressions=raw.allow_inline_suppressions,
         exceptions=tuple(exceptions),
     )
+
+
+def parse_kubernetes_version(text: str) -> tuple[int, int]:
+    """``1.30``, ``v1.30`` or ``1.30.2`` → ``(1, 30)``; raises ``ValueError``."""
+    match = _KUBERNETES_VERSION.fullmatch(str(text).strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a Kubernetes version such as 1.30")
+    return int(match.group(1)), int(match.group(2))
 
 
 def parse_fail_on(text: str) -> Severity | None:

@@ -3,8 +3,9 @@
 Fixtures live in ``tests/rules/fixtures/<ID>/``: ``fail*.yaml`` files mark each line that must
 be reported with ``# expect: <ID>``; ``pass*.yaml`` files must produce no finding of the rule.
 Lines without a marker must stay clean, so the clean cases come for free. A ``kubeward.yaml``
-in the directory configures the rule (e.g. trusted registries), and a ``# namespace: NS``
-comment in the first line of a file sets the deploy-time namespace.
+in the directory configures the rule (e.g. trusted registries); a subdirectory
+(``fixtures/<ID>/<variant>/``) holds fixtures for another configuration of the same rule. A
+``# namespace: NS`` comment in the first line of a file sets the deploy-time namespace.
 """
 
 from __future__ import annotations
@@ -33,16 +34,16 @@ def expectations(path: Path) -> set[tuple[int, str]]:
 
 
 def fixture_files() -> list[Path]:
-    return sorted(FIXTURES.glob("*/*.yaml"))
+    return sorted([*FIXTURES.glob("*/*.yaml"), *FIXTURES.glob("*/*/*.yaml")])
 
 
 @pytest.mark.parametrize(
     "fixture",
     [f for f in fixture_files() if f.name != "kubeward.yaml"],
-    ids=lambda p: f"{p.parent.name}/{p.name}",
+    ids=lambda p: p.relative_to(FIXTURES).as_posix(),
 )
 def test_fixture(fixture: Path) -> None:
-    rule_id = fixture.parent.name
+    rule_id = fixture.relative_to(FIXTURES).parts[0]
     config_file = fixture.parent / "kubeward.yaml"
     config = load_config(config_file) if config_file.exists() else Config()
     first = fixture.read_text().splitlines()[0] if fixture.read_text() else ""

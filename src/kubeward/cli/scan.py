@@ -6,11 +6,19 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from kubeward.config import Config, find_config, is_rule_prefix, load_config, parse_fail_on
+from kubeward.config import (
+    Config,
+    find_config,
+    is_rule_prefix,
+    load_config,
+    parse_fail_on,
+    parse_kubernetes_version,
+)
 from kubeward.errors import UsageError
 from kubeward.frameworks import Framework, UnknownFramework, framework
 from kubeward.model import ScanResult, Severity
@@ -184,7 +192,11 @@ def _resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     metavar="NAME",
     help="Release name for rendering Helm charts.",
 )
-@click.option("--kube-version", metavar="VERSION", help="Kubernetes version for Helm rendering.")
+@click.option(
+    "--kube-version", metavar="VERSION",
+    help="Kubernetes version (1.30) to render Helm charts for and judge objects by "
+    "(default: kubernetesVersion in kubeward.yaml, else 1.35).",
+)  # fmt: skip
 @click.option(
     "--max-file-size",
     type=click.IntRange(min=1),
@@ -240,6 +252,13 @@ def scan(
             threshold = parse_fail_on(fail_on)
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc} or 'never'") from None
+    if kube_version is not None:
+        # One version for both: the charts are rendered for it and the objects judged for it.
+        try:
+            version = parse_kubernetes_version(kube_version)
+        except ValueError as exc:
+            raise UsageError(f"--kube-version: {exc}") from None
+        config = replace(config, params=replace(config.params, kubernetes_version=version))
     request = ScanRequest(
         paths=tuple(targets),
         config=config,

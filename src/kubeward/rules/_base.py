@@ -48,6 +48,11 @@ class RuleParams:
     kubernetes_version: tuple[int, int] = (1, 35)
     """Kubernetes (major, minor) the objects are judged for: some controls are versioned
     (e.g. the Pod Security Standards' safe sysctls and user-namespace relaxations)."""
+    required_limits: tuple[str, ...] = ("memory", "cpu")
+    """Resources every container must set a limit for (W022). Teams that avoid CPU limits on
+    purpose (CPU throttling) configure ``[memory]``."""
+    required_requests: tuple[str, ...] = ("memory", "cpu")
+    """Resources every container must request (W023)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -6,9 +6,13 @@ resources and are skipped.
 ## Why is this bad?
 Without limits one compromised or misbehaving container can take all the memory or CPU of the
 node: a denial of service for every other pod there, and the kubelet may evict neighbours
-first. A memory limit also bounds the damage of memory-exhaustion attacks. (Some teams leave
-CPU limits off on purpose to avoid throttling; ignore this rule for CPU with an exception if
-that is your policy.)
+first. A memory limit also bounds the damage of memory-exhaustion attacks.
+
+## Configuration
+Peers disagree about CPU limits: Polaris and Kubescape ask for them, while many operators
+leave them off on purpose because CFS quotas throttle latency-sensitive services. kubeward
+requires both by default (the safe reading); `requiredLimits: [memory]` in `kubeward.yaml`
+drops the CPU requirement and `requiredLimits: []` turns the rule off (reported as skipped).
 
 ## Example
 ```yaml
@@ -24,17 +28,22 @@ resources:
 ```
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 
 
-def missing_resources(raw: dict[str, object], section: str) -> list[str]:
+def missing_resources(raw: dict[str, object], section: str, names: Iterable[str]) -> list[str]:
+    """Which of ``names`` the container's ``resources.<section>`` does not set."""
     resources = raw.get("resources")
     values = resources.get(section) if isinstance(resources, dict) else None
     values = values if isinstance(values, dict) else {}
-    return [name for name in ("memory", "cpu") if values.get(name) in (None, "")]
+    return [name for name in names if values.get(name) in (None, "")]
+
+
+def _needs_required_limits(params: RuleParams) -> str | None:
+    return None if params.required_limits else "requiredLimits is empty in kubeward.yaml"
 
 
 @rule(
@@ -44,12 +53,13 @@ def missing_resources(raw: dict[str, object], section: str) -> list[str]:
     severity=Severity.MEDIUM,
     target=WORKLOADS,
     remediation="Set `resources.limits.memory` and `resources.limits.cpu`.",
+    skip_unless=_needs_required_limits,
 )
 def missing_resource_limits(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     for container in obj.containers():
         if container.list_name == "ephemeralContainers":
             continue
-        missing = missing_resources(container.raw, "limits")
+        missing = missing_resources(container.raw, "limits", params.required_limits)
         if missing:
             resources = container.raw.get("resources")
             yield Violation(

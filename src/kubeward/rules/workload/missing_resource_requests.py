@@ -9,6 +9,10 @@ Without requests the scheduler cannot place the pod sensibly, the pod lands in t
 `BestEffort` quality-of-service class and is the first to be evicted or starved under
 pressure — an easy lever for noisy-neighbour denial of service.
 
+## Configuration
+`requiredRequests` in `kubeward.yaml` lists the resources to require (default `[memory, cpu]`);
+`[]` turns the rule off (reported as skipped).
+
 ## Example
 ```yaml
 resources: {}
@@ -24,6 +28,10 @@ from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules.workload.missing_resource_limits import missing_resources
 
 
+def _needs_required_requests(params: RuleParams) -> str | None:
+    return None if params.required_requests else "requiredRequests is empty in kubeward.yaml"
+
+
 @rule(
     id="W023",
     name="missing-resource-requests",
@@ -31,6 +39,7 @@ from kubeward.rules.workload.missing_resource_limits import missing_resources
     severity=Severity.LOW,
     target=WORKLOADS,
     remediation="Set `resources.requests.memory` and `resources.requests.cpu`.",
+    skip_unless=_needs_required_requests,
 )
 def missing_resource_requests(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     for container in obj.containers():
@@ -39,8 +48,8 @@ def missing_resource_requests(obj: K8sObject, params: RuleParams) -> Iterator[Vi
         # A limit without a request is defaulted into the request.
         missing = [
             name
-            for name in missing_resources(container.raw, "requests")
-            if name in missing_resources(container.raw, "limits")
+            for name in missing_resources(container.raw, "requests", params.required_requests)
+            if name in missing_resources(container.raw, "limits", params.required_requests)
         ]
         if missing:
             resources = container.raw.get("resources")
