@@ -45,8 +45,9 @@ def test_helm_chart_findings_point_at_templates(tmp_path: Path) -> None:
     require_tool("helm")
     make_chart(tmp_path)
     run = kubeward(
-        "scan", "chart", "--helm-set", "privileged=true", "-n", "web", "-f", "json", cwd=tmp_path
-    )
+        "scan", "chart", "--helm-set", "privileged=true", "-n", "web", "-f", "json",
+        "--select", "W001", cwd=tmp_path,
+    )  # fmt: skip
     report = json.loads(run.stdout)
     assert run.code == 1, run.stderr
     (finding,) = report["findings"]
@@ -101,7 +102,7 @@ def test_kustomize_findings_point_at_resource_files(tmp_path: Path) -> None:
         "resources: [../../base]\nnamePrefix: prod-\nnamespace: prod\n"
         "configMapGenerator:\n- name: settings\n  literals: [a=b]\n"
     )
-    run = kubeward("scan", "overlays/prod", "-f", "json", cwd=tmp_path)
+    run = kubeward("scan", "overlays/prod", "-f", "json", "--select", "A001", cwd=tmp_path)
     report = json.loads(run.stdout)
     assert run.code == 1, run.stderr
     (finding,) = report["findings"]
