@@ -9,9 +9,10 @@ TOOLS_BIN := $(shell $(PYTHON) -c "import os;print(os.path.join(os.environ.get('
 export KUBEWARD_HELM := $(TOOLS_BIN)/helm
 export KUBEWARD_KUSTOMIZE := $(TOOLS_BIN)/kustomize
 export KUBEWARD_PSA_ORACLE := $(TOOLS_BIN)/psa-oracle
+export KUBEWARD_TESTCLUSTER_BIN := $(shell tools/testcluster/build.sh --bin-dir)
 export PATH := $(abspath $(BIN)):$(TOOLS_BIN):$(PATH)
 
-.PHONY: help venv tools demo test lint typecheck fmt test-fast docs bench clean
+.PHONY: help venv tools testcluster testcluster-up testcluster-down demo test lint typecheck fmt test-fast docs bench clean
 
 help:
 	@echo "make demo       scan the bundled example application, write report.html"
@@ -19,6 +20,7 @@ help:
 	@echo "make test-fast  the tests only (no lint), skipping nothing"
 	@echo "make docs       regenerate docs/rules and docs/schema from the code"
 	@echo "make bench      run the benchmarks in bench/ (see BENCHMARKS.md)"
+	@echo "make testcluster-up / testcluster-down   a real control plane on 127.0.0.1 for kubectl"
 	@echo "make fmt        format the code with ruff"
 
 $(STAMP): pyproject.toml
@@ -32,6 +34,16 @@ venv: $(STAMP)
 tools:
 	@tools/build-go-tools.sh >/dev/null
 
+# etcd + kube-apiserver + kube-controller-manager from the Go module proxy (first time ~15-25 min)
+testcluster:
+	@tools/testcluster/build.sh >/dev/null
+
+testcluster-up: venv testcluster
+	@$(BIN)/python -m tests.testcluster up
+
+testcluster-down: venv
+	@$(BIN)/python -m tests.testcluster down
+
 demo: venv tools
 	@$(BIN)/kubeward scan examples/insecure --format html --output report.html --format table; \
 	  echo "kubeward exited with $$? (1: findings, as expected for the insecure example)"
@@ -43,10 +55,10 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: venv tools lint
+test: venv tools testcluster lint
 	$(BIN)/python -m pytest -q
 
-test-fast: venv tools
+test-fast: venv tools testcluster
 	$(BIN)/python -m pytest -q -x
 
 docs: venv

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,8 @@ import pytest
 from kubeward.config import Config, load_config
 from kubeward.model import ScanResult, Severity
 from kubeward.scan import ScanRequest, run_scan
+from tests import testcluster
+from tests.testcluster import TestCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL_ENV = {"helm": "KUBEWARD_HELM", "kustomize": "KUBEWARD_KUSTOMIZE"}
@@ -91,3 +93,30 @@ def require_tool(name: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestCluster]:
+    """A real control plane (etcd, kube-apiserver, kube-controller-manager) for the session.
+
+    Built by `make testcluster`; outside CI a missing build skips with the reason, in CI it
+    fails. Tests share it: each one works in namespaces of its own.
+    """
+    directory = testcluster.bin_dir()
+    missing = testcluster.missing_binaries(directory)
+    if missing:
+        message = f"test control plane not built ({', '.join(missing)}): run `make testcluster`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with testcluster.running(
+        tmp_path_factory.mktemp("cluster"), audit_policy=AUDIT_EVERYTHING_METADATA
+    ) as running:
+        yield running
+
+
+AUDIT_EVERYTHING_METADATA = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "rules": [{"level": "Metadata"}],
+}

@@ -3,6 +3,7 @@
     KubewardError
     ├── UsageError          bad command line (flags that do not fit together)       -> exit 2
     ├── ConfigError         kubeward.yaml is unreadable or invalid (file:line)       -> exit 2
+    ├── ClusterError        kubeconfig invalid, cluster unreachable, credentials refused -> exit 2
     ├── SourceError         an input could not be turned into objects
     │   ├── InputError      unreadable, binary, too large, not UTF-8 (file)
     │   ├── ManifestError   YAML/JSON that does not parse, bombs, nesting (file:line)
@@ -17,6 +18,7 @@ usage and configuration errors abort it.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterError",
     "ConfigError",
     "InputError",
     "KubewardError",
@@ -45,6 +47,13 @@ class ConfigError(KubewardError):
         self.file = file
         self.line = line
         self.detail = message
+
+
+class ClusterError(KubewardError):
+    """The cluster cannot be scanned at all: bad kubeconfig, unreachable, credentials refused.
+
+    (Missing permissions on some kinds are not errors of this kind: they are coverage gaps,
+    recorded in the result while the rest is scanned.)"""
 
 
 class SourceError(KubewardError):

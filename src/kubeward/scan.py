@@ -21,7 +21,10 @@ from kubeward.frameworks import Framework, evaluate_framework
 from kubeward.model import (
     DOCS_URL,
     SCHEMA_VERSION,
+    ClusterInfo,
+    CoverageGap,
     Inventory,
+    K8sObject,
     Problem,
     ProblemKind,
     RuleSummary,
@@ -58,7 +61,33 @@ class ScanRequest:
     stdin: BinaryIO | None = None
     frameworks: tuple[Framework, ...] = ()
     """Report per-control results of these frameworks, and run only their rules."""
+    cluster: ClusterTarget | None = None
+    """Scan a live cluster instead of ``paths``."""
     today: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterTarget:
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to scan; empty = every namespace."""
+    allow_partial: bool = False
+    """Coverage gaps are warnings instead of errors (exit code by findings only)."""
+
+
+@dataclass
+class _Source:
+    """What a scan read: objects and every problem met while reading them."""
+
+    objects: list[K8sObject]
+    errors: list[Problem]
+    warnings: list[Problem]
+    files: int = 0
+    documents: int = 0
+    skipped_documents: int = 0
+    coverage: list[CoverageGap] = field(default_factory=list)
+    cluster: ClusterInfo | None = None
 
 
 def deploy_namespace(request: ScanRequest) -> str | None:
@@ -103,14 +132,13 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             allow_inline_suppressions=config.allow_inline_suppressions,
             today=started.date(),
         )
-        inputs, missing = discover(request.paths)
-        loaded = load_inputs(inputs, options, progress)
-        objects = loaded.objects
+        source = (
+            _read_cluster(request.cluster)
+            if request.cluster is not None
+            else _read_files(request, options, progress)
+        )
+        objects = source.objects
         evaluation = evaluate(Inventory(objects), rules, settings)
-        loaded.errors[:0] = [
-            Problem(kind=ProblemKind.INPUT, file=exc.file, line=exc.line, message=exc.detail)
-            for exc in missing
-        ]
         inventory = Inventory(objects)
     finally:
         if gc_was_enabled:
@@ -123,8 +151,8 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
     counts = SeverityCounts()
     for finding in evaluation.findings:
         setattr(counts, finding.severity.value, getattr(counts, finding.severity.value) + 1)
-    errors = sorted(loaded.errors + evaluation.errors, key=_where)
-    warnings = sorted(loaded.warnings + evaluation.warnings, key=_where)
+    errors = sorted(source.errors + evaluation.errors, key=_where)
+    warnings = sorted(source.warnings + evaluation.warnings, key=_where)
     threshold = request.fail_on
     failing = threshold is not None and any(
         f.severity.rank >= threshold.rank for f in evaluation.findings
@@ -157,12 +185,13 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             namespace=namespace,
             fail_on=threshold.value if threshold is not None else None,
             config=config.path,
+            cluster=source.cluster,
         ),
         summary=Summary(
             verdict=verdict,
-            files=loaded.files,
-            documents=loaded.documents,
-            skipped_documents=loaded.skipped_documents,
+            files=source.files,
+            documents=source.documents,
+            skipped_documents=source.skipped_documents,
             objects=len(inventory),
             findings=len(evaluation.findings),
             suppressed=len(evaluation.suppressed),
@@ -170,6 +199,7 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             warnings=len(warnings),
             by_severity=counts,
             rules_evaluated=len(rules),
+            coverage_gaps=len(source.coverage),
         ),
         findings=evaluation.findings,
         suppressed=evaluation.suppressed,
@@ -180,6 +210,65 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             evaluate_framework(spec, rule_summaries, evaluation.findings)
             for spec in request.frameworks
         ],
+        coverage=source.coverage,
+    )
+
+
+def _read_files(request: ScanRequest, options: LoadOptions, progress: Progress | None) -> _Source:
+    inputs, missing = discover(request.paths)
+    loaded = load_inputs(inputs, options, progress)
+    missing_problems = [
+        Problem(kind=ProblemKind.INPUT, file=exc.file, line=exc.line, message=exc.detail)
+        for exc in missing
+    ]
+    return _Source(
+        objects=loaded.objects,
+        errors=missing_problems + loaded.errors,
+        warnings=loaded.warnings,
+        files=loaded.files,
+        documents=loaded.documents,
+        skipped_documents=loaded.skipped_documents,
+    )
+
+
+def _read_cluster(target: ClusterTarget) -> _Source:
+    """List the live cluster (raises ``ClusterError`` when it cannot be read at all)."""
+    from kubeward.cluster import kubeconfig, live  # httpx is imported only for live scans
+    from kubeward.cluster.client import ApiClient
+
+    connection = kubeconfig.load(target.kubeconfig, target.context)
+    with ApiClient(connection) as client:
+        read = live.read(client, target.namespaces)
+    coverage = [
+        CoverageGap(
+            verb=gap.verb,
+            resource=gap.resource,
+            group=gap.group,
+            namespace=gap.namespace,
+            message=gap.message,
+        )
+        for gap in read.gaps
+    ]
+    problems = [
+        Problem(
+            kind=ProblemKind.COVERAGE,
+            message=f"cannot {gap.verb} {gap.resource}"
+            + (f".{gap.group}" if gap.group else "")
+            + (f" in namespace {gap.namespace}" if gap.namespace else " cluster-wide")
+            + f": {gap.message}",
+        )
+        for gap in coverage
+    ]
+    return _Source(
+        objects=read.objects,
+        errors=[] if target.allow_partial else problems,
+        warnings=problems if target.allow_partial else [],
+        coverage=coverage,
+        cluster=ClusterInfo(
+            context=connection.context,
+            server=connection.server,
+            namespaces=list(target.namespaces),
+        ),
     )
 
 

@@ -23,7 +23,7 @@ from kubeward.errors import UsageError
 from kubeward.frameworks import Framework, UnknownFramework, framework
 from kubeward.model import ScanResult, Severity
 from kubeward.reporters import FORMATS, renderer
-from kubeward.scan import ScanRequest, exit_code, run_scan
+from kubeward.scan import ClusterTarget, ScanRequest, exit_code, run_scan
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE
 from kubeward.sources.load import Progress
@@ -157,9 +157,24 @@ def _resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
 @click.option(
     "-n",
     "--namespace",
+    "namespaces",
+    multiple=True,
     metavar="NS",
-    help="Namespace that manifests without one will be deployed to "
-    "(default: $HELM_NAMESPACE, else the config's `namespace`).",
+    help="Files: the namespace manifests without one will be deployed to (default: "
+    "$HELM_NAMESPACE, else the config's `namespace`). --cluster: a namespace to scan "
+    "(repeatable; default: all).",
+)
+@click.option(
+    "--cluster",
+    is_flag=True,
+    help="Scan the live cluster of the kubeconfig's current context instead of files.",
+)
+@click.option("--kubeconfig", metavar="FILE", help="--cluster: kubeconfig file ($KUBECONFIG).")
+@click.option("--context", "kube_context", metavar="NAME", help="--cluster: kubeconfig context.")
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="--cluster: kinds the identity may not list are warnings, not errors (exit code 2).",
 )
 @click.option(
     "--fail-on",
@@ -222,7 +237,11 @@ def scan(
     formats: tuple[str, ...],
     outputs: tuple[str, ...],
     config_path: str | None,
-    namespace: str | None,
+    namespaces: tuple[str, ...],
+    cluster: bool,
+    kubeconfig: str | None,
+    kube_context: str | None,
+    allow_partial: bool,
     fail_on: str | None,
     exit_zero: bool,
     select: tuple[str, ...],
@@ -237,12 +256,20 @@ def scan(
     no_progress: bool,
     color: bool | None,
 ) -> int:
-    """Scan manifests, Helm charts and Kustomize directories (default: the current directory).
+    """Scan manifests, Helm charts and Kustomize directories (default: the current
+    directory), or with --cluster the live cluster.
 
     \b
     Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 input, usage or
-    configuration errors (unparseable files are reported and all others still scanned).
+    configuration errors (unparseable files are reported and all others still scanned),
+    an unreachable cluster or refused credentials, kinds the identity may not list.
     """
+    if cluster and paths:
+        raise UsageError("--cluster scans the cluster: give no paths with it")
+    if not cluster and (kubeconfig or kube_context or allow_partial):
+        raise UsageError("--kubeconfig, --context and --allow-partial need --cluster")
+    if not cluster and len(namespaces) > 1:
+        raise UsageError("one --namespace for files (the deploy-time namespace)")
     targets = paths or (".",)
     pairs = pair_outputs(formats, outputs)
     config = _resolve_config(config_path, targets)
@@ -260,11 +287,19 @@ def scan(
             raise UsageError(f"--kube-version: {exc}") from None
         config = replace(config, params=replace(config.params, kubernetes_version=version))
     request = ScanRequest(
-        paths=tuple(targets),
+        paths=() if cluster else tuple(targets),
         config=config,
         select=_split(select),
         ignore=_split(ignore),
-        namespace=namespace,
+        namespace=None if cluster else (namespaces[0] if namespaces else None),
+        cluster=ClusterTarget(
+            kubeconfig=kubeconfig,
+            context=kube_context,
+            namespaces=namespaces,
+            allow_partial=allow_partial,
+        )
+        if cluster
+        else None,
         fail_on=threshold,
         helm=HelmOptions(
             release=helm_release,

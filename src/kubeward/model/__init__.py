@@ -19,7 +19,9 @@ from kubeward.model.objects import Container, K8sObject, Origin, Raw
 from kubeward.model.results import (
     DOCS_URL,
     SCHEMA_VERSION,
+    ClusterInfo,
     ControlResult,
+    CoverageGap,
     FrameworkResult,
     RuleSummary,
     ScanInfo,
@@ -33,8 +35,10 @@ from kubeward.model.results import (
 __all__ = [
     "DOCS_URL",
     "SCHEMA_VERSION",
+    "ClusterInfo",
     "Container",
     "ControlResult",
+    "CoverageGap",
     "Finding",
     "FrameworkResult",
     "Inventory",

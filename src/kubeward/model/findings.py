@@ -137,6 +137,8 @@ class ProblemKind(enum.StrEnum):
     """A configured exception is unused or expired."""
     CONFIG = "config"
     """The configuration has a problem that did not stop the scan."""
+    COVERAGE = "coverage"
+    """Part of a live cluster could not be read (missing permission, kind not served)."""
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

@@ -13,7 +13,8 @@ import msgspec
 
 from kubeward.model.findings import Finding, Problem
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+"""1.1: live-cluster scans (``scan.cluster``, ``coverage``, ``summary.coverageGaps``)."""
 DOCS_URL = "https://github.com/kubeward/kubeward/blob/main/docs"
 
 
@@ -31,6 +32,28 @@ class ToolInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     version: str
 
 
+class ClusterInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The live cluster a scan read (``kubeward scan --cluster``)."""
+
+    context: str
+    server: str
+    namespaces: list[str]
+    """Namespaces scanned; empty = all."""
+
+
+class CoverageGap(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Part of a live cluster kubeward could not read: findings there are unknown."""
+
+    verb: str
+    resource: str
+    group: str
+    """API group; ``""`` = core."""
+    namespace: str | None
+    """null = cluster-wide."""
+    message: str
+    """The API server's reason (e.g. which user lacks which permission)."""
+
+
 class ScanInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     started_at: str
     """UTC, ISO 8601."""
@@ -43,6 +66,8 @@ class ScanInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Lowest severity that fails the scan; null = never fail on findings."""
     config: str | None
     """Configuration file used, if any."""
+    cluster: ClusterInfo | None = None
+    """Set when a live cluster was scanned instead of files."""
 
 
 class SeverityCounts(msgspec.Struct, kw_only=True, rename="camel"):
@@ -65,6 +90,7 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     warnings: int
     by_severity: SeverityCounts
     rules_evaluated: int
+    coverage_gaps: int = 0
 
 
 class RuleSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -115,3 +141,6 @@ class ScanResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     rules: list[RuleSummary]
     frameworks: list[FrameworkResult] = []
     """Per-control results of the frameworks asked for with ``--framework``."""
+    coverage: list[CoverageGap] = []
+    """Live-cluster scans: what could not be read (also listed in ``errors``, or in
+    ``warnings`` with ``--allow-partial``)."""

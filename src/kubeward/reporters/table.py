@@ -1,4 +1,5 @@
-"""The terminal report: findings grouped by file, then errors, warnings and a summary line.
+"""The terminal report: findings grouped by file (by namespace for a live cluster), then
+errors, warnings and a summary line.
 
 Rendered with rich into a string (the CLI decides where it goes); colours are included only
 when the caller asks (``color=True``, i.e. when writing to a terminal).
@@ -28,7 +29,9 @@ _STYLE = {
 def _group(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
-        groups[finding.file or f"(live) {finding.object.kind}"].append(finding)
+        namespace = finding.object.namespace
+        live = f"namespace {namespace}" if namespace else "cluster-scoped objects"
+        groups[finding.file or live].append(finding)
     return groups
 
 
@@ -66,7 +69,11 @@ def summary_line(result: ScanResult) -> Text:
         parts.append(f"{_plural(s.findings, 'finding')} ({counts})")
     else:
         parts.append("no findings")
-    parts.append(f"{_plural(s.objects, 'object')} in {_plural(s.files, 'file')}")
+    cluster = result.scan.cluster
+    where = f"cluster {cluster.context}" if cluster else _plural(s.files, "file")
+    parts.append(f"{_plural(s.objects, 'object')} in {where}")
+    if s.coverage_gaps:
+        parts.append(f"{_plural(s.coverage_gaps, 'coverage gap')}")
     parts.append(f"{s.rules_evaluated} rules")
     if s.suppressed:
         parts.append(f"{s.suppressed} suppressed")

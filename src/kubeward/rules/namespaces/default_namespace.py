@@ -7,8 +7,9 @@ kubectl context or Helm release names, which is `default` unless someone chose o
 you know where it will be deployed, say so with `kubeward scan --namespace NS` and the object is
 judged by that namespace; otherwise kubeward takes the safe reading and flags it.
 
-Never flagged: the `default` ServiceAccount, its token Secret and the `kubernetes` Service,
-which Kubernetes itself keeps in `default`.
+Never flagged: the `default` ServiceAccount, its token Secret, the `kubernetes` Service and
+the `kube-root-ca.crt` ConfigMap, which Kubernetes itself keeps in `default` (they show up in
+live-cluster scans).
 
 ## Why is this bad?
 `default` is where everything lands by accident. Roles granted in `default` for one app apply
@@ -33,7 +34,11 @@ from collections.abc import Iterator
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import RuleParams, Target, rule
 
-_KUBERNETES_OWNED = {("ServiceAccount", "default"), ("Service", "kubernetes")}
+_KUBERNETES_OWNED = {
+    ("ServiceAccount", "default"),
+    ("Service", "kubernetes"),
+    ("ConfigMap", "kube-root-ca.crt"),  # published into every namespace by the controller manager
+}
 
 
 def _kubernetes_owned(obj: K8sObject) -> bool:

@@ -12,6 +12,11 @@ RBAC lets a subject name it in several ways, all reported:
   `system:serviceaccounts:<namespace>` (every service account of that namespace), groups that
   contain the `default` service accounts and are reported with their own message.
 
+Not flagged: the API server's own default bindings (named `system:…` and labelled
+`kubernetes.io/bootstrapping: rbac-defaults`, e.g. `system:service-account-issuer-discovery`,
+which lets every service account read the OIDC discovery document). A binding with that label
+but another name is still judged: the label alone proves nothing.
+
 ## Why is this bad?
 Every pod that does not name a service account runs as `default`, so a role bound to it is
 silently given to every such pod of the namespace, including ones deployed later for other
@@ -41,6 +46,14 @@ from kubeward.rules._base import RuleParams, Target, rule
 
 _ALL_SERVICE_ACCOUNTS = "system:serviceaccounts"
 _SA_USER_PREFIX = "system:serviceaccount:"
+
+
+def _bootstrap_default(obj: K8sObject) -> bool:
+    return (
+        obj.kind == "ClusterRoleBinding"
+        and obj.name.startswith("system:")
+        and obj.labels.get("kubernetes.io/bootstrapping") == "rbac-defaults"
+    )
 
 
 def _role(obj: K8sObject) -> str:
@@ -103,6 +116,8 @@ def _check_subject(obj: K8sObject, subject: dict[str, Any], role: str) -> str | 
     ),
 )
 def default_service_account_binding(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    if _bootstrap_default(obj):
+        return
     subjects = obj.raw.get("subjects")
     if not isinstance(subjects, list):
         return

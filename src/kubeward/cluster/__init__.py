@@ -1,0 +1,1 @@
+"""Live clusters: kubeconfig, a small API client, and listing objects for a scan."""

@@ -1,0 +1,272 @@
+"""A small Kubernetes API client: GET, paged LIST and WATCH over httpx, with retries.
+
+Only what a read-only scanner needs. Errors are mapped to what they mean for a scan:
+``Forbidden`` (a coverage gap: the rest goes on), ``NotFound`` / ``Gone`` (the caller decides),
+``ClusterError`` (unreachable, credentials refused, a broken server: the scan cannot run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import ssl
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from kubeward import __version__
+from kubeward.cluster.kubeconfig import Connection
+from kubeward.errors import ClusterError
+
+PAGE_SIZE = 500
+"""Objects per LIST page: bounded response sizes, as kubectl's default chunking."""
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+"""Accept header for lists that must not carry object bodies (Secrets)."""
+RETRIES = 4
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class ApiError(Exception):
+    """The API server answered with an error status."""
+
+    def __init__(self, status: int, reason: str, message: str, path: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.path = path
+
+
+class Forbidden(ApiError):
+    """403: the identity may not do this (a coverage gap, not a failure)."""
+
+
+class NotFound(ApiError):
+    """404: the resource or API is not served."""
+
+
+class Gone(ApiError):
+    """410: the resourceVersion or continue token expired (relist)."""
+
+
+def _ssl_context(connection: Connection) -> ssl.SSLContext:
+    if connection.insecure:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif connection.ca_pem:
+        try:
+            context = ssl.create_default_context(cadata=connection.ca_pem.decode("ascii"))
+        except (ssl.SSLError, UnicodeDecodeError, ValueError):
+            raise ClusterError(
+                f"{connection.describe()}: the certificate authority is not valid PEM"
+            ) from None
+    else:
+        context = ssl.create_default_context()
+    creds = connection.credentials
+    if creds.client_cert and creds.client_key:
+        # ssl loads client certificates only from files: write them to a private directory
+        # for the moment it takes to load them into the context.
+        directory = tempfile.mkdtemp(prefix="kubeward-")
+        try:
+            cert = os.path.join(directory, "client.crt")
+            key = os.path.join(directory, "client.key")
+            for path, data in ((cert, creds.client_cert), (key, creds.client_key)):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            context.load_cert_chain(cert, key)
+        except ssl.SSLError:
+            raise ClusterError(
+                f"{connection.describe()}: the client certificate or key is not valid PEM"
+            ) from None
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    return context
+
+
+class ApiClient:
+    """One connection pool to one API server."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        timeout: float = 30.0,
+        retries: int = RETRIES,
+    ) -> None:
+        self.connection = connection
+        self.retries = retries
+        self._http = httpx.Client(
+            base_url=connection.server,
+            verify=_ssl_context(connection),
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            headers={"User-Agent": f"kubeward/{__version__}"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _headers(self, accept: str | None) -> dict[str, str]:
+        headers = {"Accept": accept or "application/json"}
+        token = self.connection.bearer_token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _send(
+        self, method: str, path: str, params: Mapping[str, Any] | None, accept: str | None
+    ) -> httpx.Response:
+        """One request, retried on connection errors, 429 and 5xx with jittered backoff."""
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(
+                    method, path, params=params, headers=self._headers(accept)
+                )
+            except httpx.TransportError as exc:
+                if attempt == self.retries:
+                    raise ClusterError(
+                        f"cannot reach {self.connection.server} "
+                        f"({type(exc).__name__}: {exc}); {self.connection.describe()}"
+                    ) from None
+                self._pause(attempt, None)
+                continue
+            if response.status_code in RETRY_STATUSES and attempt < self.retries:
+                self._pause(attempt, response.headers.get("Retry-After"))
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _pause(attempt: int, retry_after: str | None) -> None:
+        delay = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random())  # noqa: S311 - jitter
+        if retry_after is not None:
+            with contextlib.suppress(ValueError):
+                delay = min(30.0, float(retry_after))
+        time.sleep(delay)
+
+    def _check(self, response: httpx.Response, path: str) -> dict[str, Any]:
+        status = response.status_code
+        if status < 300:
+            try:
+                body = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                raise ClusterError(f"{path}: the server's answer is not JSON") from None
+            if not isinstance(body, dict):
+                raise ClusterError(f"{path}: the server's answer is not a JSON object")
+            return body
+        reason, message = response.reason_phrase, response.text[:500]
+        with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+            status_body = orjson.loads(response.content)
+            reason = str(status_body.get("reason") or reason)
+            message = str(status_body.get("message") or message)
+        if status == 401:
+            raise ClusterError(
+                f"the API server refused the credentials (401 Unauthorized); "
+                f"{self.connection.describe()}"
+            )
+        error_type = {403: Forbidden, 404: NotFound, 410: Gone}.get(status, ApiError)
+        if error_type is ApiError and status >= 500:
+            raise ClusterError(f"{path}: the API server failed ({status} {reason}): {message}")
+        raise error_type(status, reason, message, path)
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self._check(self._send("GET", path, params, None), path)
+
+    def list(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        accept: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Every item of a collection, page by page, and the list's resourceVersion.
+
+        An expired continue token (410) restarts the list once, as client-go's pager does.
+        """
+        for _ in range(2):
+            items: list[dict[str, Any]] = []
+            query = {**(params or {}), "limit": page_size}
+            try:
+                while True:
+                    body = self.get_list_page(path, query, accept)
+                    for item in body.get("items") or ():
+                        if isinstance(item, dict):
+                            meta = item.get("metadata")
+                            if isinstance(meta, dict):
+                                meta.pop("managedFields", None)  # big, and no rule reads it
+                            items.append(item)
+                    meta = body.get("metadata") or {}
+                    token = meta.get("continue")
+                    if not token:
+                        return items, str(meta.get("resourceVersion") or "")
+                    query = {**(params or {}), "limit": page_size, "continue": token}
+            except Gone:
+                if "continue" not in query:
+                    raise
+        raise ClusterError(f"{path}: the list kept expiring while it was read")
+
+    def get_list_page(
+        self, path: str, query: Mapping[str, Any], accept: str | None
+    ) -> dict[str, Any]:
+        return self._check(self._send("GET", path, query, accept), path)
+
+    def watch(
+        self,
+        path: str,
+        resource_version: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        accept: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> Iterator[dict[str, Any]]:
+        """Watch events (``{"type": ..., "object": ...}``), bookmarks included, until the
+        server ends the stream. A 410 (in the status or as an ERROR event) raises ``Gone``."""
+        query = {
+            **(params or {}),
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": timeout_seconds,
+        }
+        timeout = httpx.Timeout(timeout_seconds + 30.0, connect=10.0)
+        try:
+            with self._http.stream(
+                "GET", path, params=query, headers=self._headers(accept), timeout=timeout
+            ) as response:
+                if response.status_code >= 300:
+                    response.read()
+                    self._check(response, path)
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    event = orjson.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        if status.get("code") == 410:
+                            raise Gone(410, "Expired", str(status.get("message")), path)
+                        raise ApiError(
+                            int(status.get("code") or 500),
+                            str(status.get("reason") or "Error"),
+                            str(status.get("message") or ""),
+                            path,
+                        )
+                    yield event
+        except httpx.TransportError as exc:
+            raise ClusterError(
+                f"watch {path}: connection lost ({type(exc).__name__}); "
+                f"{self.connection.describe()}"
+            ) from None

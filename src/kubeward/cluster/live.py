@@ -1,0 +1,274 @@
+"""Reading a live cluster into objects: which kinds, how they are listed, what is held back.
+
+kubeward lists every kind its rules read (and the custom resources it knows to embed pod
+templates, when the cluster serves them), page by page. Secrets are listed *metadata only*
+(``PartialObjectMetadataList``): no Secret value ever reaches kubeward. The one place object
+metadata can still carry values — a ``last-applied-configuration`` annotation holding the
+Secret's own manifest — is redacted on arrival (its keys are kept, so rule S003 still reports
+the leak). A kind the identity may not list is a coverage gap with the exact verb and resource;
+the rest is still scanned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubeward.cluster.client import METADATA_ONLY, ApiClient, Forbidden, NotFound
+from kubeward.model import K8sObject, Path, RenderedFrom
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+REDACTED = "(redacted by kubeward)"
+SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"  # noqa: S105 - a Secret type
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind kubeward reads: API group, kind, and whether only metadata may be listed."""
+
+    group: str
+    kind: str
+    plural: str
+    """The resource name (what RBAC rules and URLs use)."""
+    metadata_only: bool = False
+    optional: bool = False
+    """A custom resource: not being served is normal, not a gap."""
+
+
+CRD_PLURALS = {
+    ("argoproj.io", "Rollout"): "rollouts",
+    ("apps.kruise.io", "CloneSet"): "clonesets",
+    ("apps.kruise.io", "StatefulSet"): "statefulsets",
+    ("apps.kruise.io", "DaemonSet"): "daemonsets",
+    ("apps.openshift.io", "DeploymentConfig"): "deploymentconfigs",
+    ("serving.knative.dev", "Service"): "services",
+    ("serving.knative.dev", "Configuration"): "configurations",
+}
+"""The custom resources of ``CRD_POD_SPEC_PATHS`` (tests/test_cluster_kinds.py checks both)."""
+
+CATALOG_KINDS: tuple[Kind, ...] = (
+    Kind("", "Namespace", "namespaces"),
+    Kind("", "Pod", "pods"),
+    Kind("", "ReplicationController", "replicationcontrollers"),
+    Kind("", "Service", "services"),
+    Kind("", "ServiceAccount", "serviceaccounts"),
+    Kind("", "ConfigMap", "configmaps"),
+    Kind("", "Secret", "secrets", metadata_only=True),
+    Kind("apps", "Deployment", "deployments"),
+    Kind("apps", "ReplicaSet", "replicasets"),
+    Kind("apps", "StatefulSet", "statefulsets"),
+    Kind("apps", "DaemonSet", "daemonsets"),
+    Kind("batch", "Job", "jobs"),
+    Kind("batch", "CronJob", "cronjobs"),
+    Kind("networking.k8s.io", "NetworkPolicy", "networkpolicies"),
+    Kind("networking.k8s.io", "Ingress", "ingresses"),
+    Kind("rbac.authorization.k8s.io", "Role", "roles"),
+    Kind("rbac.authorization.k8s.io", "ClusterRole", "clusterroles"),
+    Kind("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
+    Kind("rbac.authorization.k8s.io", "ClusterRoleBinding", "clusterrolebindings"),
+    *(Kind(group, kind, plural, optional=True) for (group, kind), plural in CRD_PLURALS.items()),
+)
+"""Everything the catalog's rules read (tests/test_cluster_kinds.py keeps this in step)."""
+
+_WORKLOAD_OWNERS = frozenset(
+    {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
+     "ReplicationController", "Rollout", "CloneSet", "DeploymentConfig"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A served collection: where it is and whether it lives in namespaces."""
+
+    kind: Kind
+    api_version: str
+    plural: str
+    namespaced: bool
+
+    def path(self, namespace: str | None = None) -> str:
+        base = f"/api/{self.api_version}" if not self.kind.group else f"/apis/{self.api_version}"
+        if namespace is not None and self.namespaced:
+            return f"{base}/namespaces/{namespace}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something kubeward could not read, and why."""
+
+    verb: str
+    resource: str
+    group: str
+    namespace: str | None
+    message: str
+
+
+@dataclass
+class LiveObjects:
+    objects: list[K8sObject] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    resource_versions: dict[str, str] = field(default_factory=dict)
+    """Per collection path: the list's resourceVersion (where a watch starts)."""
+
+
+class LiveOrigin:
+    """A live object has no file and no lines; findings point at the object itself."""
+
+    __slots__ = ()
+    file: str | None = None
+    line: int | None = None
+    rendered_from: RenderedFrom | None = None
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        return [None] * len(paths)
+
+
+LIVE_ORIGIN = LiveOrigin()
+
+
+def discover(client: ApiClient, kinds: Iterable[Kind] = CATALOG_KINDS) -> dict[Kind, Resource]:
+    """Where each wanted kind is served (the group's preferred version), from discovery."""
+    wanted = list(kinds)
+    groups: dict[str, str] = {"": "v1"}
+    try:
+        for group in client.get("/apis").get("groups") or ():
+            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+            if isinstance(preferred, str):
+                groups[str(group.get("name"))] = preferred
+    except NotFound:
+        pass
+    found: dict[Kind, Resource] = {}
+    for group_version in sorted({groups[k.group] for k in wanted if k.group in groups}):
+        path = f"/api/{group_version}" if group_version == "v1" else f"/apis/{group_version}"
+        try:
+            listing = client.get(path)
+        except NotFound:
+            continue
+        by_kind = {
+            str(r.get("kind")): r
+            for r in listing.get("resources") or ()
+            if isinstance(r, dict) and "/" not in str(r.get("name"))
+        }
+        for kind in wanted:
+            if groups.get(kind.group) != group_version:
+                continue
+            resource = by_kind.get(kind.kind)
+            if resource is not None:
+                found[kind] = Resource(
+                    kind, group_version, str(resource["name"]), bool(resource.get("namespaced"))
+                )
+    return found
+
+
+def read(
+    client: ApiClient,
+    namespaces: Sequence[str] = (),
+    kinds: Iterable[Kind] = CATALOG_KINDS,
+) -> LiveObjects:
+    """List every wanted kind (in ``namespaces``, or cluster-wide) into objects."""
+    wanted = list(kinds)
+    resources = discover(client, wanted)
+    out = LiveObjects()
+    for kind in wanted:
+        resource = resources.get(kind)
+        if resource is None:
+            if not kind.optional:
+                out.gaps.append(
+                    Gap("list", kind.plural, kind.group, None, "not served by this cluster")
+                )
+            continue
+        scopes: Sequence[str | None] = namespaces if namespaces and resource.namespaced else (None,)
+        for namespace in scopes:
+            _read_collection(client, resource, namespace, out)
+    out.objects = _without_controlled(out.objects)
+    return out
+
+
+def _read_collection(
+    client: ApiClient, resource: Resource, namespace: str | None, out: LiveObjects
+) -> None:
+    path = resource.path(namespace)
+    accept = METADATA_ONLY if resource.kind.metadata_only else None
+    try:
+        items, version = client.list(path, accept=accept)
+        token_secrets: set[str] = set()
+        if resource.kind.kind == "Secret":
+            # The type is not metadata: ask the server which Secrets are service-account
+            # tokens (a field selector), still without bodies.
+            tokens, _ = client.list(
+                path, {"fieldSelector": f"type={SERVICE_ACCOUNT_TOKEN}"}, accept=accept
+            )
+            token_secrets = {_uid(item) for item in tokens}
+    except Forbidden as exc:
+        out.gaps.append(Gap("list", resource.plural, resource.kind.group, namespace, exc.message))
+        return
+    except NotFound:
+        if not resource.kind.optional:
+            out.gaps.append(
+                Gap("list", resource.plural, resource.kind.group, namespace, "not found")
+            )
+        return
+    out.resource_versions[path] = version
+    for item in items:
+        raw = _as_object(item, resource, token_secrets)
+        out.objects.append(K8sObject(raw, LIVE_ORIGIN))
+
+
+def _uid(item: dict[str, Any]) -> str:
+    meta = item.get("metadata")
+    return str(meta.get("uid")) if isinstance(meta, dict) else ""
+
+
+def _as_object(item: dict[str, Any], resource: Resource, token_secrets: set[str]) -> dict[str, Any]:
+    """List items lack apiVersion/kind (and metadata-only items are PartialObjectMetadata)."""
+    item["apiVersion"] = resource.api_version
+    item["kind"] = resource.kind.kind
+    if resource.kind.kind == "Secret":
+        redact_secret_metadata(item)
+        if _uid(item) in token_secrets:
+            item["type"] = SERVICE_ACCOUNT_TOKEN
+    return item
+
+
+def redact_secret_metadata(item: dict[str, Any]) -> None:
+    """Drop Secret values that metadata can carry: a last-applied copy of the Secret."""
+    meta = item.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict) or LAST_APPLIED not in annotations:
+        return
+    try:
+        embedded = json.loads(str(annotations[LAST_APPLIED]))
+    except (ValueError, RecursionError):
+        embedded = None
+    if not isinstance(embedded, dict):
+        annotations[LAST_APPLIED] = REDACTED
+        return
+    for section in ("data", "stringData"):
+        values = embedded.get(section)
+        if isinstance(values, dict):
+            embedded[section] = {
+                key: (REDACTED if value not in (None, "") else value)
+                for key, value in values.items()
+            }
+    annotations[LAST_APPLIED] = json.dumps(embedded)
+
+
+def _without_controlled(objects: list[K8sObject]) -> list[K8sObject]:
+    """Drop objects a listed workload controls (a Deployment's ReplicaSets and their Pods):
+    they repeat their controller's pod template, and the finding belongs to the controller."""
+    uids = {_uid(obj.raw) for obj in objects if obj.kind in _WORKLOAD_OWNERS}
+    kept = []
+    for obj in objects:
+        owners = obj.metadata.get("ownerReferences")
+        controlled = isinstance(owners, list) and any(
+            isinstance(owner, dict)
+            and owner.get("controller") is True
+            and owner.get("kind") in _WORKLOAD_OWNERS
+            and owner.get("uid") in uids
+            for owner in owners
+        )
+        if not controlled:
+            kept.append(obj)
+    return kept
