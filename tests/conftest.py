@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from kubeward.config import Config, load_config
 from kubeward.model import ScanResult, Severity
 from kubeward.scan import ScanRequest, run_scan
-from tests import testcluster
+from tests import postgres, testcluster
 from tests.testcluster import TestCluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,3 +121,19 @@ AUDIT_EVERYTHING_METADATA = {
     "kind": "Policy",
     "rules": [{"level": "Metadata"}],
 }
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server for the session (tools/ensure-postgres.sh installs it)."""
+    if postgres.binaries() is None:
+        message = "PostgreSQL is not installed (run tools/ensure-postgres.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    directory = Path(tempfile.mkdtemp(prefix="kubeward-postgres-"))
+    try:
+        with postgres.running(directory) as url:
+            yield url
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from kubeward import __version__
 from kubeward.config import Config
-from kubeward.engine import EngineSettings, evaluate
+from kubeward.engine import EngineSettings, Evaluation, evaluate
 from kubeward.frameworks import Framework, evaluate_framework
 from kubeward.model import (
     DOCS_URL,
@@ -41,6 +41,10 @@ from kubeward.rules._base import Rule
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, discover
 from kubeward.sources.load import LoadOptions, Progress, load_inputs
+
+if TYPE_CHECKING:
+    from kubeward.cluster.kubeconfig import Connection
+    from kubeward.cluster.live import LiveObjects
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -77,7 +81,7 @@ class ClusterTarget:
 
 
 @dataclass
-class _Source:
+class ScanSource:
     """What a scan read: objects and every problem met while reading them."""
 
     objects: list[K8sObject]
@@ -108,6 +112,17 @@ def chosen_rules(request: ScanRequest) -> tuple[Rule, ...]:
     return rules
 
 
+def engine_settings(request: ScanRequest, started: datetime) -> EngineSettings:
+    config = request.config
+    return EngineSettings(
+        params=config.params,
+        severity_overrides=config.severity_overrides,
+        exceptions=config.exceptions,
+        allow_inline_suppressions=config.allow_inline_suppressions,
+        today=started.date(),
+    )
+
+
 def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResult:
     started = request.today()
     clock = time.perf_counter()
@@ -124,22 +139,12 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             helm=request.helm,
             stdin=request.stdin,
         )
-        config = request.config
-        settings = EngineSettings(
-            params=config.params,
-            severity_overrides=config.severity_overrides,
-            exceptions=config.exceptions,
-            allow_inline_suppressions=config.allow_inline_suppressions,
-            today=started.date(),
-        )
         source = (
-            _read_cluster(request.cluster)
+            read_cluster(request.cluster)
             if request.cluster is not None
             else _read_files(request, options, progress)
         )
-        objects = source.objects
-        evaluation = evaluate(Inventory(objects), rules, settings)
-        inventory = Inventory(objects)
+        evaluation = evaluate(Inventory(source.objects), rules, engine_settings(request, started))
     finally:
         if gc_was_enabled:
             # Everything allocated meanwhile sits in the youngest generation: the first
@@ -148,6 +153,29 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             # still freed by reference counting); scan results hold no cycles worth collecting.
             gc.freeze()
             gc.enable()
+    return build_result(
+        request,
+        source,
+        rules,
+        evaluation,
+        started=started,
+        duration=time.perf_counter() - clock,
+        namespace=namespace,
+    )
+
+
+def build_result(
+    request: ScanRequest,
+    source: ScanSource,
+    rules: Sequence[Rule],
+    evaluation: Evaluation,
+    *,
+    started: datetime,
+    duration: float,
+    namespace: str | None = None,
+) -> ScanResult:
+    """The report of one evaluation of ``source`` (also used for ``audit --watch`` snapshots)."""
+    config = request.config
     counts = SeverityCounts()
     for finding in evaluation.findings:
         setattr(counts, finding.severity.value, getattr(counts, finding.severity.value) + 1)
@@ -180,7 +208,7 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
         tool=ToolInfo(name="kubeward", version=__version__),
         scan=ScanInfo(
             started_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            duration_seconds=round(time.perf_counter() - clock, 3),
+            duration_seconds=round(duration, 3),
             inputs=list(request.paths),
             namespace=namespace,
             fail_on=threshold.value if threshold is not None else None,
@@ -192,7 +220,7 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             files=source.files,
             documents=source.documents,
             skipped_documents=source.skipped_documents,
-            objects=len(inventory),
+            objects=len(source.objects),
             findings=len(evaluation.findings),
             suppressed=len(evaluation.suppressed),
             errors=len(errors),
@@ -214,14 +242,16 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
     )
 
 
-def _read_files(request: ScanRequest, options: LoadOptions, progress: Progress | None) -> _Source:
+def _read_files(
+    request: ScanRequest, options: LoadOptions, progress: Progress | None
+) -> ScanSource:
     inputs, missing = discover(request.paths)
     loaded = load_inputs(inputs, options, progress)
     missing_problems = [
         Problem(kind=ProblemKind.INPUT, file=exc.file, line=exc.line, message=exc.detail)
         for exc in missing
     ]
-    return _Source(
+    return ScanSource(
         objects=loaded.objects,
         errors=missing_problems + loaded.errors,
         warnings=loaded.warnings,
@@ -231,7 +261,7 @@ def _read_files(request: ScanRequest, options: LoadOptions, progress: Progress |
     )
 
 
-def _read_cluster(target: ClusterTarget) -> _Source:
+def read_cluster(target: ClusterTarget) -> ScanSource:
     """List the live cluster (raises ``ClusterError`` when it cannot be read at all)."""
     from kubeward.cluster import kubeconfig, live  # httpx is imported only for live scans
     from kubeward.cluster.client import ApiClient
@@ -239,6 +269,11 @@ def _read_cluster(target: ClusterTarget) -> _Source:
     connection = kubeconfig.load(target.kubeconfig, target.context)
     with ApiClient(connection) as client:
         read = live.read(client, target.namespaces)
+    return cluster_source(target, connection, read)
+
+
+def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObjects) -> ScanSource:
+    """What a live read gives a scan: objects, and coverage gaps as errors or warnings."""
     coverage = [
         CoverageGap(
             verb=gap.verb,
@@ -259,7 +294,7 @@ def _read_cluster(target: ClusterTarget) -> _Source:
         )
         for gap in coverage
     ]
-    return _Source(
+    return ScanSource(
         objects=read.objects,
         errors=[] if target.allow_partial else problems,
         warnings=problems if target.allow_partial else [],

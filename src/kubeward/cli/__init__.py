@@ -12,6 +12,7 @@ import sys
 import click
 
 from kubeward import __version__
+from kubeward.cli import audit as audit_cmd
 from kubeward.cli import rules as rules_cmd
 from kubeward.cli import scan as scan_cmd
 from kubeward.cli import schema as schema_cmd
@@ -30,6 +31,9 @@ cli.add_command(scan_cmd.scan)
 cli.add_command(rules_cmd.rules)
 cli.add_command(rules_cmd.rule)
 cli.add_command(schema_cmd.schema)
+cli.add_command(audit_cmd.audit)
+cli.add_command(audit_cmd.history)
+cli.add_command(audit_cmd.diff)
 
 
 def main() -> None:

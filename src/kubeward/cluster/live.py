@@ -105,12 +105,21 @@ class Gap:
     message: str
 
 
+@dataclass(frozen=True)
+class Collection:
+    resource: Resource
+    namespace: str | None
+    resource_version: str
+
+
 @dataclass
 class LiveObjects:
     objects: list[K8sObject] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
-    resource_versions: dict[str, str] = field(default_factory=dict)
-    """Per collection path: the list's resourceVersion (where a watch starts)."""
+    collections: list[Collection] = field(default_factory=list)
+    """What was listed, and from which resourceVersion a watch of it starts."""
+    token_secrets: set[str] = field(default_factory=set)
+    """UIDs of the Secrets that are service-account tokens."""
 
 
 class LiveOrigin:
@@ -182,7 +191,14 @@ def read(
         scopes: Sequence[str | None] = namespaces if namespaces and resource.namespaced else (None,)
         for namespace in scopes:
             _read_collection(client, resource, namespace, out)
-    out.objects = _without_controlled(out.objects)
+    if namespaces:
+        # Namespace objects are cluster-scoped: keep the ones asked for. Other cluster-scoped
+        # kinds (ClusterRoles, ClusterRoleBindings) stay: they grant rights inside them.
+        wanted_namespaces = set(namespaces)
+        out.objects = [
+            o for o in out.objects if o.kind != "Namespace" or o.name in wanted_namespaces
+        ]
+    out.objects = without_controlled(out.objects)
     return out
 
 
@@ -200,7 +216,7 @@ def _read_collection(
             tokens, _ = client.list(
                 path, {"fieldSelector": f"type={SERVICE_ACCOUNT_TOKEN}"}, accept=accept
             )
-            token_secrets = {_uid(item) for item in tokens}
+            token_secrets = {uid_of(item) for item in tokens}
     except Forbidden as exc:
         out.gaps.append(Gap("list", resource.plural, resource.kind.group, namespace, exc.message))
         return
@@ -210,26 +226,27 @@ def _read_collection(
                 Gap("list", resource.plural, resource.kind.group, namespace, "not found")
             )
         return
-    out.resource_versions[path] = version
+    out.collections.append(Collection(resource, namespace, version))
+    out.token_secrets |= token_secrets
     for item in items:
-        raw = _as_object(item, resource, token_secrets)
-        out.objects.append(K8sObject(raw, LIVE_ORIGIN))
+        out.objects.append(live_object(item, resource, token_secrets))
 
 
-def _uid(item: dict[str, Any]) -> str:
+def uid_of(item: dict[str, Any]) -> str:
     meta = item.get("metadata")
     return str(meta.get("uid")) if isinstance(meta, dict) else ""
 
 
-def _as_object(item: dict[str, Any], resource: Resource, token_secrets: set[str]) -> dict[str, Any]:
-    """List items lack apiVersion/kind (and metadata-only items are PartialObjectMetadata)."""
+def live_object(item: dict[str, Any], resource: Resource, token_secrets: set[str]) -> K8sObject:
+    """A listed or watched item as an object: list items lack apiVersion and kind, and
+    metadata-only items are PartialObjectMetadata; Secret metadata is redacted."""
     item["apiVersion"] = resource.api_version
     item["kind"] = resource.kind.kind
     if resource.kind.kind == "Secret":
         redact_secret_metadata(item)
-        if _uid(item) in token_secrets:
+        if uid_of(item) in token_secrets:
             item["type"] = SERVICE_ACCOUNT_TOKEN
-    return item
+    return K8sObject(item, LIVE_ORIGIN)
 
 
 def redact_secret_metadata(item: dict[str, Any]) -> None:
@@ -255,10 +272,10 @@ def redact_secret_metadata(item: dict[str, Any]) -> None:
     annotations[LAST_APPLIED] = json.dumps(embedded)
 
 
-def _without_controlled(objects: list[K8sObject]) -> list[K8sObject]:
+def without_controlled(objects: list[K8sObject]) -> list[K8sObject]:
     """Drop objects a listed workload controls (a Deployment's ReplicaSets and their Pods):
     they repeat their controller's pod template, and the finding belongs to the controller."""
-    uids = {_uid(obj.raw) for obj in objects if obj.kind in _WORKLOAD_OWNERS}
+    uids = {uid_of(obj.raw) for obj in objects if obj.kind in _WORKLOAD_OWNERS}
     kept = []
     for obj in objects:
         owners = obj.metadata.get("ownerReferences")

@@ -1,0 +1,172 @@
+"""`kubeward audit` on the real control plane: recorded scans, and --watch through changes
+and an API server restart."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.cli_helpers import kubeward
+from tests.conftest import ROOT
+from tests.testcluster import TestCluster
+
+NAMESPACE = "watched"
+
+
+def deployment(name: str, *, privileged: bool) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "serviceAccountName": "shared",
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": "busybox:1.36",
+                            "securityContext": {"privileged": privileged},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+class Lines:
+    """JSON lines of a running command, read in the background."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.queue.put(json.loads(line))
+
+    def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 60
+    ) -> dict[str, Any]:
+        """The first event (seen earlier or arriving within ``timeout``) that matches."""
+        for index, event in enumerate(self.seen):
+            if match(event):
+                return self.seen.pop(index)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event = self.queue.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None and self.queue.empty():
+                    raise AssertionError(f"audit exited with {self.process.returncode}") from None
+                continue
+            if match(event):
+                return event
+            self.seen.append(event)
+        raise AssertionError(f"no matching event in {timeout} s; unmatched: {self.seen[-10:]}")
+
+
+def finding(kind: str, rule: str, name: str) -> Callable[[dict[str, Any]], bool]:
+    def match(event: dict[str, Any]) -> bool:
+        found = event.get("finding") or {}
+        return (
+            event["type"] == kind
+            and found.get("ruleId") == rule
+            and found.get("object", {}).get("name") == name
+        )
+
+    return match
+
+
+def test_audit_records_scans(cluster: TestCluster, tmp_path: Path) -> None:
+    db = tmp_path / "history.db"
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "recorded"}}
+    cluster.apply([namespace])
+    args = ("audit", "--kubeconfig", cluster.kubeconfig, "-n", "recorded", "--db", db,
+            "--select", "W001")  # fmt: skip
+    first = kubeward(*args, cwd=ROOT)
+    assert first.code == 0, first.stderr
+    assert "recorded as scan 1" in first.stderr
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "recorded"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1", "securityContext": {"privileged": True}}]},
+    }  # fmt: skip
+    cluster.apply([pod])
+    second = kubeward(*args, cwd=ROOT)
+    assert second.code == 1  # the privileged pod
+    changes = json.loads(kubeward("diff", "1", "2", "--db", db, "-f", "json", cwd=ROOT).stdout)
+    assert "W001" in {f["ruleId"] for f in changes["new"]}
+    assert changes["resolved"] == []
+    rows = json.loads(kubeward("history", "--db", db, "-f", "json", cwd=ROOT).stdout)
+    assert [r["kind"] for r in rows] == ["audit", "audit"]
+    assert rows[0]["source"].startswith("cluster kubeward-test")
+
+
+def test_watch_sees_changes_and_survives_an_api_server_restart(
+    cluster: TestCluster, tmp_path: Path
+) -> None:
+    cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}])
+    cluster.apply([deployment("before", privileged=True)])
+    db = tmp_path / "history.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kubeward", "audit", "--watch",
+         "--kubeconfig", str(cluster.kubeconfig), "-n", NAMESPACE, "--db", str(db),
+         "--select", "W001,A003,N003"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    lines = Lines(process)
+    try:
+        snapshot = lines.wait_for(lambda e: e["type"] == "snapshot")
+        assert snapshot["findings"] >= 1  # "before" is privileged
+        # create
+        cluster.apply([deployment("web", privileged=True)])
+        lines.wait_for(finding("new", "W001", "web"))
+        # an inventory rule: two workloads now share the `shared` service account
+        lines.wait_for(finding("new", "A003", "web"))
+        # an update that fixes a finding
+        cluster.apply([deployment("web", privileged=False)])
+        lines.wait_for(finding("resolved", "W001", "web"))
+        # delete: its findings resolve, and the other workload no longer shares its account
+        cluster.delete(deployment("web", privileged=False))
+        lines.wait_for(finding("resolved", "A003", "before"))
+        # restart the API server; a change made as soon as it is back must not be missed
+        cluster.restart_apiserver()
+        cluster.apply([deployment("after-restart", privileged=True)])
+        lines.wait_for(finding("new", "W001", "after-restart"), timeout=90)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    assert process.returncode == 0
+    lines.wait_for(lambda e: e["type"] == "stopped", timeout=5)
+    assert process.stderr is not None
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.stdout is not None
+    process.stdout.close()
+    assert "Traceback" not in stderr
+    rows = json.loads(kubeward("history", "--db", db, "-f", "json", cwd=ROOT).stdout)
+    assert len(rows) == 2  # the snapshot at start and the one at the end
+    changes = json.loads(
+        kubeward("diff", str(rows[0]["id"]), str(rows[1]["id"]), "--db", db, "-f", "json",
+                 cwd=ROOT).stdout
+    )  # fmt: skip
+    assert ("W001", "after-restart") in {(f["ruleId"], f["name"]) for f in changes["new"]}
