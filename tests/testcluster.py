@@ -286,7 +286,7 @@ class TestCluster:
             f"--service-account-issuer={self.server}",
             f"--service-account-key-file={pki('sa.pub')}",
             f"--service-account-signing-key-file={pki('sa.key')}",
-            "--service-cluster-ip-range=10.0.0.0/24",
+            "--service-cluster-ip-range=10.96.0.0/16",  # room for benchmark-sized clusters
             "--allow-privileged=true",
             "--profiling=false",
         ]
