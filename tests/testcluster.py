@@ -305,6 +305,15 @@ class TestCluster:
         self._spawn("apiserver", self.apiserver_args())
         self._wait("apiserver", lambda: self._get("/readyz").status_code == 200)
 
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to now (as the API server does every 5 minutes), so a
+        watch from an older resourceVersion gets 410 Gone. Returns the revision."""
+        etcd = f"http://127.0.0.1:{self.ports['etcd']}"
+        with httpx.Client(base_url=etcd, timeout=10) as api:
+            revision = api.post("/v3/kv/range", json={"key": "AA=="}).json()["header"]["revision"]
+            api.post("/v3/kv/compaction", json={"revision": revision, "physical": True})
+        return int(revision)
+
     def restart_apiserver(self) -> None:
         """Stop and start the API server on the same port (etcd keeps the state)."""
         self._terminate("apiserver")
