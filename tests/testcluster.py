@@ -485,7 +485,8 @@ class TestCluster:
         return f"{collection}/{meta['name']}"
 
     def apply(self, objects: Sequence[Mapping[str, Any]], namespace: str = "default") -> None:
-        """Server-side apply, in the order given."""
+        """Server-side apply, in the order given. After a Namespace, waits for its `default`
+        ServiceAccount (pods need it, and a token Secret naming a missing one is deleted)."""
         resources = self.resources()
         with self.client() as api:
             for obj in objects:
@@ -499,6 +500,19 @@ class TestCluster:
                     raise ClusterError(
                         f"apply {obj['kind']}/{obj['metadata']['name']}: {response.text}"
                     )
+                if obj["kind"] == "Namespace":
+                    self.wait_for_default_service_account(obj["metadata"]["name"])
+
+    def wait_for_default_service_account(self, namespace: str, timeout: float = 30) -> None:
+        """The controller manager creates each namespace's `default` ServiceAccount shortly
+        after the namespace; objects that need it (a token Secret naming it is deleted when it
+        is missing) must wait for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._get(f"/api/v1/namespaces/{namespace}/serviceaccounts/default").is_success:
+                return
+            time.sleep(0.1)
+        raise ClusterError(f"no default service account in {namespace} after {timeout:.0f} s")
 
     def delete(self, obj: Mapping[str, Any], namespace: str = "default") -> None:
         with self.client() as api:

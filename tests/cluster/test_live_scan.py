@@ -47,9 +47,11 @@ def keys(result: ScanResult, objects: set[tuple[str, str | None, str]]) -> set[K
 
 
 def apply_in_order(cluster: TestCluster, objects: list[dict[str, Any]]) -> None:
+    """As a deploy tool would: namespaces first, then accounts and roles, then the rest."""
     first = ("Namespace", "ServiceAccount", "ClusterRole", "Role")
-    ordered = sorted(objects, key=lambda o: first.index(o["kind"]) if o["kind"] in first else 9)
-    cluster.apply(ordered)
+    cluster.apply(
+        sorted(objects, key=lambda o: first.index(o["kind"]) if o["kind"] in first else 9)
+    )
 
 
 def test_live_scan_matches_the_manifest_scan(cluster: TestCluster) -> None:

@@ -4,6 +4,8 @@ ClusterRole aggregation (kube-controller-manager) has run."""
 from __future__ import annotations
 
 import json
+import ssl
+from typing import Any
 
 import httpx
 import yaml
@@ -11,13 +13,11 @@ import yaml
 from tests.testcluster import TestCluster
 
 
-def whoami(cluster: TestCluster, kubeconfig_text: str) -> dict[str, object]:
+def whoami(cluster: TestCluster, kubeconfig_text: str) -> dict[str, Any]:
     """SelfSubjectReview as the kubeconfig's user (certificate or token)."""
     config = yaml.safe_load(kubeconfig_text)
     user = config["users"][0]["user"]
     ca = config["clusters"][0]["cluster"]["certificate-authority"]
-    import ssl
-
     context = ssl.create_default_context(cafile=ca)
     headers = {}
     if "client-certificate" in user:
@@ -30,7 +30,7 @@ def whoami(cluster: TestCluster, kubeconfig_text: str) -> dict[str, object]:
             json={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
         )
     review.raise_for_status()
-    info: dict[str, object] = review.json()["status"]["userInfo"]
+    info: dict[str, Any] = review.json()["status"]["userInfo"]
     return info
 
 
@@ -38,9 +38,9 @@ def test_users_are_who_they_claim(cluster: TestCluster) -> None:
     bob = cluster.user_kubeconfig("bob", ["qa", "devs"])
     info = whoami(cluster, bob.read_text())
     assert info["username"] == "bob"
-    assert {"qa", "devs", "system:authenticated"} <= set(info["groups"])  # type: ignore[arg-type]
+    assert {"qa", "devs", "system:authenticated"} <= set(info["groups"])
     admin = whoami(cluster, cluster.kubeconfig.read_text())
-    assert "system:masters" in admin["groups"]  # type: ignore[operator]
+    assert "system:masters" in admin["groups"]
 
 
 def test_service_account_tokens_and_aggregated_roles(cluster: TestCluster) -> None:
