@@ -1,0 +1,1 @@
+"""RBAC: the authorizer's semantics (pure), policies from objects, queries."""
