@@ -514,6 +514,38 @@ class TestCluster:
             time.sleep(0.1)
         raise ClusterError(f"no default service account in {namespace} after {timeout:.0f} s")
 
+    def bootstrap_rbac(self) -> list[dict[str, Any]]:
+        """The API server's default RBAC objects (label kubernetes.io/bootstrapping:
+        rbac-defaults), as stored, without server-set metadata (tools/gen_bootstrap_rbac.py)."""
+        objects: list[dict[str, Any]] = []
+        with self.client() as api:
+            for plural in ("clusterroles", "clusterrolebindings", "roles", "rolebindings"):
+                listing = api.get(
+                    f"/apis/rbac.authorization.k8s.io/v1/{plural}",
+                    params={"labelSelector": "kubernetes.io/bootstrapping=rbac-defaults"},
+                ).json()
+                kind = listing["kind"].removesuffix("List")
+                for item in listing["items"]:
+                    meta = item["metadata"]
+                    kept = {"name": meta["name"]}
+                    if meta.get("namespace"):
+                        kept["namespace"] = meta["namespace"]
+                    if meta.get("labels"):
+                        kept["labels"] = meta["labels"]
+                    body = {
+                        k: v
+                        for k, v in item.items()
+                        if k in ("rules", "aggregationRule", "roleRef", "subjects")
+                    }
+                    objects.append(
+                        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind,
+                         "metadata": kept, **body}
+                    )  # fmt: skip
+        return sorted(
+            objects,
+            key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]),
+        )
+
     def delete(self, obj: Mapping[str, Any], namespace: str = "default") -> None:
         with self.client() as api:
             api.delete(self.object_path(obj, namespace))

@@ -13,6 +13,7 @@ import click
 
 from kubeward import __version__
 from kubeward.cli import audit as audit_cmd
+from kubeward.cli import rbac as rbac_cmd
 from kubeward.cli import rules as rules_cmd
 from kubeward.cli import scan as scan_cmd
 from kubeward.cli import schema as schema_cmd
@@ -34,6 +35,7 @@ cli.add_command(schema_cmd.schema)
 cli.add_command(audit_cmd.audit)
 cli.add_command(audit_cmd.history)
 cli.add_command(audit_cmd.diff)
+cli.add_command(rbac_cmd.rbac)
 
 
 def main() -> None:
