@@ -38,6 +38,7 @@ from kubeward.model import (
 )
 from kubeward.rules import ALL_RULES, select
 from kubeward.rules._base import Rule
+from kubeward.sources.bootstrap import bootstrap_objects
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, discover
 from kubeward.sources.load import LoadOptions, Progress, load_inputs
@@ -92,6 +93,8 @@ class ScanSource:
     skipped_documents: int = 0
     coverage: list[CoverageGap] = field(default_factory=list)
     cluster: ClusterInfo | None = None
+    context: Sequence[K8sObject] = ()
+    """Objects known to exist but not judged (``Inventory.context``)."""
 
 
 def deploy_namespace(request: ScanRequest) -> str | None:
@@ -144,7 +147,8 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             if request.cluster is not None
             else _read_files(request, options, progress)
         )
-        evaluation = evaluate(Inventory(source.objects), rules, engine_settings(request, started))
+        inventory = Inventory(source.objects, source.context)
+        evaluation = evaluate(inventory, rules, engine_settings(request, started))
     finally:
         if gc_was_enabled:
             # Everything allocated meanwhile sits in the youngest generation: the first
@@ -253,6 +257,8 @@ def _read_files(
     ]
     return ScanSource(
         objects=loaded.objects,
+        # manifests bind to roles the API server creates itself (cluster-admin, edit, system:*)
+        context=bootstrap_objects(request.config.params.kubernetes_version),
         errors=missing_problems + loaded.errors,
         warnings=loaded.warnings,
         files=loaded.files,

@@ -15,8 +15,11 @@ T = TypeVar("T")
 class Inventory:
     """An immutable collection of objects with lookup by kind, namespace and name."""
 
-    def __init__(self, objects: Iterable[K8sObject]) -> None:
+    def __init__(self, objects: Iterable[K8sObject], context: Iterable[K8sObject] = ()) -> None:
         self.objects: tuple[K8sObject, ...] = tuple(objects)
+        self.context: tuple[K8sObject, ...] = tuple(context)
+        """Objects known to exist but not judged: the API server's default RBAC policy for a
+        manifest scan (a binding to `edit` means what the server's `edit` grants)."""
         self._derived: dict[Callable[[Inventory], Any], Any] = {}
 
     def derived(self, build: Callable[[Inventory], T]) -> T:

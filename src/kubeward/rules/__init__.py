@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import MappingProxyType
 
-from kubeward.rules import images, namespaces, secrets, serviceaccounts, workload
+from kubeward.rules import images, namespaces, rbac, secrets, serviceaccounts, workload
 from kubeward.rules._base import Rule, RuleParams, Scope, Status, Target
 
 ALL_RULES: tuple[Rule, ...] = tuple(
@@ -20,6 +20,7 @@ ALL_RULES: tuple[Rule, ...] = tuple(
             *serviceaccounts.RULES,
             *images.RULES,
             *namespaces.RULES,
+            *rbac.RULES,
             *secrets.RULES,
             *workload.RULES,
         ),
