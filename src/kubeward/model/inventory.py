@@ -29,6 +29,9 @@ class Inventory:
         (service accounts per namespace, policies per namespace) is built here once, keyed by
         the builder function, so a rule stays a pure function and the scan stays linear.
         """
+        if "<locals>" in getattr(build, "__qualname__", ""):
+            # a nested function is a new key on every call: the cache would never hit
+            raise TypeError(f"derived() needs a module-level builder, not {build.__qualname__}")
         try:
             value: T = self._derived[build]
         except KeyError:

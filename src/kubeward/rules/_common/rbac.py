@@ -99,12 +99,55 @@ class Held:
 
 def rbac_policy(inventory: Inventory) -> Policy:
     """The scan's policy: its roles and bindings, plus the API server's defaults it uses."""
+    return inventory.derived(_build_index).policy
 
-    def build(inv: Inventory) -> Policy:
-        objects = [o for o in (*inv.context, *inv.objects) if o.kind in RBAC_KINDS]
-        return policy_from(objects)
 
-    return inventory.derived(build)
+class _Index:
+    """Built once per scan: the policy, each judged binding resolved to its role, and a memo of
+    which rule of a role grants which power (26 rules ask about the same bindings)."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        bindings: list[Binding] = []
+        by_object: dict[int, Binding] = {}
+        others = []
+        for obj in (*inventory.context, *inventory.objects):
+            if obj.kind in BINDING_KINDS:
+                binding = binding_from(obj)
+                if binding is not None:
+                    bindings.append(binding)
+                    by_object[id(obj)] = binding
+            elif obj.kind in RBAC_KINDS:
+                others.append(obj)
+        self.policy = policy_from(others, extra_bindings=bindings)
+        self.bound: dict[int, tuple[Binding, Role]] = {}
+        for key, binding in by_object.items():
+            role = self.policy.role_for(binding)
+            if role is not None:
+                self.bound[key] = (binding, role)
+        self._matches: dict[tuple[int, Power, bool], tuple[Rule, str] | None] = {}
+
+    def grants(self, role: Role, power: Power, full_wildcard: bool) -> tuple[Rule, str] | None:
+        """The first rule of ``role`` granting ``power`` and the verb it grants (scope aside:
+        rule matching does not depend on the namespace)."""
+        key = (id(role), power, full_wildcard)
+        try:
+            return self._matches[key]
+        except KeyError:
+            pass
+        found = None
+        rules = [r for r in role.rules if full_wildcard or not is_full_wildcard(r)]
+        for request in power.requests(""):
+            match = next((r for r in rules if rule_allows(request, r)), None)
+            if match is not None:
+                found = (match, request.verb)
+                break
+        self._matches[key] = found
+        return found
+
+
+def _build_index(inventory: Inventory) -> _Index:
+    # module level: ``derived`` caches by the builder, so it must be the same function each time
+    return _Index(inventory)
 
 
 def is_bootstrap_default(obj: K8sObject) -> bool:
@@ -128,35 +171,25 @@ def held(
     """
     if obj.kind not in BINDING_KINDS or is_bootstrap_default(obj):
         return
-    binding = binding_from(obj)
-    if binding is None:
+    index = inventory.derived(_build_index)
+    resolved = index.bound.get(id(obj))
+    if resolved is None:
         return
-    role = rbac_policy(inventory).role_for(binding)
-    if role is None:
+    binding, role = resolved
+    for power in powers:
+        if power.cluster_scoped and binding.namespace:
+            continue  # a RoleBinding grants nothing over cluster-scoped resources
+        match = index.grants(role, power, full_wildcard)
+        if match is not None:
+            break
+    else:
         return
-    match = _first_match(role, binding.namespace, powers, full_wildcard)
-    if match is None:
-        return
-    rule, power, verb = match
-    for index, subject in enumerate(binding.subjects):
+    rule, verb = match
+    for position, subject in enumerate(binding.subjects):
         if subject.kind == "ServiceAccount" and not (subject.namespace or binding.namespace):
             continue  # a ClusterRoleBinding to an account without namespace binds nobody
-        yield Held(index, subject, binding, role, rule, power, verb)
+        yield Held(position, subject, binding, role, rule, power, verb)
 
 
 def is_full_wildcard(rule: Rule) -> bool:
     return ALL in rule.verbs and ALL in rule.api_groups and ALL in rule.resources
-
-
-def _first_match(
-    role: Role, namespace: str, powers: Iterable[Power], full_wildcard: bool
-) -> tuple[Rule, Power, str] | None:
-    rules = [r for r in role.rules if full_wildcard or not is_full_wildcard(r)]
-    for power in powers:
-        if power.cluster_scoped and namespace:
-            continue
-        for request in power.requests(namespace):
-            for rule in rules:
-                if rule_allows(request, rule):
-                    return rule, power, request.verb
-    return None
