@@ -6,36 +6,51 @@ Exit codes (all subcommands): 0 success / no failing finding, 1 failing findings
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
 from kubeward import __version__
-from kubeward.cli import audit as audit_cmd
-from kubeward.cli import rbac as rbac_cmd
-from kubeward.cli import rules as rules_cmd
-from kubeward.cli import scan as scan_cmd
-from kubeward.cli import schema as schema_cmd
 from kubeward.errors import KubewardError
 
 EXIT_USAGE = 2
 
+COMMANDS = {
+    "scan": "kubeward.cli.scan:scan",
+    "rules": "kubeward.cli.rules:rules",
+    "rule": "kubeward.cli.rules:rule",
+    "schema": "kubeward.cli.schema:schema",
+    "audit": "kubeward.cli.audit:audit",
+    "history": "kubeward.cli.audit:history",
+    "diff": "kubeward.cli.audit:diff",
+    "rbac": "kubeward.cli.rbac:rbac",
+}
+"""Subcommand → where it lives. Imported only when run: `kubeward rbac who-can` need not load
+the rule catalog, the engine and the reporters (a third of its start-up time)."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        return command if isinstance(command, click.Command) else None
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", prog_name="kubeward")
 def cli() -> None:
     """kubeward: Kubernetes security posture, from pull request to running cluster."""
-
-
-cli.add_command(scan_cmd.scan)
-cli.add_command(rules_cmd.rules)
-cli.add_command(rules_cmd.rule)
-cli.add_command(schema_cmd.schema)
-cli.add_command(audit_cmd.audit)
-cli.add_command(audit_cmd.history)
-cli.add_command(audit_cmd.diff)
-cli.add_command(rbac_cmd.rbac)
 
 
 def main() -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
 
-from kubeward.config import Config, find_config, load_config
 from kubeward.errors import UsageError
+
+if TYPE_CHECKING:
+    from kubeward.config import Config
 from kubeward.model import K8sObject
 from kubeward.rbac.objects import policy_from
 from kubeward.rbac.policy import Grant, Policy, Request
@@ -70,9 +72,19 @@ class _Loaded:
 
 
 def _load(
-    paths: tuple[str, ...], cluster: bool, kubeconfig: str | None, kube_context: str | None
+    paths: tuple[str, ...],
+    cluster: bool,
+    kubeconfig: str | None,
+    kube_context: str | None,
+    only_namespace: str | None = None,
 ) -> _Loaded:
-    config = _config()
+    """The policy of the manifests (with the bundled defaults) or of the cluster.
+
+    ``only_namespace``: the question is about one namespace ("" = cluster-wide only), so a
+    cluster read may skip the Roles and RoleBindings of every other namespace (most of a large
+    cluster's RBAC). Service accounts are always read everywhere: groups such as
+    ``system:serviceaccounts`` expand into all of them.
+    """
     if cluster:
         if paths:
             raise UsageError("--cluster reads the cluster: give no paths with it")
@@ -81,20 +93,30 @@ def _load(
         from kubeward.cluster.client import ApiClient
 
         connection = kubeconfigs.load(kubeconfig, kube_context)
-        kinds = [
-            k
-            for k in live.CATALOG_KINDS
-            if k.kind in ("Namespace", "ServiceAccount") or k.group == "rbac.authorization.k8s.io"
-        ]
+        rbac_kinds = [k for k in live.CATALOG_KINDS if k.group == "rbac.authorization.k8s.io"]
         with ApiClient(connection) as client:
-            read = live.read(client, kinds=kinds)
-        for gap in read.gaps:
+            if only_namespace is None:
+                kinds = [k for k in live.CATALOG_KINDS if k.kind in ("Namespace", "ServiceAccount")]
+                read = live.read(client, kinds=[*kinds, *rbac_kinds])
+                objects, gaps = read.objects, read.gaps
+            else:
+                accounts = [k for k in live.CATALOG_KINDS if k.kind == "ServiceAccount"]
+                cluster_wide = [k for k in rbac_kinds if k.kind.startswith("Cluster")]
+                namespaced = [k for k in rbac_kinds if not k.kind.startswith("Cluster")]
+                first = live.read(client, kinds=[*accounts, *cluster_wide])
+                objects, gaps = first.objects, first.gaps
+                if only_namespace:
+                    second = live.read(client, namespaces=[only_namespace], kinds=namespaced)
+                    objects, gaps = [*objects, *second.objects], [*gaps, *second.gaps]
+        for gap in gaps:
             click.echo(f"kubeward: warning: cannot list {gap.resource}: {gap.message}", err=True)
         # a live cluster stores aggregated rules: no aggregation, no bundled defaults
-        policy = policy_from(read.objects, aggregate_roles=False)
-        return _Loaded(policy, read.objects, connection.describe())
+        policy = policy_from(objects, aggregate_roles=False)
+        return _Loaded(policy, objects, connection.describe())
     from kubeward.sources.bootstrap import bootstrap_objects
     from kubeward.sources.load import LoadOptions, load
+
+    config = _config()
 
     loaded = load(list(paths or (".",)), LoadOptions(deploy_namespace=config.namespace))
     for problem in loaded.errors:
@@ -108,6 +130,8 @@ def _load(
 
 
 def _config() -> Config:
+    from kubeward.config import Config, find_config, load_config
+
     found = find_config(["."])
     return load_config(found) if found is not None else Config()
 
@@ -198,11 +222,11 @@ def who_can_command(
     fmt: str,
 ) -> int:
     """Every subject allowed VERB on the target, with the binding, role and rule as evidence."""
-    loaded = _load(paths, cluster, kubeconfig, kube_context)
     try:
         request = request_for(verb, target, namespace, name)
     except QueryError as exc:
         raise UsageError(str(exc)) from None
+    loaded = _load(paths, cluster, kubeconfig, kube_context, only_namespace=request.namespace)
     holders = who_can(loaded.policy, request, loaded.service_accounts)
     if fmt == "json":
         _echo_json({"request": request.describe(), "subjects": [_holder_json(h) for h in holders]})
@@ -235,12 +259,12 @@ def can_command(
     fmt: str,
 ) -> int:
     """Is SUBJECT (alice, group:devs, sa:NS/NAME) allowed VERB on the target? Exit 0 yes, 1 no."""
-    loaded = _load(paths, cluster, kubeconfig, kube_context)
     try:
         user = parse_subject(subject, groups)
         request = request_for(verb, target, namespace, name)
     except QueryError as exc:
         raise UsageError(str(exc)) from None
+    loaded = _load(paths, cluster, kubeconfig, kube_context, only_namespace=request.namespace)
     grant = loaded.policy.authorize(user, request)
     if fmt == "json":
         _echo_json(
@@ -313,7 +337,7 @@ def namespace_command(
     fmt: str,
 ) -> int:
     """Every subject with any permission in NAMESPACE, and what it holds there."""
-    loaded = _load(paths, cluster, kubeconfig, kube_context)
+    loaded = _load(paths, cluster, kubeconfig, kube_context, only_namespace=namespace)
     grants = namespace_view(loaded.policy, namespace)
     if fmt == "json":
         _echo_json({"namespace": namespace, "grants": [_grant_json(g) for g in grants]})

@@ -19,6 +19,7 @@ from kubeward.rbac.policy import (
 )
 
 AUTHENTICATED = "system:authenticated"
+SA_GROUP_PREFIX = "system:serviceaccounts:"
 
 
 class QueryError(ValueError):
@@ -95,6 +96,9 @@ def who_can(
     the accounts kubeward knows (``service_accounts``: (namespace, name) pairs)."""
     holders: list[Holder] = []
     seen: set[tuple[str, str, str, str]] = set()
+    by_namespace: dict[str, list[tuple[str, str]]] = {}
+    for account in service_accounts:
+        by_namespace.setdefault(account[0], []).append(account)
 
     def add(holder: Holder) -> None:
         key = (holder.kind, holder.namespace, holder.name, holder.via_group)
@@ -109,12 +113,16 @@ def who_can(
             add(Holder("ServiceAccount", subject.name, namespace, grant))
             continue
         add(Holder(subject.kind, subject.name, "", grant))
-        if subject.kind == "Group":
-            for namespace, name in service_accounts:
-                if subject.name in ("system:serviceaccounts", AUTHENTICATED) or (
-                    subject.name == f"system:serviceaccounts:{namespace}"
-                ):
-                    add(Holder("ServiceAccount", name, namespace, grant, via_group=subject.name))
+        if subject.kind != "Group":
+            continue
+        if subject.name in ("system:serviceaccounts", AUTHENTICATED):
+            members: Iterable[tuple[str, str]] = service_accounts
+        elif subject.name.startswith(SA_GROUP_PREFIX):
+            members = by_namespace.get(subject.name[len(SA_GROUP_PREFIX) :], ())
+        else:
+            continue
+        for namespace, name in members:
+            add(Holder("ServiceAccount", name, namespace, grant, via_group=subject.name))
     return holders
 
 
