@@ -202,6 +202,12 @@ def test_missing_path_and_unknown_option(tmp_path: Path) -> None:
         "kubernetesVersion: latest\n",
         "requiredLimits: [gpu]\n",
         "requiredRequests: memory\n",
+        "rbacPolicies: [{verbs: [get], resources: [secrets]}]\n",
+        "rbacPolicies: [{name: a, verbs: ['*'], resources: [secrets]}]\n",
+        "rbacPolicies: [{name: a, verbs: [get], resources: [/healthz]}]\n",
+        "rbacPolicies: [{name: a, verbs: [get], resources: [secrets], allowedSubjects: [bob]}]\n",
+        "rbacPolicies: [{name: a, verbs: [get], resources: [secrets], allowedSubjects: [sa:x]}]\n",
+        "rbacPolicies: [{name: a, verbs: [get], resources: [secrets], allow: []}]\n",
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None:

@@ -16,6 +16,13 @@ kubernetesVersion: "1.30"      # the version objects are judged for (default: 1.
 requiredLimits: [memory]       # resources W022 requires limits for (default: memory, cpu)
 requiredRequests: [memory, cpu]  # resources W023 requires requests for (default: both)
 allowInlineSuppressions: true  # honour kubeward.io/ignore.<ID> annotations in manifests
+rbacPolicies:                  # who alone may hold a power (rule R027)
+  - name: prod-secrets
+    verbs: [get, list, watch]
+    resources: [secrets]         # RESOURCE[.GROUP][/SUBRESOURCE]
+    namespaces: ["prod-*"]       # globs; omitted = everywhere
+    allowedSubjects: ["group:platform-admins", "sa:vault/vault"]
+    reason: production credentials are read by Vault only
 exceptions:
   - rules: [W001]
     namespaces: [kube-system]
@@ -29,7 +36,7 @@ exceptions:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,6 +47,8 @@ import yaml
 from kubeward.engine import PolicyException
 from kubeward.errors import ConfigError
 from kubeward.model import Severity, format_path
+from kubeward.rbac.access import AccessPolicy, SubjectPattern
+from kubeward.rbac.queries import QueryError, parse_target
 from kubeward.rules import ALL_RULES, lookup
 from kubeward.rules._base import RuleParams
 from kubeward.rules._common.images import RegistryPattern, parse_registry_pattern
@@ -60,6 +69,15 @@ class _ExceptionEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"
     expires: date | None = None
 
 
+class _RbacPolicyEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    name: str
+    verbs: list[str]
+    resources: list[str]
+    allowed_subjects: list[str] = []
+    namespaces: list[str] = []
+    reason: str = ""
+
+
 class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     select: list[str] = []
     ignore: list[str] = []
@@ -73,6 +91,7 @@ class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     required_requests: list[str] | None = None
     allow_inline_suppressions: bool = True
     exceptions: list[_ExceptionEntry] = []
+    rbac_policies: list[_RbacPolicyEntry] = []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -262,6 +281,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
                 choices = ", ".join(RESOURCE_NAMES)
                 raise fail(f"{key}[{index}]: {name!r} is not one of {choices}", [key, index])
         resources[key] = tuple(dict.fromkeys(names))
+    rbac_policies = _rbac_policies(raw.rbac_policies, fail)
     exceptions = []
     for index, exception in enumerate(raw.exceptions):
         at: list[str | int] = ["exceptions", index]
@@ -301,10 +321,70 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
             kubernetes_version=version,
             required_limits=resources["requiredLimits"],
             required_requests=resources["requiredRequests"],
+            rbac_policies=rbac_policies,
         ),
         allow_inline_suppressions=raw.allow_inline_suppressions,
         exceptions=tuple(exceptions),
     )
+
+
+def _rbac_policies(
+    entries: Sequence[_RbacPolicyEntry],
+    fail: Callable[[str, Sequence[str | int]], ConfigError],
+) -> tuple[AccessPolicy, ...]:
+    policies: list[AccessPolicy] = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries):
+        at: list[str | int] = ["rbacPolicies", index]
+        label = f"rbacPolicies[{index}]"
+        if not entry.name.strip():
+            raise fail(f"{label}: a name is required", [*at, "name"])
+        if entry.name in names:
+            raise fail(f"{label}: another policy is named {entry.name!r}", [*at, "name"])
+        names.add(entry.name)
+        if not entry.verbs:
+            raise fail(f"{label}: list the verbs it reserves", [*at, "verbs"])
+        for verb_index, verb in enumerate(entry.verbs):
+            if verb == "*" or not verb.strip():
+                raise fail(
+                    f"{label}.verbs[{verb_index}]: name the verbs (get, list, create, ...); "
+                    f"{verb!r} is not one",
+                    [*at, "verbs", verb_index],
+                )
+        if not entry.resources:
+            raise fail(f"{label}: list the resources it covers", [*at, "resources"])
+        resources = []
+        for resource_index, text in enumerate(entry.resources):
+            try:
+                if text.startswith("/"):
+                    raise QueryError("non-resource URLs are not supported in rbacPolicies")
+                group, resource, sub, _ = parse_target(text)
+            except QueryError as exc:
+                raise fail(
+                    f"{label}.resources[{resource_index}]: {exc}",
+                    [*at, "resources", resource_index],
+                ) from None
+            resources.append((group, f"{resource}/{sub}" if sub else resource))
+        allowed = []
+        for subject_index, text in enumerate(entry.allowed_subjects):
+            try:
+                allowed.append(SubjectPattern.parse(text))
+            except ValueError as exc:
+                raise fail(
+                    f"{label}.allowedSubjects[{subject_index}]: {exc}",
+                    [*at, "allowedSubjects", subject_index],
+                ) from None
+        policies.append(
+            AccessPolicy(
+                name=entry.name,
+                verbs=tuple(dict.fromkeys(v.strip() for v in entry.verbs)),
+                resources=tuple(resources),
+                allowed=tuple(allowed),
+                namespaces=tuple(entry.namespaces),
+                reason=entry.reason.strip(),
+            )
+        )
+    return tuple(policies)
 
 
 def parse_kubernetes_version(text: str) -> tuple[int, int]:

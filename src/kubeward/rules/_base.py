@@ -17,6 +17,7 @@ from typing import TypeAlias
 
 from kubeward.errors import RuleDefinitionError
 from kubeward.model import Inventory, K8sObject, Severity, Violation
+from kubeward.rbac.access import AccessPolicy
 from kubeward.rules._common.images import RegistryPattern
 
 
@@ -53,6 +54,8 @@ class RuleParams:
     purpose (CPU throttling) configure ``[memory]``."""
     required_requests: tuple[str, ...] = ("memory", "cpu")
     """Resources every container must request (W023)."""
+    rbac_policies: tuple[AccessPolicy, ...] = ()
+    """Who alone may hold which powers where (R027); empty = not configured."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

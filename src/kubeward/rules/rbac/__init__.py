@@ -23,6 +23,7 @@ from kubeward.rules.rbac.pod_attach_portforward import pod_attach_portforward
 from kubeward.rules.rbac.pod_create import pod_create
 from kubeward.rules.rbac.pod_exec import pod_exec
 from kubeward.rules.rbac.pod_update import pod_update
+from kubeward.rules.rbac.rbac_access_policy import rbac_access_policy
 from kubeward.rules.rbac.role_bind import role_bind
 from kubeward.rules.rbac.role_escalate import role_escalate
 from kubeward.rules.rbac.rolebinding_write import rolebinding_write
@@ -61,4 +62,5 @@ RULES: tuple[Rule, ...] = (
     service_traffic_redirect,
     delete_everything,
     unauthenticated_binding,
+    rbac_access_policy,
 )
