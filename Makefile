@@ -68,8 +68,10 @@ fmt: venv
 	$(BIN)/ruff format src tests bench tools
 	$(BIN)/ruff check --fix src tests bench tools
 
-bench: venv tools
+bench: venv tools testcluster
 	$(BIN)/python bench/scan_bench.py
+	$(BIN)/python bench/cluster_bench.py
+	$(BIN)/python bench/rbac_bench.py
 
 clean:
 	rm -rf $(VENV) report.html .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-RBAC = "rbac.authorization.k8s.io/v1"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+RBAC = f"{RBAC_GROUP}/v1"
 VERBS = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 RESOURCES = [
     ("", "pods"), ("", "pods/exec"), ("", "pods/log"), ("", "secrets"), ("", "configmaps"),
@@ -70,10 +71,10 @@ def generate(*, roles: int, bindings: int, subjects: int, seed: int) -> list[dic
             roll = rng.random()
             if roll < 0.5:
                 subject_list.append({"kind": "User", "name": rng.choice(users),
-                                     "apiGroup": "rbac.authorization.k8s.io"})  # fmt: skip
+                                     "apiGroup": RBAC_GROUP})  # fmt: skip
             elif roll < 0.7:
                 subject_list.append({"kind": "Group", "name": rng.choice(groups),
-                                     "apiGroup": "rbac.authorization.k8s.io"})  # fmt: skip
+                                     "apiGroup": RBAC_GROUP})  # fmt: skip
             else:
                 namespace, name = rng.choice(accounts)
                 subject_list.append(
@@ -81,15 +82,15 @@ def generate(*, roles: int, bindings: int, subjects: int, seed: int) -> list[dic
                 )
         if rng.random() < 0.1:
             kind, name, _ = rng.choice(cluster_roles)
+            reference = {"apiGroup": RBAC_GROUP, "kind": kind, "name": name}
             out.append({"apiVersion": RBAC, "kind": "ClusterRoleBinding",
                         "metadata": {"name": f"crb-{index:05d}"},
-                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
-                        "subjects": subject_list})  # fmt: skip
+                        "roleRef": reference, "subjects": subject_list})  # fmt: skip
             continue
         kind, name, role_ns = rng.choice(role_refs)
-        namespace = role_ns if kind == "Role" else rng.choice(namespaces)
+        namespace = role_ns if kind == "Role" and role_ns else rng.choice(namespaces)
+        reference = {"apiGroup": RBAC_GROUP, "kind": kind, "name": name}
         out.append({"apiVersion": RBAC, "kind": "RoleBinding",
                     "metadata": {"name": f"rb-{index:05d}", "namespace": namespace},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
-                    "subjects": subject_list})  # fmt: skip
+                    "roleRef": reference, "subjects": subject_list})  # fmt: skip
     return out
