@@ -18,7 +18,8 @@ from kubeward.cluster import kubeconfig, live
 from kubeward.cluster.client import ApiClient
 from kubeward.rbac.objects import policy_from, role_from
 from kubeward.rbac.policy import Policy, Request, User, aggregate
-from tests.rbac_generator import Question, RbacGenerator
+from kubeward.rbac.queries import Holder, preset_requests, who_can
+from tests.rbac_generator import NAMESPACES, Question, RbacGenerator
 from tests.testcluster import ClusterError, TestCluster
 
 QUESTIONS = 6000
@@ -150,6 +151,47 @@ def test_who_can_matches_subject_access_review(cluster: TestCluster) -> None:
             assert named == allowed, explain(question, policy)
             checked += 1
     assert checked == 60 * 25
+
+
+def test_presets_match_subject_access_review(cluster: TestCluster) -> None:
+    """The `secrets` and `exec` presets: every subject listed is allowed by the API server
+    (no false positives), and every identity the API server allows is listed (none missed)."""
+    generator = RbacGenerator(seed=11)
+    apply_generated(cluster, generator.objects(roles=24, bindings=40))
+    policy, _ = read_policy(cluster)
+    identities = [generator.identity() for _ in range(30)]
+    requests = [*preset_requests("secrets", NAMESPACES), *preset_requests("exec", NAMESPACES)]
+    listed_total = 0
+    for request in requests:
+        holders = [h for h in who_can(policy, request) if not h.via_group]
+        listed = [(identity_of(h), h) for h in holders]
+        pool = [*identities, *(i for i, _ in listed)]
+        questions = [
+            Question(user, groups, request.verb, request.api_group, request.resource,
+                     request.subresource, request.namespace, request.name, request.path)
+            for user, groups in pool
+        ]  # fmt: skip
+        verdicts = ask(cluster, questions)
+        for (user, groups), allowed in zip(pool[: len(identities)], verdicts, strict=False):
+            named = any(
+                g.subject.applies_to(User(user, frozenset(groups)), g.binding.namespace)
+                for g in policy.who_can(request)
+            )
+            assert named == allowed, (request.describe(), user, groups)
+        for (_, holder), allowed in zip(listed, verdicts[len(identities) :], strict=True):
+            assert allowed, f"{request.describe()}: {holder.label()} listed, API server denies"
+        listed_total += len(listed)
+    assert listed_total > len(requests), "the presets found too few holders to prove much"
+
+
+def identity_of(holder: Holder) -> tuple[str, tuple[str, ...]]:
+    """The identity a who-can answer stands for (a group: someone holding only that group)."""
+    if holder.kind == "ServiceAccount":
+        groups = ("system:serviceaccounts", f"system:serviceaccounts:{holder.namespace}")
+        return f"system:serviceaccount:{holder.namespace}:{holder.name}", groups
+    if holder.kind == "Group":
+        return "kubeward-probe", (holder.name,)
+    return holder.name, ()
 
 
 def _objects(manifests: list[dict[str, Any]]) -> list[Any]:
