@@ -20,9 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,7 +84,6 @@ def admissible(objects: list[K8sObject]) -> list[dict[str, Any]]:
 
 def populate(cluster: testcluster.TestCluster, objects: list[dict[str, Any]]) -> int:
     """Server-side apply with 8 concurrent clients; returns how many the server accepted."""
-    resources = cluster.resources()
     namespaces = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": team}}
         for team in TEAMS
@@ -94,29 +91,9 @@ def populate(cluster: testcluster.TestCluster, objects: list[dict[str, Any]]) ->
     ]
     cluster.apply(namespaces)
     accounts = [o for o in objects if o["kind"] == "ServiceAccount"]
-    objects = [o for o in objects if o["kind"] != "ServiceAccount"]
-    local = threading.local()
-    failures: list[str] = []
-
-    def apply(obj: dict[str, Any]) -> None:
-        if not hasattr(local, "api"):
-            local.api = cluster.client()
-        response = local.api.patch(
-            cluster.object_path(obj, "default", resources),
-            params={"fieldManager": "kubeward-bench", "force": "true"},
-            content=json.dumps(obj),
-            headers={"Content-Type": "application/apply-patch+yaml"},
-        )
-        if response.status_code >= 300:
-            reason = response.json().get("message", "")[:200]
-            failures.append(
-                f"{obj['kind']}/{obj['metadata']['name']}: {response.status_code} {reason}"
-            )
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(apply, accounts))  # pods are admitted only once their accounts exist
-        list(pool.map(apply, objects))
-    objects = accounts + objects
+    others = [o for o in objects if o["kind"] != "ServiceAccount"]
+    # pods are admitted only once their accounts exist
+    failures = cluster.apply_in_waves([accounts, others])
     if failures:
         print(f"{len(failures)} objects refused, e.g. {failures[:3]}", file=sys.stderr)
     return len(objects) - len(failures)

@@ -29,10 +29,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,27 +135,9 @@ class Who:
 
 
 def populate(cluster: testcluster.TestCluster, raws: list[dict[str, Any]]) -> None:
-    resources = cluster.resources()
-    local = threading.local()
-    refused: list[str] = []
-
-    def apply(obj: dict[str, Any]) -> None:
-        if not hasattr(local, "api"):
-            local.api = cluster.client()
-        response = local.api.patch(
-            cluster.object_path(obj, "default", resources),
-            params={"fieldManager": "kubeward-bench", "force": "true"},
-            content=json.dumps(obj),
-            headers={"Content-Type": "application/apply-patch+yaml"},
-        )
-        if response.status_code >= 300:
-            refused.append(f"{obj['kind']}/{obj['metadata']['name']}: {response.text[:200]}")
-
     order = ("Namespace", "ServiceAccount", "ClusterRole", "Role")
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for kind in order:
-            list(pool.map(apply, [o for o in raws if o["kind"] == kind]))
-        list(pool.map(apply, [o for o in raws if o["kind"] not in order]))
+    waves = [[o for o in raws if o["kind"] == kind] for kind in order]
+    refused = cluster.apply_in_waves([*waves, [o for o in raws if o["kind"] not in order]])
     if refused:
         raise SystemExit(f"the API server refused {len(refused)} objects, e.g. {refused[:3]}")
 
