@@ -104,6 +104,8 @@ class Config:
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     fail_on: Severity | None = Severity.LOW
     fail_on_set: bool = False
+    kubernetes_version_set: bool = False
+    """The version was configured (else a live scan uses the API server's)."""
     namespace: str | None = None
     params: RuleParams = field(default_factory=RuleParams)
     allow_inline_suppressions: bool = True
@@ -314,6 +316,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
         severity_overrides=overrides,
         fail_on=fail_on,
         fail_on_set=raw.fail_on is not None,
+        kubernetes_version_set=raw.kubernetes_version is not None,
         namespace=raw.namespace or None,
         params=RuleParams(
             trusted_registries=registries["trustedRegistries"],

@@ -10,7 +10,7 @@ import gc
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -95,6 +95,8 @@ class ScanSource:
     cluster: ClusterInfo | None = None
     context: Sequence[K8sObject] = ()
     """Objects known to exist but not judged (``Inventory.context``)."""
+    kubernetes_version: tuple[int, int] | None = None
+    """A live cluster's version (from ``/version``), when it could be read."""
 
 
 def deploy_namespace(request: ScanRequest) -> str | None:
@@ -147,6 +149,10 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             if request.cluster is not None
             else _read_files(request, options, progress)
         )
+        if source.kubernetes_version is not None and not request.config.kubernetes_version_set:
+            # judge a live cluster for its own version (PSS sysctls, WebSocket exec, ...)
+            params = replace(request.config.params, kubernetes_version=source.kubernetes_version)
+            request = replace(request, config=replace(request.config, params=params))
         inventory = Inventory(source.objects, source.context)
         evaluation = evaluate(inventory, rules, engine_settings(request, started))
     finally:
@@ -218,6 +224,7 @@ def build_result(
             fail_on=threshold.value if threshold is not None else None,
             config=config.path,
             cluster=source.cluster,
+            kubernetes_version="{}.{}".format(*config.params.kubernetes_version),
         ),
         summary=Summary(
             verdict=verdict,
@@ -275,7 +282,8 @@ def read_cluster(target: ClusterTarget) -> ScanSource:
     connection = kubeconfig.load(target.kubeconfig, target.context)
     with ApiClient(connection) as client:
         read = live.read(client, target.namespaces)
-    return cluster_source(target, connection, read)
+        version = live.server_version(client)
+    return replace(cluster_source(target, connection, read), kubernetes_version=version)
 
 
 def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObjects) -> ScanSource:

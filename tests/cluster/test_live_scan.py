@@ -186,6 +186,15 @@ def test_the_deployed_role_is_enough(cluster: TestCluster) -> None:
     assert report["coverage"] == [], report["coverage"]
     assert report["summary"]["errors"] == 0
     assert report["summary"]["objects"] > 50
+    # judged for the API server's own version (kubeward's /version read is allowed to anyone)
+    with cluster.client() as api:
+        served = api.get("/version").json()["gitVersion"]
+    assert served.lstrip("v").startswith(report["scan"]["kubernetesVersion"] + ".")
+    older = kubeward(
+        "scan", "--cluster", "--kubeconfig", config, "--kube-version", "1.30", "-f", "json",
+        cwd=ROOT,
+    )  # fmt: skip
+    assert json.loads(older.stdout)["scan"]["kubernetesVersion"] == "1.30"
 
 
 def test_paging_reads_every_item(cluster: TestCluster) -> None:

@@ -24,7 +24,7 @@ def test_sample_has_every_kind_of_entry(sample_result: ScanResult) -> None:
 def test_json_report_matches_its_published_schema(sample_result: ScanResult) -> None:
     report = json.loads(renderer("json")(sample_result))
     jsonschema.validate(report, schema())
-    assert report["schemaVersion"] == "1.1"
+    assert report["schemaVersion"] == "1.2"
     finding = report["findings"][0]
     for key in ("ruleId", "ruleName", "severity", "object", "file", "line", "message"):
         assert key in finding

@@ -285,7 +285,11 @@ def scan(
             version = parse_kubernetes_version(kube_version)
         except ValueError as exc:
             raise UsageError(f"--kube-version: {exc}") from None
-        config = replace(config, params=replace(config.params, kubernetes_version=version))
+        config = replace(
+            config,
+            params=replace(config.params, kubernetes_version=version),
+            kubernetes_version_set=True,
+        )
     request = ScanRequest(
         paths=() if cluster else tuple(targets),
         config=config,

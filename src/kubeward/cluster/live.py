@@ -12,11 +12,12 @@ the rest is still scanned.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeward.cluster.client import METADATA_ONLY, ApiClient, Forbidden, NotFound
+from kubeward.cluster.client import METADATA_ONLY, ApiClient, ApiError, Forbidden, NotFound
 from kubeward.model import K8sObject, Path, RenderedFrom
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -135,6 +136,20 @@ class LiveOrigin:
 
 
 LIVE_ORIGIN = LiveOrigin()
+
+
+_GIT_VERSION = re.compile(r"v?(\d+)\.(\d+)")
+
+
+def server_version(client: ApiClient) -> tuple[int, int] | None:
+    """The API server's (major, minor) from ``/version`` (``v1.35.4-eks-…`` → (1, 35)); None
+    when it cannot be read or parsed (the configured version is used then)."""
+    try:
+        answer = client.get("/version")
+    except ApiError:
+        return None
+    match = _GIT_VERSION.match(str(answer.get("gitVersion", "")))
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def discover(client: ApiClient, kinds: Iterable[Kind] = CATALOG_KINDS) -> dict[Kind, Resource]:

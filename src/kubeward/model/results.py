@@ -13,7 +13,7 @@ import msgspec
 
 from kubeward.model.findings import Finding, Problem
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """1.1: live-cluster scans (``scan.cluster``, ``coverage``, ``summary.coverageGaps``)."""
 DOCS_URL = "https://github.com/kubeward/kubeward/blob/main/docs"
 
@@ -68,6 +68,9 @@ class ScanInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Configuration file used, if any."""
     cluster: ClusterInfo | None = None
     """Set when a live cluster was scanned instead of files."""
+    kubernetes_version: str | None = None
+    """The Kubernetes version (``1.35``) the objects were judged for: configured, or for a live
+    cluster without configuration, the API server's."""
 
 
 class SeverityCounts(msgspec.Struct, kw_only=True, rename="camel"):
