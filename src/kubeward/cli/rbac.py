@@ -53,10 +53,17 @@ def _source_options(func: F) -> F:
 
 
 class _Loaded:
-    def __init__(self, policy: Policy, objects: Sequence[K8sObject], origin: str) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        objects: Sequence[K8sObject],
+        origin: str,
+        kubernetes_version: tuple[int, int],
+    ) -> None:
         self.policy = policy
         self.objects = objects
         self.origin = origin
+        self.kubernetes_version = kubernetes_version
 
     @property
     def namespaces(self) -> list[str]:
@@ -108,11 +115,15 @@ def _load(
                 if only_namespace:
                     second = live.read(client, namespaces=[only_namespace], kinds=namespaced)
                     objects, gaps = [*objects, *second.objects], [*gaps, *second.gaps]
+            served = live.server_version(client)
         for gap in gaps:
             click.echo(f"kubeward: warning: cannot list {gap.resource}: {gap.message}", err=True)
+        config = _config()  # a configured version wins, as in `scan --cluster`
+        configured = config.params.kubernetes_version
+        version = configured if config.kubernetes_version_set or not served else served
         # a live cluster stores aggregated rules: no aggregation, no bundled defaults
         policy = policy_from(objects, aggregate_roles=False)
-        return _Loaded(policy, objects, connection.describe())
+        return _Loaded(policy, objects, connection.describe(), version)
     from kubeward.sources.bootstrap import bootstrap_objects
     from kubeward.sources.load import LoadOptions, load
 
@@ -126,7 +137,7 @@ def _load(
     objects = [*defaults, *loaded.objects]
     policy = policy_from(objects)
     origin = f"{', '.join(paths or ('.',))} with {defaults[0].origin.file}"
-    return _Loaded(policy, loaded.objects, origin)
+    return _Loaded(policy, loaded.objects, origin, config.params.kubernetes_version)
 
 
 def _config() -> Config:
@@ -360,7 +371,7 @@ def _preset(name: str) -> Callable[..., int]:
         loaded = _load(paths, cluster, kubeconfig, kube_context)
         answers = [
             (request, who_can(loaded.policy, request, loaded.service_accounts))
-            for request in preset_requests(name, loaded.namespaces)
+            for request in preset_requests(name, loaded.namespaces, loaded.kubernetes_version)
         ]
         if fmt == "json":
             _echo_json(

@@ -157,32 +157,36 @@ def namespace_view(policy: Policy, namespace: str) -> list[Grant]:
     return grants
 
 
+WEBSOCKET_CREATE_CHECK = (1, 35)
+"""From Kubernetes 1.35 (`AuthorizePodWebsocketUpgradeCreatePermission`, beta and on by default)
+a WebSocket exec, attach or port-forward also needs `create`: before it, `get` was enough."""
+
+
+def connect_verbs(kubernetes_version: tuple[int, int]) -> tuple[str, ...]:
+    """The verbs on pods/exec|attach|portforward that open them on that Kubernetes version."""
+    return ("create",) if kubernetes_version >= WEBSOCKET_CREATE_CHECK else ("create", "get")
+
+
 SECRET_VERBS = ("get", "list", "watch")
-EXEC_TARGETS = (
-    ("create", "pods/exec"),
-    ("get", "pods/exec"),
-    ("create", "pods/attach"),
-    ("get", "pods/attach"),
-    ("create", "pods/portforward"),
-    ("get", "pods/portforward"),
-    ("get", "nodes/proxy"),
-    ("create", "nodes/proxy"),
-)
-"""`get` on pods/exec|attach|portforward opened a WebSocket exec before Kubernetes 1.35
-(`AuthorizePodWebsocketUpgradeCreatePermission`), and `get nodes/proxy` still reaches the
-kubelet's exec endpoint over WebSocket: both are listed."""
+EXEC_TARGETS = ("pods/exec", "pods/attach", "pods/portforward")
+NODE_PROXY_VERBS = ("get", "create")
+"""`get nodes/proxy` still reaches the kubelet's exec endpoint over WebSocket on every version."""
 
 
-def preset_requests(preset: str, namespaces: Sequence[str]) -> list[Request]:
+def preset_requests(
+    preset: str, namespaces: Sequence[str], kubernetes_version: tuple[int, int] = (1, 35)
+) -> list[Request]:
     scopes = ["", *namespaces]
     if preset == "secrets":
         return [request_for(v, "secrets", ns) for v in SECRET_VERBS for ns in scopes]
     if preset == "exec":
-        return [
-            request_for(verb, target, "" if target.startswith("nodes") else ns)
-            for verb, target in EXEC_TARGETS
-            for ns in (scopes if not target.startswith("nodes") else [""])
+        pods = [
+            request_for(verb, target, ns)
+            for verb in connect_verbs(kubernetes_version)
+            for target in EXEC_TARGETS
+            for ns in scopes
         ]
+        return pods + [request_for(verb, "nodes/proxy") for verb in NODE_PROXY_VERBS]
     raise QueryError(f"unknown preset {preset!r} (secrets, exec)")
 
 
