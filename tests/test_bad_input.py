@@ -208,6 +208,11 @@ def test_missing_path_and_unknown_option(tmp_path: Path) -> None:
         "rbacPolicies: [{name: a, verbs: [get], resources: [secrets], allowedSubjects: [bob]}]\n",
         "rbacPolicies: [{name: a, verbs: [get], resources: [secrets], allowedSubjects: [sa:x]}]\n",
         "rbacPolicies: [{name: a, verbs: [get], resources: [secrets], allow: []}]\n",
+        "admission: {defaultAction: block}\n",
+        "admission: {actions: {Z9: deny}}\n",
+        "admission: {actions: {W001: warning}}\n",
+        "admission: {exempt: {serviceAccounts: [flux]}}\n",
+        "admission: {exempt: {nodes: [a]}}\n",
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None:

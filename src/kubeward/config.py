@@ -47,6 +47,7 @@ import yaml
 from kubeward.engine import PolicyException
 from kubeward.errors import ConfigError
 from kubeward.model import Severity, format_path
+from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.rbac.access import AccessPolicy, SubjectPattern
 from kubeward.rbac.queries import QueryError, parse_target
 from kubeward.rules import ALL_RULES, lookup
@@ -78,6 +79,20 @@ class _RbacPolicyEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel
     reason: str = ""
 
 
+class _AdmissionExempt(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    namespaces: list[str] | None = None
+    users: list[str] = []
+    groups: list[str] = []
+    service_accounts: list[str] = []
+
+
+class _AdmissionEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    default_action: str = "deny"
+    actions: dict[str, str] = {}
+    allow_existing_violations: bool = True
+    exempt: _AdmissionExempt | None = None
+
+
 class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     select: list[str] = []
     ignore: list[str] = []
@@ -92,6 +107,7 @@ class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     allow_inline_suppressions: bool = True
     exceptions: list[_ExceptionEntry] = []
     rbac_policies: list[_RbacPolicyEntry] = []
+    admission: _AdmissionEntry | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +126,7 @@ class Config:
     params: RuleParams = field(default_factory=RuleParams)
     allow_inline_suppressions: bool = True
     exceptions: tuple[PolicyException, ...] = ()
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
 
 
 def find_config(scanned: Iterable[str], cwd: Path | None = None) -> Path | None:
@@ -284,6 +301,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
                 raise fail(f"{key}[{index}]: {name!r} is not one of {choices}", [key, index])
         resources[key] = tuple(dict.fromkeys(names))
     rbac_policies = _rbac_policies(raw.rbac_policies, fail)
+    admission = _admission(raw.admission, fail) if raw.admission else AdmissionSettings()
     exceptions = []
     for index, exception in enumerate(raw.exceptions):
         at: list[str | int] = ["exceptions", index]
@@ -328,6 +346,47 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
         ),
         allow_inline_suppressions=raw.allow_inline_suppressions,
         exceptions=tuple(exceptions),
+        admission=admission,
+    )
+
+
+def _admission(
+    entry: _AdmissionEntry, fail: Callable[[str, Sequence[str | int]], ConfigError]
+) -> AdmissionSettings:
+    choices = ", ".join(a.value for a in Action)
+
+    def action(text: str, at: Sequence[str | int]) -> Action:
+        try:
+            return Action(text.strip().lower())
+        except ValueError:
+            raise fail(f"{format_path(tuple(at))}: {text!r} is not one of {choices}", at) from None
+
+    actions: dict[str, Action] = {}
+    for key, text in entry.actions.items():
+        at = ["admission", "actions", key]
+        if not is_rule_prefix(key):
+            raise fail(f"admission.actions: {key!r} matches no rule ID", at)
+        actions[key.strip().upper()] = action(text, at)
+    exempt = entry.exempt or _AdmissionExempt()
+    for index, account in enumerate(exempt.service_accounts):
+        if "/" not in account:
+            raise fail(
+                f"admission.exempt.serviceAccounts[{index}]: {account!r} is not NAMESPACE/NAME",
+                ["admission", "exempt", "serviceAccounts", index],
+            )
+    defaults = AdmissionSettings()
+    return AdmissionSettings(
+        default_action=action(entry.default_action, ["admission", "defaultAction"]),
+        actions=actions,
+        allow_existing_violations=entry.allow_existing_violations,
+        exempt_namespaces=(
+            tuple(exempt.namespaces)
+            if exempt.namespaces is not None
+            else defaults.exempt_namespaces
+        ),
+        exempt_users=tuple(exempt.users),
+        exempt_groups=tuple(exempt.groups),
+        exempt_service_accounts=tuple(exempt.service_accounts),
     )
 
 

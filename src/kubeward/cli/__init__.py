@@ -26,6 +26,7 @@ COMMANDS = {
     "history": "kubeward.cli.audit:history",
     "diff": "kubeward.cli.audit:diff",
     "rbac": "kubeward.cli.rbac:rbac",
+    "admission": "kubeward.cli.admission:admission",
 }
 """Subcommand → where it lives. Imported only when run: `kubeward rbac who-can` need not load
 the rule catalog, the engine and the reporters (a third of its start-up time)."""

@@ -119,7 +119,7 @@ def _framework(name: str) -> Framework:
         raise UsageError(f"--framework: {exc}") from None
 
 
-def _resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
+def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     if config_path:
         path = Path(config_path)
         if not path.is_file():
@@ -272,7 +272,7 @@ def scan(
         raise UsageError("one --namespace for files (the deploy-time namespace)")
     targets = paths or (".",)
     pairs = pair_outputs(formats, outputs)
-    config = _resolve_config(config_path, targets)
+    config = resolve_config(config_path, targets)
     threshold: Severity | None = config.fail_on
     if fail_on is not None:
         try:

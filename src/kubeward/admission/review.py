@@ -1,0 +1,241 @@
+"""An AdmissionReview in, the webhook's answer out.
+
+The object of a CREATE or UPDATE is judged by the catalog's object-scope rules, exactly as a
+manifest scan judges it (same rules, parameters and configured exceptions); each finding then
+takes its rule's admission action: deny (HTTP 403 with the rule IDs and messages), warn
+(``warnings``, printed by kubectl), audit (``auditAnnotations``, in the API server's audit log)
+or off. Inventory-scope rules need the whole cluster and are reported as skipped in the audit
+annotations, never silently passed. Secret values are dropped before anything looks at the
+object, so none can reach a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import orjson
+
+from kubeward.cluster.live import LIVE_ORIGIN, redact_secret_metadata
+from kubeward.engine import EngineSettings, evaluate
+from kubeward.model import Finding, Inventory, K8sObject
+from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.rules import Rule, Scope
+
+REVIEW_API_VERSION = "admission.k8s.io/v1"
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""The API server refuses objects over 3 MiB (etcd's request limit); a review carries the object
+and, on UPDATE, the old one, plus request metadata: 8 MiB is generous and still bounded."""
+MAX_MESSAGE_CHARS = 2000
+MAX_WARNING_CHARS = 256
+"""Longer warnings may be truncated by the API server or kubectl."""
+JUDGED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
+
+
+class ReviewError(ValueError):
+    """The body is not a usable AdmissionReview (the server answers HTTP 400 with this)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdmissionRequest:
+    uid: str
+    operation: str
+    kind: str
+    namespace: str
+    name: str
+    sub_resource: str
+    user: str
+    groups: tuple[str, ...]
+    object: dict[str, Any] | None
+    old_object: dict[str, Any] | None
+    dry_run: bool
+
+    def describe(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        sub = f" ({self.sub_resource})" if self.sub_resource else ""
+        return f"{self.kind} {where}{self.name or '(generated name)'}{sub}"
+
+
+def parse(body: bytes) -> AdmissionRequest:
+    """The request of an ``admission.k8s.io/v1`` AdmissionReview; ``ReviewError`` otherwise."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ReviewError(f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+    try:
+        review = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ReviewError(f"the body is not JSON: {exc}") from None
+    if not isinstance(review, dict):
+        raise ReviewError("the body is not a JSON object")
+    if review.get("kind") != "AdmissionReview":
+        raise ReviewError(f"kind is {review.get('kind')!r}, expected 'AdmissionReview'")
+    if review.get("apiVersion") != REVIEW_API_VERSION:
+        raise ReviewError(
+            f"apiVersion is {review.get('apiVersion')!r}, expected {REVIEW_API_VERSION!r} "
+            "(set admissionReviewVersions: [v1] in the webhook configuration)"
+        )
+    request = review.get("request")
+    if not isinstance(request, dict):
+        raise ReviewError("request is missing or not an object")
+    uid = request.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise ReviewError("request.uid is missing")
+    operation = request.get("operation")
+    if not isinstance(operation, str) or not operation:
+        raise ReviewError("request.operation is missing")
+    obj, old = request.get("object"), request.get("oldObject")
+    if obj is not None and not isinstance(obj, dict):
+        raise ReviewError("request.object is not an object")
+    if old is not None and not isinstance(old, dict):
+        raise ReviewError("request.oldObject is not an object")
+    if operation in JUDGED_OPERATIONS and obj is None:
+        raise ReviewError(f"request.object is missing for {operation}")
+    kind = request.get("kind")
+    user_info = request.get("userInfo")
+    user_info = user_info if isinstance(user_info, dict) else {}
+    groups = user_info.get("groups")
+    return AdmissionRequest(
+        uid=uid,
+        operation=operation,
+        kind=str(kind.get("kind", "")) if isinstance(kind, dict) else "",
+        namespace=_text(request.get("namespace")),
+        name=_text(request.get("name")),
+        sub_resource=_text(request.get("subResource")),
+        user=_text(user_info.get("username")),
+        groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
+        object=obj,
+        old_object=old,
+        dry_run=request.get("dryRun") is True,
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@dataclass
+class Verdict:
+    """What the webhook decided, and why."""
+
+    allowed: bool = True
+    denied: list[Finding] = field(default_factory=list)
+    warned: list[Finding] = field(default_factory=list)
+    audited: list[Finding] = field(default_factory=list)
+    existing: int = 0
+    """Findings the old object had already (not refused under allowExistingViolations)."""
+    exempt: str | None = None
+    skipped_rules: tuple[str, ...] = ()
+    errors: list[str] = field(default_factory=list)
+
+
+class Reviewer:
+    """Judges requests with a fixed catalog and configuration (one per server)."""
+
+    def __init__(
+        self, rules: Sequence[Rule], engine: EngineSettings, settings: AdmissionSettings
+    ) -> None:
+        active = [r for r in rules if settings.action_for(r.id) is not Action.OFF]
+        self.rules = tuple(r for r in active if r.scope is Scope.OBJECT)
+        self.skipped_rules = tuple(r.id for r in active if r.scope is not Scope.OBJECT)
+        self.engine = engine
+        self.settings = settings
+
+    def decide(self, request: AdmissionRequest) -> Verdict:
+        verdict = Verdict(skipped_rules=self.skipped_rules)
+        if request.operation not in JUDGED_OPERATIONS or request.object is None:
+            return verdict
+        verdict.exempt = self.settings.exemption(request.namespace, request.user, request.groups)
+        if verdict.exempt is not None:
+            return verdict
+        # a long-running server: exceptions expire by today's date, not the start-up date
+        engine = replace(self.engine, today=date.today())
+        findings, errors = self._judge(request.object, request.namespace, engine)
+        verdict.errors = errors
+        if request.old_object is not None and self.settings.allow_existing_violations:
+            before, _ = self._judge(request.old_object, request.namespace, engine)
+            had = {(f.rule_id, f.path) for f in before}
+            new = [f for f in findings if (f.rule_id, f.path) not in had]
+            verdict.existing = len(findings) - len(new)
+            findings = new
+        for finding in findings:
+            action = self.settings.action_for(finding.rule_id)
+            if action is Action.DENY:
+                verdict.denied.append(finding)
+            elif action is Action.WARN:
+                verdict.warned.append(finding)
+            elif action is Action.AUDIT:
+                verdict.audited.append(finding)
+        verdict.allowed = not verdict.denied
+        return verdict
+
+    def _judge(
+        self, raw: dict[str, Any], namespace: str, engine: EngineSettings
+    ) -> tuple[list[Finding], list[str]]:
+        obj = K8sObject(without_secret_values(raw), LIVE_ORIGIN, deploy_namespace=namespace or None)
+        evaluation = evaluate(Inventory([obj]), self.rules, engine)
+        errors = [p.message for p in evaluation.errors]
+        return evaluation.findings, errors
+
+
+def without_secret_values(raw: dict[str, Any]) -> dict[str, Any]:
+    """A Secret without its values (data, stringData, a last-applied copy): what kubeward's
+    rules need of a Secret is its type and metadata, and no value may reach a message."""
+    if raw.get("kind") != "Secret":
+        return raw
+    copy = {k: v for k, v in raw.items() if k not in ("data", "stringData")}
+    meta = raw.get("metadata")
+    if isinstance(meta, dict):
+        copy["metadata"] = dict(meta)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict):
+            copy["metadata"]["annotations"] = dict(annotations)
+        redact_secret_metadata(copy)
+    return copy
+
+
+def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
+    """The AdmissionReview answer: ``uid`` echoed, the decision, its reasons."""
+    answer: dict[str, Any] = {"uid": request.uid, "allowed": verdict.allowed}
+    if not verdict.allowed:
+        answer["status"] = {
+            "status": "Failure",
+            "code": 403,
+            "reason": "Forbidden",
+            "message": deny_message(request, verdict.denied),
+        }
+    if verdict.warned:
+        answer["warnings"] = [_line(f)[:MAX_WARNING_CHARS] for f in verdict.warned]
+    annotations: dict[str, str] = {}
+    if verdict.audited:
+        annotations["findings"] = "; ".join(_line(f) for f in verdict.audited)
+    if verdict.exempt:
+        annotations["exempt"] = verdict.exempt
+    if verdict.skipped_rules and request.operation in JUDGED_OPERATIONS and not verdict.exempt:
+        annotations["skipped-rules"] = (
+            ",".join(verdict.skipped_rules) + ": inventory-scope rules need the whole cluster "
+            "(kubeward scan --cluster / audit judge them)"
+        )
+    if verdict.errors:
+        annotations["errors"] = "; ".join(verdict.errors)[:MAX_MESSAGE_CHARS]
+    if annotations:
+        answer["auditAnnotations"] = annotations
+    return {"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": answer}
+
+
+def deny_message(request: AdmissionRequest, denied: Sequence[Finding]) -> str:
+    head = f"kubeward denied {request.describe()}: "
+    parts: list[str] = []
+    size = len(head)
+    for index, finding in enumerate(denied):
+        part = _line(finding)
+        if size + len(part) > MAX_MESSAGE_CHARS and parts:
+            parts.append(f"... and {len(denied) - index} more (kubeward scan shows all)")
+            break
+        parts.append(part)
+        size += len(part) + 2
+    return head + "; ".join(parts)
+
+
+def _line(finding: Finding) -> str:
+    return f"{finding.rule_id} {finding.rule_name}: {finding.message}"

@@ -1,0 +1,304 @@
+"""The webhook's decisions (pure) and its HTTP handling (the ASGI app, no TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from kubeward.admission.review import MAX_BODY_BYTES, Reviewer, parse, response
+from kubeward.admission.server import CertificateReloader, create_app
+from kubeward.engine import EngineSettings
+from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.rules import ALL_RULES, RuleParams
+from kubeward.rules._common.images import parse_registry_pattern
+
+TRUSTED = RuleParams(trusted_registries=(parse_registry_pattern("registry.corp.example"),))
+GOOD_CONTAINER: dict[str, Any] = {
+    "name": "app",
+    "image": "registry.corp.example/shop/api@sha256:" + "a" * 64,
+    "imagePullPolicy": "Always",
+    "securityContext": {
+        "allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True, "runAsUser": 10001, "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+    "resources": {"limits": {"cpu": "1", "memory": "128Mi"},
+                  "requests": {"cpu": "100m", "memory": "64Mi"}},
+    "livenessProbe": {"httpGet": {"path": "/", "port": 8080}},
+    "readinessProbe": {"httpGet": {"path": "/", "port": 8080}},
+}  # fmt: skip
+
+
+def pod(name: str = "web", **container: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {
+            "serviceAccountName": "web",
+            "automountServiceAccountToken": False,
+            "containers": [{**GOOD_CONTAINER, **container}],
+        },
+    }
+
+
+def review(obj: dict[str, Any] | None, operation: str = "CREATE", **request: Any) -> bytes:
+    body = {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": "", "version": "v1", "kind": (obj or {}).get("kind", "Pod")},
+            "namespace": "shop",
+            "name": (obj or {}).get("metadata", {}).get("name", ""),
+            "operation": operation,
+            "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
+            "object": obj,
+            **request,
+        },
+    }
+    return orjson.dumps(body)
+
+
+class Client:
+    """The ASGI app over httpx's in-process transport (no sockets, no TLS)."""
+
+    def __init__(self, app: Any) -> None:
+        self.transport = httpx.ASGITransport(app=app)
+
+    def request(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        async def send() -> httpx.Response:
+            async with httpx.AsyncClient(transport=self.transport, base_url="http://t") as api:
+                return await api.request(method, path, content=content)
+
+        return asyncio.run(send())
+
+    def get(self, path: str) -> httpx.Response:
+        return self.request("GET", path)
+
+    def post(self, path: str, content: bytes) -> httpx.Response:
+        return self.request("POST", path, content)
+
+
+def reviewer(**settings: Any) -> Reviewer:
+    return Reviewer(ALL_RULES, EngineSettings(params=TRUSTED), AdmissionSettings(**settings))
+
+
+def answer(body: bytes, **settings: Any) -> dict[str, Any]:
+    request = parse(body)
+    result = response(request, reviewer(**settings).decide(request))
+    assert result["response"]["uid"] == request.uid
+    return result["response"]  # type: ignore[no-any-return]
+
+
+def test_compliant_pod_is_admitted() -> None:
+    result = answer(review(pod()))
+    assert result["allowed"] is True, result
+    assert "warnings" not in result
+    # inventory-scope rules cannot run on one object: said, not silently passed
+    assert "A003" in result["auditAnnotations"]["skipped-rules"]
+
+
+def test_violations_are_denied_with_rule_ids_and_messages() -> None:
+    bad = pod(
+        image="nginx", securityContext={**GOOD_CONTAINER["securityContext"], "privileged": True}
+    )
+    result = answer(review(bad))
+    assert result["allowed"] is False
+    status = result["status"]
+    assert status["code"] == 403
+    assert status["message"].startswith("kubeward denied Pod shop/web: ")
+    for rule in ("W001 privileged-container", "I001 untrusted-registry"):
+        assert rule in status["message"]
+
+
+def test_actions_per_rule_and_prefix() -> None:
+    bad = pod(
+        image="nginx", securityContext={**GOOD_CONTAINER["securityContext"], "privileged": True}
+    )
+    result = answer(
+        review(bad),
+        actions={"W": Action.WARN, "W001": Action.AUDIT, "I": Action.OFF},
+        default_action=Action.DENY,
+    )
+    assert result["allowed"] is True, result.get("status")
+    assert not any(w.startswith(("W001", "I001")) for w in result.get("warnings", []))
+    assert "W001 privileged-container" in result["auditAnnotations"]["findings"]
+    assert "I001" not in json.dumps(result)
+
+
+def test_warnings_are_short() -> None:
+    result = answer(review(pod(image="registry.corp.example/shop/api:latest")),
+                    default_action=Action.WARN)  # fmt: skip
+    assert result["allowed"] is True
+    assert result["warnings"] and all(len(w) <= 256 for w in result["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("settings", "user", "groups", "namespace"),
+    [
+        ({}, "alice", [], "kube-system"),
+        ({"exempt_users": ("ci-*",)}, "ci-bot", [], "shop"),
+        ({"exempt_groups": ("platform",)}, "bob", ["platform"], "shop"),
+        ({"exempt_service_accounts": ("flux-system/*",)},
+         "system:serviceaccount:flux-system:kustomize-controller", [], "shop"),
+    ],
+)  # fmt: skip
+def test_exemptions(settings: dict[str, Any], user: str, groups: list[str], namespace: str) -> None:
+    bad = pod(securityContext={"privileged": True})
+    body = review(bad, namespace=namespace, userInfo={"username": user, "groups": groups})
+    result = answer(body, **settings)
+    assert result["allowed"] is True
+    assert result["auditAnnotations"]["exempt"].endswith("is exempt")
+
+
+def test_update_refuses_only_new_violations() -> None:
+    old = pod(securityContext={**GOOD_CONTAINER["securityContext"], "privileged": True})
+    relabelled = json.loads(json.dumps(old))
+    relabelled["metadata"]["labels"] = {"team": "shop"}
+    assert answer(review(relabelled, "UPDATE", oldObject=old))["allowed"] is True
+    assert (
+        answer(review(relabelled, "UPDATE", oldObject=old), allow_existing_violations=False)[
+            "allowed"
+        ]
+        is False
+    )
+    # kubectl debug: the ephemeral container is judged, the rest was there before
+    debugged = json.loads(json.dumps(relabelled))
+    debugged["spec"]["ephemeralContainers"] = [{"name": "debug", "image": "busybox"}]
+    result = answer(
+        review(debugged, "UPDATE", oldObject=relabelled, subResource="ephemeralcontainers")
+    )
+    assert result["allowed"] is False
+    assert "I001" in result["status"]["message"] and "W001" not in result["status"]["message"]
+    assert "(ephemeralcontainers)" in result["status"]["message"]
+
+
+def test_deployment_template_is_judged() -> None:
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"},
+        "spec": {"selector": {"matchLabels": {"app": "api"}},
+                 "template": {"metadata": {"labels": {"app": "api"}},
+                              "spec": pod()["spec"] | {"hostPID": True}}},
+    }  # fmt: skip
+    result = answer(review(deployment))
+    assert result["allowed"] is False
+    assert "Deployment shop/api" in result["status"]["message"]
+
+
+def test_delete_and_connect_are_admitted() -> None:
+    assert answer(review(None, "DELETE", oldObject=pod()))["allowed"] is True
+    assert answer(review(None, "CONNECT"))["allowed"] is True
+
+
+def test_secret_values_never_reach_the_answer() -> None:
+    value = "c3VwZXItc2VjcmV0LXBhc3N3b3JkLTEyMzQ1"
+    secret = {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"data": {"password": value}}),
+            "note": "password=hunter2-not-a-real-one"}},
+        "data": {"password": value}, "stringData": {"token": "plain-text-token-value"},
+    }  # fmt: skip
+    for settings in ({}, {"default_action": Action.WARN}, {"default_action": Action.AUDIT}):
+        text = json.dumps(answer(review(secret), **settings))
+        for leaked in (value, "plain-text-token-value", "super-secret"):
+            assert leaked not in text
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"kind": "Pod"}', "expected 'AdmissionReview'"),
+        (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1beta1"}', "admissionReviewVersions"),
+        (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"}', "request is missing"),
+        (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": {}}', "uid"),
+        (review(None), "object is missing"),
+        (review(None, object="x"), "not an object"),
+        (review(pod(), operation=""), "operation"),
+    ],
+)  # fmt: skip
+def test_broken_reviews_are_http_400(body: bytes, fragment: str) -> None:
+    client = Client(create_app(reviewer()))
+    reply = client.post("/validate", content=body)
+    assert reply.status_code == 400, reply.text
+    assert fragment in reply.json()["error"]
+
+
+def test_oversized_body_is_refused_without_reading_it_all() -> None:
+    client = Client(create_app(reviewer()))
+    reply = client.post("/validate", content=b" " * (MAX_BODY_BYTES + 1))
+    assert reply.status_code == 400
+    assert "MiB" in reply.json()["error"]
+
+
+def test_http_answers_health_and_metrics() -> None:
+    client = Client(create_app(reviewer()))
+    assert client.get("/healthz").text == "ok"
+    assert client.get("/readyz").status_code == 200
+    denied = client.post("/validate", content=review(pod(securityContext={"privileged": True})))
+    assert denied.status_code == 200 and denied.json()["response"]["allowed"] is False
+    admitted = client.post("/validate", content=review(pod()))
+    assert admitted.json()["response"]["allowed"] is True
+    metrics = client.get("/metrics").text
+    assert 'kubeward_admission_requests_total{decision="denied",operation="CREATE"} 1.0' in metrics
+    assert 'kubeward_admission_findings_total{action="deny",rule="W001"} 1.0' in metrics
+    assert "kubeward_admission_request_duration_seconds_bucket" in metrics
+    assert client.get("/validate").status_code == 405
+
+
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / "tls.crt", directory / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_certificate_is_reloaded_when_its_files_change(tmp_path: Path) -> None:
+    import os
+
+    cert, key = _self_signed(tmp_path, "first")
+    reloader = CertificateReloader(cert, key)
+    first = reloader.context
+    assert first.minimum_version >= ssl.TLSVersion.TLSv1_2
+    assert reloader.refresh() is False  # unchanged
+    _self_signed(tmp_path, "second-with-a-longer-name")
+    os.utime(cert, (1, 1))  # a distinct stamp even within the file system's time resolution
+    assert reloader.refresh() is True
+    assert reloader.context is not first
+    second = reloader.context
+    cert.write_text("half-written")  # a rotation in progress: keep serving the last good pair
+    os.utime(cert, (2, 2))
+    assert reloader.refresh() is False
+    assert reloader.context is second
