@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.testcluster import TestCluster, free_port
 
@@ -237,3 +238,28 @@ def test_webhook_down_fail_rejects_and_ignore_admits(webhook: Webhook) -> None:
     finally:
         webhook.cluster.apply([webhook.registration("Fail")])
         webhook.start()
+
+
+def test_rendered_install_is_accepted_by_the_api_server(cluster: TestCluster) -> None:
+    """`kubeward admission manifests` output, applied with server-side dry run (the namespace
+    for real): every object is valid for the API server (schema, PDB, webhook configuration)."""
+    from tests.cli_helpers import kubeward
+
+    run = kubeward(
+        "admission", "manifests", "--image", GOOD_IMAGE, "--namespace", "kubeward-install",
+        "--apiserver-cidr", "127.0.0.1/32", cwd=Path(__file__).parent,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    objects = list(yaml.safe_load_all(run.stdout))
+    namespace, rest = objects[0], objects[1:]
+    cluster.apply([namespace])
+    resources = cluster.resources()
+    with cluster.client() as api:
+        for obj in rest:
+            reply = api.patch(
+                cluster.object_path(obj, "kubeward-install", resources),
+                params={"fieldManager": "kubeward-tests", "force": "true", "dryRun": "All"},
+                content=json.dumps(obj),
+                headers={"Content-Type": "application/apply-patch+yaml"},
+            )
+            assert reply.status_code in (200, 201), f"{obj['kind']}: {reply.text}"

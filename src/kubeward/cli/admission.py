@@ -67,3 +67,68 @@ def serve_command(
     except ssl.SSLError as exc:
         raise UsageError(f"--tls-cert/--tls-key: {exc}") from None
     return 0
+
+
+@admission.command("manifests")
+@click.option("--image", required=True, help="kubeward's image, pinned by digest (repo@sha256:…).")
+@click.option("--namespace", default="kubeward", show_default=True)
+@click.option("--replicas", default=2, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--failure-policy",
+    type=click.Choice(["Fail", "Ignore"]),
+    default="Fail",
+    show_default=True,
+    help="Fail: nothing unjudged gets in, an outage blocks deploys. Ignore: fail open.",
+)
+@click.option("--timeout", default=5, show_default=True, type=click.IntRange(1, 30))
+@click.option(
+    "--cert-manager",
+    is_flag=True,
+    help="Let cert-manager issue and rotate the certificate (default: generate one now).",
+)
+@click.option(
+    "--apiserver-cidr",
+    "apiserver_cidrs",
+    multiple=True,
+    metavar="CIDR",
+    help="Where the API server calls from: the NetworkPolicy admits only these.",
+)
+@click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml to install.")
+def manifests_command(
+    image: str,
+    namespace: str,
+    replicas: int,
+    failure_policy: str,
+    timeout: int,
+    cert_manager: bool,
+    apiserver_cidrs: tuple[str, ...],
+    config_path: str | None,
+) -> int:
+    """Print the manifests that install the webhook (pipe them to kubectl apply -f -).
+
+    \b
+    Without --cert-manager the output holds a freshly generated private key (a
+    kubernetes.io/tls Secret): apply it, do not commit it.
+    """
+    import ipaddress
+    import sys
+
+    import yaml
+
+    from kubeward.admission.manifests import InstallOptions, render
+    from kubeward.cli.scan import resolve_config
+
+    for cidr in apiserver_cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as exc:
+            raise UsageError(f"--apiserver-cidr: {exc}") from None
+    config = resolve_config(config_path, ["."])
+    text = Path(config.path).read_text(encoding="utf-8") if config.path else ""
+    options = InstallOptions(
+        image=image, namespace=namespace, replicas=replicas, failure_policy=failure_policy,
+        timeout_seconds=timeout, cert_manager=cert_manager, apiserver_cidrs=apiserver_cidrs,
+    )  # fmt: skip
+    objects = render(options, text, config.admission)
+    sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
+    return 0

@@ -1,0 +1,354 @@
+"""The manifests that install the webhook: ``kubeward admission manifests``.
+
+Namespace (Pod Security ``restricted``), ServiceAccount, ConfigMap (the kubeward.yaml the
+webhook uses), Deployment (replicas spread over nodes, hardened, limits, probes), a
+PodDisruptionBudget, a NetworkPolicy admitting only the webhook port, the Service, and the
+ValidatingWebhookConfiguration. TLS: a generated CA and serving certificate (a
+``kubernetes.io/tls`` Secret and the CA in ``caBundle``), or cert-manager (a self-signed Issuer,
+a Certificate and ``cert-manager.io/inject-ca-from``). kubeward's own scan finds nothing in them
+(a test keeps it so).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from kubeward.model.enforcement import AdmissionSettings
+
+WEBHOOK_NAME = "validate.kubeward.io"
+PORT = 8443
+RESOURCES = {
+    "": ["pods", "pods/ephemeralcontainers", "services", "configmaps", "secrets",
+         "serviceaccounts", "namespaces"],
+    "apps": ["deployments", "statefulsets", "daemonsets", "replicasets"],
+    "batch": ["jobs", "cronjobs"],
+    "networking.k8s.io": ["ingresses", "networkpolicies"],
+}  # fmt: skip
+"""What the webhook is registered for: every kind an object-scope rule judges."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallOptions:
+    image: str
+    namespace: str = "kubeward"
+    replicas: int = 2
+    failure_policy: str = "Fail"
+    timeout_seconds: int = 5
+    cert_manager: bool = False
+    certificate_days: int = 365
+    apiserver_cidrs: tuple[str, ...] = ()
+
+
+def render(
+    options: InstallOptions, config_text: str, settings: AdmissionSettings
+) -> list[dict[str, Any]]:
+    ns, name = options.namespace, "kubeward-webhook"
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "kubeward"}
+    service_dns = f"{name}.{ns}.svc"
+    objects: list[dict[str, Any]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": ns,
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "automountServiceAccountToken": False,  # the webhook never calls the API server
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{name}-config", "namespace": ns, "labels": labels},
+            "data": {"kubeward.yaml": config_text},
+        },
+        _deployment(options, name, labels),
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}},
+        },
+        _network_policy(options, name, labels),
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {
+                "selector": labels,
+                "ports": [{"name": "https", "port": 443, "targetPort": PORT, "protocol": "TCP"}],
+            },
+        },
+    ]
+    webhook = _webhook_configuration(options, name, settings)
+    if options.cert_manager:
+        objects += _cert_manager(ns, name, service_dns, labels)
+        webhook["metadata"]["annotations"] = {"cert-manager.io/inject-ca-from": f"{ns}/{name}"}
+    else:
+        ca_pem, cert_pem, key_pem = generate_certificates(service_dns, options.certificate_days)
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/tls",
+                "metadata": {"name": f"{name}-tls", "namespace": ns, "labels": labels},
+                "data": {"tls.crt": _b64(cert_pem), "tls.key": _b64(key_pem)},
+            }
+        )
+        webhook["webhooks"][0]["clientConfig"]["caBundle"] = _b64(ca_pem)
+    objects.append(webhook)
+    return objects
+
+
+SERVE_ARGS = [
+    "admission", "serve", "--host", "0.0.0.0", "--port", str(PORT),  # noqa: S104 (in its pod)
+    "--tls-cert", "/tls/tls.crt", "--tls-key", "/tls/tls.key", "--config", "/config/kubeward.yaml",
+]  # fmt: skip
+
+
+def _network_policy(options: InstallOptions, name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """Only the webhook port, only from the API server when its addresses are given."""
+    ingress: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": PORT}]}
+    metadata: dict[str, Any] = {"name": name, "namespace": options.namespace, "labels": labels}
+    if options.apiserver_cidrs:
+        ingress["from"] = [{"ipBlock": {"cidr": cidr}} for cidr in options.apiserver_cidrs]
+    else:
+        metadata["annotations"] = {
+            "kubeward.io/ignore.N004": "the API server calls the webhook from addresses not "
+            "known when rendering; render with --apiserver-cidr to restrict the sources"
+        }
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata,
+        "spec": {
+            "podSelector": {"matchLabels": labels},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [ingress],
+            "egress": [],
+        },
+    }
+
+
+def _probe(path: str) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": PORT, "scheme": "HTTPS"}, "periodSeconds": 5}
+
+
+def _deployment(options: InstallOptions, name: str, labels: dict[str, str]) -> dict[str, Any]:
+    container = {
+        "name": "webhook",
+        "image": options.image,
+        "imagePullPolicy": "Always",
+        "args": SERVE_ARGS,
+        "ports": [{"name": "https", "containerPort": PORT, "protocol": "TCP"}],
+        "readinessProbe": _probe("/readyz"),
+        "livenessProbe": _probe("/healthz"),
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "256Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "tls", "mountPath": "/tls", "readOnly": True},
+            {"name": "config", "mountPath": "/config", "readOnly": True},
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": options.namespace, "labels": labels},
+        "spec": {
+            "replicas": options.replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": name,
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "preferredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "weight": 100,
+                                    "podAffinityTerm": {
+                                        "labelSelector": {"matchLabels": labels},
+                                        "topologyKey": "kubernetes.io/hostname",
+                                    },
+                                }
+                            ]
+                        }
+                    },
+                    "containers": [container],
+                    "volumes": [
+                        {"name": "tls", "secret": {"secretName": f"{name}-tls"}},
+                        {"name": "config", "configMap": {"name": f"{name}-config"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _webhook_configuration(
+    options: InstallOptions, name: str, settings: AdmissionSettings
+) -> dict[str, Any]:
+    exempt = sorted({*settings.exempt_namespaces, options.namespace, "kube-system"})
+    literal = [n for n in exempt if not any(c in n for c in "*?[")]
+    conditions = []
+    if settings.exempt_users:
+        users = [u for u in settings.exempt_users if not any(c in u for c in "*?[")]
+        if users:
+            conditions.append(
+                {
+                    "name": "not-an-exempt-user",
+                    "expression": f"!(request.userInfo.username in {_cel_list(users)})",
+                }
+            )
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "kubeward", "labels": {"app.kubernetes.io/part-of": "kubeward"}},
+        "webhooks": [
+            {
+                "name": WEBHOOK_NAME,
+                "clientConfig": {
+                    "service": {
+                        "name": name,
+                        "namespace": options.namespace,
+                        "path": "/validate",
+                        "port": 443,
+                    }
+                },
+                "rules": [
+                    {
+                        "apiGroups": [group],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": resources,
+                        "scope": "*",
+                    }
+                    for group, resources in RESOURCES.items()
+                ],
+                # the immutable name label: relabelling a namespace cannot opt it out
+                "namespaceSelector": {
+                    "matchExpressions": [
+                        {
+                            "key": "kubernetes.io/metadata.name",
+                            "operator": "NotIn",
+                            "values": literal,
+                        }
+                    ]
+                },
+                **({"matchConditions": conditions} if conditions else {}),
+                "failurePolicy": options.failure_policy,
+                "matchPolicy": "Equivalent",
+                "sideEffects": "None",
+                "admissionReviewVersions": ["v1"],
+                "timeoutSeconds": options.timeout_seconds,
+            }
+        ],
+    }
+
+
+def _cel_list(values: list[str]) -> str:
+    return (
+        "["
+        + ", ".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+        + "]"
+    )
+
+
+def _cert_manager(
+    ns: str, name: str, service_dns: str, labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Issuer",
+            "metadata": {"name": f"{name}-selfsigned", "namespace": ns, "labels": labels},
+            "spec": {"selfSigned": {}},
+        },
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Certificate",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {
+                "secretName": f"{name}-tls",
+                "dnsNames": [service_dns, f"{service_dns}.cluster.local"],
+                "issuerRef": {"name": f"{name}-selfsigned", "kind": "Issuer"},
+                "duration": "2160h",
+                "renewBefore": "360h",
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+        },
+    ]
+
+
+def generate_certificates(service_dns: str, days: int) -> tuple[bytes, bytes, bytes]:
+    """A CA and a serving certificate for the webhook's Service (PEM: CA, cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubeward-webhook-ca")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName(service_dns), x509.DNSName(f"{service_dns}.cluster.local")]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, service_dns)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return ca.public_bytes(pem), cert.public_bytes(pem), key_pem
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

@@ -1,0 +1,94 @@
+"""`kubeward admission manifests`: what it installs passes kubeward's own scan."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import yaml
+from cryptography import x509
+
+from kubeward.config import load_config
+from tests.cli_helpers import kubeward
+from tests.conftest import scan_paths
+
+IMAGE = "ghcr.io/kubeward/kubeward@sha256:" + "b" * 64
+
+
+def render(tmp_path: Path, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    (tmp_path / "kubeward.yaml").write_text(
+        "trustedRegistries: [ghcr.io/kubeward]\nadmission:\n  exempt:\n"
+        "    namespaces: [kube-system, kubeward, monitoring]\n    users: [ci-admin]\n"
+    )
+    run = kubeward("admission", "manifests", "--image", IMAGE, *args, cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    (tmp_path / "install.yaml").write_text(run.stdout)
+    return list(yaml.safe_load_all(run.stdout))
+
+
+def scan(tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = load_config(tmp_path / "kubeward.yaml")
+    return scan_paths([tmp_path / "install.yaml"], config=config)
+
+
+def test_cert_manager_install_passes_kubewards_own_scan(tmp_path: Path) -> None:
+    objects = render(tmp_path, "--cert-manager", "--apiserver-cidr", "10.0.0.0/24")
+    result = scan(tmp_path)
+    assert not result.errors
+    assert [(f.rule_id, f.message) for f in result.findings] == []
+    assert not result.suppressed
+    kinds = [o["kind"] for o in objects]
+    for kind in ("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget",
+                 "NetworkPolicy", "Service", "Issuer", "Certificate",
+                 "ValidatingWebhookConfiguration"):  # fmt: skip
+        assert kind in kinds
+    webhook = objects[-1]
+    assert webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == (
+        "kubeward/kubeward-webhook"
+    )
+    hook = webhook["webhooks"][0]
+    assert hook["sideEffects"] == "None" and hook["admissionReviewVersions"] == ["v1"]
+    assert hook["failurePolicy"] == "Fail" and hook["timeoutSeconds"] == 5
+    assert hook["namespaceSelector"]["matchExpressions"][0]["values"] == [
+        "kube-system", "kubeward", "monitoring"
+    ]  # fmt: skip
+    assert hook["matchConditions"] == [
+        {"name": "not-an-exempt-user", "expression": "!(request.userInfo.username in ['ci-admin'])"}
+    ]
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap")
+    assert "ci-admin" in config_map["data"]["kubeward.yaml"]
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+
+
+def test_without_apiserver_addresses_the_open_port_is_suppressed_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    render(tmp_path, "--cert-manager", "--failure-policy", "Ignore", "--replicas", "3")
+    result = scan(tmp_path)
+    assert not result.findings
+    assert [f.rule_id for f in result.suppressed] == ["N004"]
+    assert "--apiserver-cidr" in (result.suppressed[0].suppression.reason or "")
+
+
+def test_generated_certificate_serves_the_service_name(tmp_path: Path) -> None:
+    objects = render(tmp_path, "--namespace", "guard")
+    secret = next(o for o in objects if o["kind"] == "Secret")
+    hook = objects[-1]["webhooks"][0]
+    ca = x509.load_pem_x509_certificate(base64.b64decode(hook["clientConfig"]["caBundle"]))
+    cert = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    cert.verify_directly_issued_by(ca)
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "kubeward-webhook.guard.svc" in names.get_values_for_type(x509.DNSName)
+    assert hook["clientConfig"]["service"]["namespace"] == "guard"
+    # the generated key is a Secret in a manifest: kubeward says not to commit it, and only that
+    result = scan(tmp_path)
+    assert {(f.rule_id, f.object.kind) for f in result.findings} == {("S007", "Secret")}
+
+
+def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    for args in (("--replicas", "0"), ("--apiserver-cidr", "10.0.0.300/8"), ()):
+        image = ("--image", IMAGE) if args else ()
+        run = kubeward("admission", "manifests", *image, *args, cwd=tmp_path)
+        assert run.code == 2, (args, run.stderr)
+        assert "Traceback" not in run.stderr
