@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Build the Go peer tools the benchmarks compare against, from the Go module proxy, once per
-# version, into a cache outside the repository; prints the binary's path.
+# Build the Go tools the benchmarks use — peers they compare against (kubectl-who-can) and the
+# load generator (vegeta) — from the Go module proxy, once per version, into a cache outside the
+# repository; prints the binary's path.
 #
 #   bench/peers/build.sh kubectl-who-can
+#   bench/peers/build.sh vegeta
 #
 # Each peer is a wrapper module here (go.mod + go.sum pin the version and its dependencies):
 # `go install pkg@version` fails for kubectl-who-can because the proxy refuses the module's
