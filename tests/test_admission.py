@@ -302,3 +302,28 @@ def test_certificate_is_reloaded_when_its_files_change(tmp_path: Path) -> None:
     os.utime(cert, (2, 2))
     assert reloader.refresh() is False
     assert reloader.context is second
+
+
+def test_vap_export_maps_actions_and_explains_the_rest() -> None:
+    from kubeward.admission.vap import TRANSLATIONS, export, policy_name
+    from kubeward.rules import REGISTRY
+
+    settings = AdmissionSettings(actions={"W001": Action.WARN, "W002": Action.OFF})
+    objects, skipped = export(ALL_RULES, settings)
+    policies = {o["metadata"]["name"]: o for o in objects if o["kind"].endswith("Policy")}
+    bindings = {o["metadata"]["name"]: o for o in objects if o["kind"].endswith("Binding")}
+    assert set(policies) == set(bindings)
+    assert len(policies) == len(TRANSLATIONS) - 1  # W002 is off
+    warn = bindings[policy_name(REGISTRY["W001"])]["spec"]
+    assert warn["validationActions"] == ["Warn"]
+    assert warn["matchResources"]["namespaceSelector"]["matchExpressions"][0]["values"] == [
+        "kube-system", "kubeward"
+    ]  # fmt: skip
+    assert bindings[policy_name(REGISTRY["W004"])]["spec"]["validationActions"] == ["Deny"]
+    reasons = {rule.id: why for rule, why in skipped}
+    assert reasons["W002"] == "its admission action is off"
+    assert "inventory scope" in reasons["R001"]
+    assert "image references" in reasons["I001"]
+    assert len(reasons) + len(policies) == len(ALL_RULES)
+    message = policies[policy_name(REGISTRY["A001"])]["spec"]["validations"][0]["message"]
+    assert message.startswith("A001 default-service-account: ")

@@ -132,3 +132,34 @@ def manifests_command(
     objects = render(options, text, config.admission)
     sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
     return 0
+
+
+@admission.command("export-vap")
+@click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml (default: found).")
+def export_vap_command(config_path: str | None) -> int:
+    """Print the rules CEL can express as ValidatingAdmissionPolicies and Bindings.
+
+    \b
+    Enforcement then runs inside the API server (Kubernetes 1.30+), no webhook needed; each
+    binding's validationActions follow the rule's admission action (deny, warn, audit) and
+    skip the exempt namespaces. The rules that are not exported are listed, with the reason,
+    as comments at the top (kubectl apply ignores them).
+    """
+    import sys
+
+    import yaml
+
+    from kubeward.admission.vap import export
+    from kubeward.cli.scan import resolve_config
+    from kubeward.rules import ALL_RULES, select
+
+    config = resolve_config(config_path, ["."])
+    rules = select(ALL_RULES, select=config.select, ignore=config.ignore)
+    objects, skipped = export(rules, config.admission)
+    exported = len(objects) // 2
+    lines = [f"# kubeward: {exported} rules exported as ValidatingAdmissionPolicies; "
+             f"{len(skipped)} not exported:"]  # fmt: skip
+    lines += [f"#   {rule.id} {rule.name}: {why}" for rule, why in skipped]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False, width=100))
+    return 0
