@@ -60,15 +60,35 @@ def api_server_verdict(api: Any, obj: dict[str, Any]) -> set[str] | str:
             WARNING.finditer(w)}  # fmt: skip
 
 
+SECCOMP = [{"type": "RuntimeDefault"}, {"type": "Unconfined"},
+           {"type": "Localhost", "localhostProfile": "profiles/audit.json"}]  # fmt: skip
+CAPABILITIES = [{"drop": ["ALL"]}, {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                {"drop": ["ALL"], "add": ["CHOWN"]}, {"drop": ["NET_RAW"]}, {"add": ["KILL"]},
+                {"drop": ["all"]}]  # fmt: skip
+
+
+def security_context(rng: random.Random) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    roll = rng.random()
+    if roll < 0.2:
+        context["privileged"] = True
+    elif roll < 0.35:
+        context["privileged"] = False
+    if rng.random() < 0.3:
+        context["seccompProfile"] = rng.choice(SECCOMP)
+    if rng.random() < 0.5 and not context.get("privileged"):
+        context["allowPrivilegeEscalation"] = rng.random() < 0.3
+    if rng.random() < 0.4:
+        context["capabilities"] = rng.choice(CAPABILITIES)
+    if rng.random() < 0.1:
+        context["runAsNonRoot"] = True
+    return context
+
+
 def container(rng: random.Random, name: str, host_network: bool) -> dict[str, Any]:
     item: dict[str, Any] = {"name": name, "image": "registry.example/app:1"}
-    roll = rng.random()
-    if roll < 0.25:
-        item["securityContext"] = {"privileged": True}
-    elif roll < 0.45:
-        item["securityContext"] = {"privileged": False}
-    elif roll < 0.55:
-        item["securityContext"] = {"runAsNonRoot": True}
+    if rng.random() < 0.7:
+        item["securityContext"] = security_context(rng)
     roll = rng.random()
     if roll < 0.3:
         port = rng.choice([8080, 9090])
@@ -105,6 +125,15 @@ def pod_spec(rng: random.Random, restart: str | None) -> dict[str, Any]:
         spec["volumes"] = [{"name": "logs", "hostPath": {"path": "/var/log"}}]
     elif roll < 0.4:
         spec["volumes"] = [{"name": "tmp", "emptyDir": {}}]
+    if rng.random() < 0.3:
+        spec["securityContext"] = {"seccompProfile": rng.choice(SECCOMP)}
+    if rng.random() < 0.05:
+        spec["os"] = {"name": "windows"}
+        for item in spec["containers"] + spec.get("initContainers", []):
+            item.pop("securityContext", None)  # most Linux settings are refused for Windows
+        spec.pop("securityContext", None)
+        for flag in ("hostPID", "hostIPC", "shareProcessNamespace"):
+            spec.pop(flag, None)
     account = rng.choice(["none", "default", "web", "old-web", "old-default", "empty"])
     if account in ("default", "web"):
         spec["serviceAccountName"] = account
@@ -141,6 +170,15 @@ def workload(rng: random.Random, index: int) -> dict[str, Any]:
     return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": body}
 
 
+def _probe(flags: dict[str, Any]) -> dict[str, Any]:
+    bad = {"privileged": True, "seccompProfile": {"type": "Unconfined"}}
+    spec = {**flags, "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+            "containers": [{"name": "c", "image": "x", "securityContext": bad,
+                            "ports": [{"containerPort": 80, "hostPort": 80}]}]}  # fmt: skip
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "probe", "namespace": NAMESPACE}, "spec": spec}  # fmt: skip
+
+
 def fixture_objects() -> list[dict[str, Any]]:
     found = []
     for rule_id in sorted(TRANSLATIONS):
@@ -172,19 +210,15 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
         + objects
     )
     rng = random.Random(20261127)
-    corpus = fixture_objects() + [workload(rng, i) for i in range(240)]
+    corpus = fixture_objects() + [workload(rng, i) for i in range(400)]
     with cluster.client() as api:
-        probe = workload(random.Random(1), 0)
-        probe["spec"] = {"hostPID": True, "hostIPC": True, "hostNetwork": True,
-                         "containers": [{"name": "c", "image": "x", "securityContext":
-                                         {"privileged": True},
-                                         "ports": [{"containerPort": 80, "hostPort": 80}]}],
-                         "volumes": [{"name": "h", "hostPath": {"path": "/"}}]}  # fmt: skip
-        probe["kind"], probe["apiVersion"] = "Pod", "v1"
+        # policies become active a moment after they are created: wait until two probes
+        # that break every exported rule between them get kubeward's verdicts
+        probes = [_probe({"hostPID": True, "hostIPC": True, "hostNetwork": True}),
+                  _probe({"shareProcessNamespace": True})]  # fmt: skip
         deadline = time.monotonic() + 60
-        while (seen := api_server_verdict(api, probe)) != {"W001", "W002", "W003", "W004",
-                                                            "W005", "W008", "A001"}:  # fmt: skip
-            assert time.monotonic() < deadline, f"policies not active: {seen}"
+        while any(api_server_verdict(api, p) != kubeward_verdict(p) for p in probes):
+            assert time.monotonic() < deadline, "the policies did not become active"
             time.sleep(0.5)
         compared, refused, mismatches = 0, [], []
         fired: dict[str, int] = dict.fromkeys(TRANSLATIONS, 0)
@@ -200,7 +234,7 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
                 fired[rule_id] += 1
             if verdict != expected:
                 mismatches.append((obj, sorted(expected), sorted(verdict)))
-    assert compared >= 200, (compared, refused[:5])
+    assert compared >= 300, (compared, refused[:5])
     # every policy was seen both failing and passing, or the comparison would prove little
     assert all(5 <= n <= compared - 5 for n in fired.values()), fired
     assert not mismatches, "\n\n".join(

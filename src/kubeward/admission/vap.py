@@ -12,12 +12,13 @@ Every other rule is listed with the reason it is not exported.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.rules import Rule, Scope
+from kubeward.rules._common.pods import BASELINE_CAPABILITIES
 
 POD_SPEC = (
     "object.kind == 'Pod' ? object.spec"
@@ -47,6 +48,20 @@ def pod_flag_off(field: str) -> str:
     return f"!(has(variables.spec.{field}) && variables.spec.{field} == true)"
 
 
+def _list(values: Iterable[str]) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in sorted(values)) + "]"
+
+
+CONFINED = "['Localhost', 'RuntimeDefault']"
+NOT_WINDOWS = "!(has(variables.spec.os) && variables.spec.os.name == 'windows')"
+POD_CONTEXT = "has(variables.spec.securityContext)"
+
+
+def no_bad_seccomp(context: str) -> str:
+    """``context`` (a securityContext) sets no seccomp type other than the confined ones."""
+    return f"!has({context}.seccompProfile) || {context}.seccompProfile.type in {CONFINED}"
+
+
 @dataclass(frozen=True)
 class Translation:
     expression: str
@@ -67,10 +82,41 @@ TRANSLATIONS: dict[str, Translation] = {
     "W005": Translation(
         "!has(variables.spec.volumes) || variables.spec.volumes.all(v, !has(v.hostPath))"
     ),
+    # host network: every port binds the node (the API server fills hostPort in for Pods,
+    # not for pod templates, whose pods get it when they are created)
     "W008": Translation(
-        all_containers("!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0)")
+        all_containers(
+            f"!has(c.ports) || c.ports.all(p, {pod_flag_off('hostNetwork')}"
+            " && (!has(p.hostPort) || p.hostPort == 0))"
+        )
     ),
     "W027": Translation(pod_flag_off("shareProcessNamespace")),
+    "W012": Translation(
+        f"(!{POD_CONTEXT} || {no_bad_seccomp('variables.spec.securityContext')}) && "
+        + all_containers(f"!has(c.securityContext) || {no_bad_seccomp('c.securityContext')}")
+    ),
+    "W015": Translation(
+        f"!({NOT_WINDOWS}) || "
+        + all_containers(
+            "has(c.securityContext) && has(c.securityContext.allowPrivilegeEscalation)"
+            " && c.securityContext.allowPrivilegeEscalation == false"
+        )
+    ),
+    "W018": Translation(
+        f"!({NOT_WINDOWS}) || ({POD_CONTEXT} && has(variables.spec.securityContext.seccompProfile)"
+        f" && variables.spec.securityContext.seccompProfile.type in {CONFINED}) || "
+        + all_containers("has(c.securityContext) && has(c.securityContext.seccompProfile)")
+    ),
+    "W019": Translation(
+        f"!({NOT_WINDOWS}) || "
+        + all_containers(
+            "has(c.securityContext) && has(c.securityContext.capabilities)"
+            " && has(c.securityContext.capabilities.drop)"
+            " && 'ALL' in c.securityContext.capabilities.drop"
+            " && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add"
+            f".all(a, !(a in {_list(BASELINE_CAPABILITIES - {'NET_BIND_SERVICE'})})))"
+        )
+    ),
     "A001": Translation(
         "variables.account != '' && variables.account != 'default'",
         variables=(

@@ -1,5 +1,8 @@
 """## What it does
-Flags containers that bind a port of the node (`ports[].hostPort` other than 0).
+Flags containers that bind a port of the node: `ports[].hostPort` other than 0, and on a pod with
+`hostNetwork: true` every `containerPort` (the API server sets `hostPort` to the container port
+on such Pods, for templates when their pods are created, so the Pod Security admission sees a
+host port; W004 reports the host network itself).
 
 ## Why is this bad?
 A host port is reachable from outside the cluster on the node's address, bypassing Services,
@@ -32,15 +35,27 @@ from kubeward.rules._base import WORKLOADS, RuleParams, rule
     remediation="Remove `hostPort` and expose the pod through a Service.",
 )
 def host_port(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    host_network = obj.pod_spec is not None and obj.pod_spec.get("hostNetwork") is True
     for container in obj.containers():
         ports = container.raw.get("ports")
         if not isinstance(ports, list):
             continue
         for index, port in enumerate(ports):
-            if isinstance(port, dict):
-                host = port.get("hostPort")
-                if isinstance(host, int) and not isinstance(host, bool) and host != 0:
-                    yield Violation(
-                        (*container.path, "ports", index, "hostPort"),
-                        f"{container.label} binds port {host} of the node",
-                    )
+            if not isinstance(port, dict):
+                continue
+            host = port.get("hostPort")
+            if _number(host) and host != 0:
+                yield Violation(
+                    (*container.path, "ports", index, "hostPort"),
+                    f"{container.label} binds port {host} of the node",
+                )
+            elif host_network and _number(port.get("containerPort")):
+                yield Violation(
+                    (*container.path, "ports", index),
+                    f"{container.label} binds port {port['containerPort']} of the node "
+                    "(hostNetwork: the API server sets hostPort to the container port)",
+                )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
