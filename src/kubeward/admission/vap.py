@@ -18,7 +18,7 @@ from typing import Any
 
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.rules import Rule, Scope
-from kubeward.rules._common.pods import BASELINE_CAPABILITIES
+from kubeward.rules._common.pods import BASELINE_CAPABILITIES, DANGEROUS_CAPABILITIES
 
 POD_SPEC = (
     "object.kind == 'Pod' ? object.spec"
@@ -53,6 +53,42 @@ def _list(values: Iterable[str]) -> str:
 
 
 CONFINED = "['Localhost', 'RuntimeDefault']"
+LONG_RUNNING = (
+    "object.kind != 'Job' && object.kind != 'CronJob' && (object.kind != 'Pod' || ("
+    "!(has(object.metadata.ownerReferences)"
+    " && object.metadata.ownerReferences.exists(o, o.kind in ['Job', 'CronJob']))"
+    " && (!has(object.spec.restartPolicy) || object.spec.restartPolicy == 'Always')))"
+)
+"""Not a Job, a CronJob or a Pod that runs to completion (W024, W025)."""
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+HOOKS = ("postStart", "preStop")
+SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
+SELINUX_TYPES_1_31 = SELINUX_TYPES | {"container_engine_t"}
+
+
+def capability(name: str) -> str:
+    """``capability_name`` in CEL: upper case, surrounding space and a ``CAP_`` prefix gone."""
+    upper = f"{name}.trim().upperAscii()"
+    return f"({upper}.startsWith('CAP_') ? {upper}.substring(4) : {upper})"
+
+
+def host_process(context: str) -> str:
+    return (
+        f"has({context}.windowsOptions) && has({context}.windowsOptions.hostProcess)"
+        f" && {context}.windowsOptions.hostProcess == true"
+    )
+
+
+def _remote(handler: str, present: str) -> str:
+    """The probe or hook ``handler`` sends the kubelet to a ``host``."""
+    checks = [
+        f"(has({handler}.{action}) && has({handler}.{action}.host)"
+        f" && {handler}.{action}.host != '')"
+        for action in ("httpGet", "tcpSocket")
+    ]
+    return f"{present} && ({' || '.join(checks)})"
+
+
 NOT_WINDOWS = "!(has(variables.spec.os) && variables.spec.os.name == 'windows')"
 POD_CONTEXT = "has(variables.spec.securityContext)"
 
@@ -69,7 +105,15 @@ class Translation:
     variables: tuple[tuple[str, str], ...] = ()
 
 
-TRANSLATIONS: dict[str, Translation] = {
+def translations(kubernetes_version: tuple[int, int] = (1, 35)) -> dict[str, Translation]:
+    """Rule ID → CEL for that Kubernetes version (as the rules take ``kubernetesVersion``)."""
+    userns = "(has(variables.spec.hostUsers) && variables.spec.hostUsers == false)"
+    root_exempt = f"{userns} || " if kubernetes_version >= (1, 35) else ""
+    selinux = _list(SELINUX_TYPES_1_31 if kubernetes_version >= (1, 31) else SELINUX_TYPES)
+    return {**BASE, **_versioned(root_exempt, selinux)}
+
+
+BASE: dict[str, Translation] = {
     "W001": Translation(
         all_containers(
             "!(has(c.securityContext) && has(c.securityContext.privileged)"
@@ -81,6 +125,92 @@ TRANSLATIONS: dict[str, Translation] = {
     "W004": Translation(pod_flag_off("hostNetwork")),
     "W005": Translation(
         "!has(variables.spec.volumes) || variables.spec.volumes.all(v, !has(v.hostPath))"
+    ),
+    "W007": Translation(
+        all_containers(
+            "!has(c.securityContext) || !has(c.securityContext.capabilities)"
+            " || !has(c.securityContext.capabilities.add)"
+            f" || c.securityContext.capabilities.add.all(a, a in {_list(BASELINE_CAPABILITIES)}"
+            f" || {capability('a')} in {_list(DANGEROUS_CAPABILITIES)})"
+        )
+    ),
+    "W011": Translation(
+        all_containers(
+            "!has(c.securityContext) || !has(c.securityContext.procMount)"
+            " || c.securityContext.procMount == 'Default'"
+        )
+    ),
+    "W014": Translation(
+        f"!({POD_CONTEXT} && {host_process('variables.spec.securityContext')}) && "
+        + all_containers(f"!(has(c.securityContext) && {host_process('c.securityContext')})")
+    ),
+    "W021": Translation(
+        f"!({NOT_WINDOWS}) || "
+        + all_containers(
+            "has(c.securityContext) && has(c.securityContext.readOnlyRootFilesystem)"
+            " && c.securityContext.readOnlyRootFilesystem == true"
+        )
+    ),
+    "W024": Translation(
+        f"!({LONG_RUNNING}) || variables.spec.containers.all(c, has(c.livenessProbe))"
+    ),
+    "W025": Translation(
+        f"!({LONG_RUNNING}) || variables.spec.containers.all(c, has(c.readinessProbe))"
+    ),
+    "W026": Translation(
+        f"!({POD_CONTEXT} && ("
+        "(has(variables.spec.securityContext.runAsGroup)"
+        " && variables.spec.securityContext.runAsGroup == 0)"
+        " || (has(variables.spec.securityContext.fsGroup)"
+        " && variables.spec.securityContext.fsGroup == 0)"
+        " || (has(variables.spec.securityContext.supplementalGroups)"
+        " && 0 in variables.spec.securityContext.supplementalGroups))) && "
+        + all_containers(
+            "!(has(c.securityContext) && has(c.securityContext.runAsGroup)"
+            " && c.securityContext.runAsGroup == 0)"
+        )
+    ),
+    "W028": Translation(
+        f"!({NOT_WINDOWS}) || "
+        + all_containers(
+            "has(c.securityContext) && has(c.securityContext.capabilities)"
+            " && has(c.securityContext.capabilities.drop)"
+            " && c.securityContext.capabilities.drop"
+            f".exists(d, {capability('d')} in ['ALL', 'NET_RAW'])"
+        )
+    ),
+    "W029": Translation(
+        all_containers(
+            "!has(c.securityContext) || !has(c.securityContext.capabilities)"
+            " || !has(c.securityContext.capabilities.add)"
+            f" || c.securityContext.capabilities.add.all(a, !({capability('a')} in"
+            f" {_list(DANGEROUS_CAPABILITIES)}))"
+        )
+    ),
+    "W030": Translation(
+        all_containers(
+            "!has(c.volumeMounts) || c.volumeMounts.all(m, !(m.name in variables.hostVolumes)"
+            " || (has(m.readOnly) && m.readOnly == true))"
+        ),
+        variables=(
+            (
+                "hostVolumes",
+                "has(variables.spec.volumes)"
+                " ? variables.spec.volumes.filter(v, has(v.hostPath)).map(v, v.name) : []",
+            ),
+        ),
+    ),
+    "W031": Translation(
+        all_containers(
+            " && ".join(
+                [f"!({_remote(f'c.{probe}', f'has(c.{probe})')})" for probe in PROBES]
+                + [
+                    f"!(has(c.lifecycle) && "
+                    f"{_remote(f'c.lifecycle.{hook}', f'has(c.lifecycle.{hook})')})"
+                    for hook in HOOKS
+                ]
+            )
+        )
     ),
     # host network: every port binds the node (the API server fills hostPort in for Pods,
     # not for pod templates, whose pods get it when they are created)
@@ -129,10 +259,55 @@ TRANSLATIONS: dict[str, Translation] = {
         ),
     ),
 }
-"""Rule ID → CEL. Only rules whose every case CEL decides exactly like the Python rule."""
+"""Rule ID → CEL for every version. Only rules whose every case CEL decides exactly like the
+Python rule (the differential test holds them to it)."""
+
+
+def _selinux_ok(context: str, allowed: str) -> str:
+    options = f"{context}.seLinuxOptions"
+    return (
+        f"!has({options}) || ((!has({options}.type) || {options}.type in {allowed})"
+        f" && (!has({options}.user) || {options}.user == '')"
+        f" && (!has({options}.role) || {options}.role == ''))"
+    )
+
+
+def _versioned(root_exempt: str, selinux: str) -> dict[str, Translation]:
+    pod = "variables.spec.securityContext"
+    pod_non_root = f"{POD_CONTEXT} && has({pod}.runAsNonRoot) && {pod}.runAsNonRoot == true"
+    return {
+        "W010": Translation(
+            f"(!{POD_CONTEXT} || {_selinux_ok(pod, selinux)}) && "
+            + all_containers(
+                f"!has(c.securityContext) || {_selinux_ok('c.securityContext', selinux)}"
+            )
+        ),
+        "W016": Translation(
+            f"{root_exempt}(!({POD_CONTEXT} && has({pod}.runAsNonRoot)"
+            f" && {pod}.runAsNonRoot == false) && "
+            + all_containers(
+                "has(c.securityContext) && has(c.securityContext.runAsNonRoot)"
+                f" ? c.securityContext.runAsNonRoot == true : ({pod_non_root})"
+            )
+            + ")"
+        ),
+        "W017": Translation(
+            f"{root_exempt}(!({POD_CONTEXT} && has({pod}.runAsUser) && {pod}.runAsUser == 0) && "
+            + all_containers(
+                "!(has(c.securityContext) && has(c.securityContext.runAsUser)"
+                " && c.securityContext.runAsUser == 0)"
+            )
+            + ")"
+        ),
+    }
+
 
 NOT_YET = "expressible in CEL, not exported yet"
 CREDENTIAL_DETECTORS = frozenset({"S001", "S002", "S003", "S006"})
+
+
+TRANSLATIONS = translations()
+"""The rule IDs that are exported (for the default version; the set is the same for all)."""
 
 
 def why_not(rule: Rule) -> str | None:
@@ -157,10 +332,14 @@ ACTIONS = {Action.DENY: ["Deny"], Action.WARN: ["Warn"], Action.AUDIT: ["Audit"]
 
 
 def export(
-    rules: Sequence[Rule], settings: AdmissionSettings, action: Action | None = None
+    rules: Sequence[Rule],
+    settings: AdmissionSettings,
+    action: Action | None = None,
+    kubernetes_version: tuple[int, int] = (1, 35),
 ) -> tuple[list[dict[str, Any]], list[tuple[Rule, str]]]:
     """(policies and bindings, [(rule, why it is not exported)]). ``action`` overrides the
     configured per-rule actions (tests use Warn to see every verdict at once)."""
+    table = translations(kubernetes_version)
     objects: list[dict[str, Any]] = []
     skipped: list[tuple[Rule, str]] = []
     for rule in rules:
@@ -171,7 +350,7 @@ def export(
         if reason is not None:
             skipped.append((rule, reason))
             continue
-        objects += _policy_and_binding(rule, TRANSLATIONS[rule.id], ACTIONS[chosen], settings)
+        objects += _policy_and_binding(rule, table[rule.id], ACTIONS[chosen], settings)
     return objects, skipped
 
 
