@@ -40,7 +40,18 @@ COLLECTIONS = {
     "DaemonSet": "/apis/apps/v1/namespaces/{ns}/daemonsets",
     "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
     "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs",
+    "Service": "/api/v1/namespaces/{ns}/services",
+    "Ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
+    "Namespace": "/api/v1/namespaces",
+    "Secret": "/api/v1/namespaces/{ns}/secrets",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+    "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
 }
+WORKLOAD_KINDS = sorted(
+    k
+    for k in COLLECTIONS
+    if k not in {"Service", "Ingress", "Namespace", "Secret", "RoleBinding", "ClusterRoleBinding"}
+)
 API_VERSIONS = {"Pod": "v1", "PodTemplate": "v1", "ReplicationController": "v1", "Job": "batch/v1",
                 "CronJob": "batch/v1"}  # fmt: skip
 
@@ -107,6 +118,7 @@ def security_context(rng: random.Random, userns: bool) -> dict[str, Any]:
 
 def container(rng: random.Random, name: str, host_network: bool, userns: bool) -> dict[str, Any]:
     item: dict[str, Any] = {"name": name, "image": "registry.example/app:1"}
+    add_environment(rng, item)
     if rng.random() < 0.75:
         item["securityContext"] = security_context(rng, userns)
     roll = rng.random()
@@ -118,6 +130,21 @@ def container(rng: random.Random, name: str, host_network: bool, userns: bool) -
     elif roll < 0.6 and not host_network:
         item["ports"] = [{"containerPort": 8080, "hostPort": 0}]
     return item
+
+
+ENV = [{"name": "MODE", "value": "prod"},
+       {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}},
+       {"name": "LEVEL", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "level"}}},
+       {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]  # fmt: skip
+ENV_FROM = [{"secretRef": {"name": "api"}}, {"configMapRef": {"name": "cfg"}},
+            {"prefix": "DB_", "secretRef": {"name": "db"}}]  # fmt: skip
+
+
+def add_environment(rng: random.Random, item: dict[str, Any]) -> None:
+    if rng.random() < 0.35:
+        item["env"] = rng.sample(ENV, rng.randint(1, 2))
+    if rng.random() < 0.2:
+        item["envFrom"] = [rng.choice(ENV_FROM)]
 
 
 def add_probes(rng: random.Random, item: dict[str, Any]) -> None:
@@ -200,7 +227,7 @@ def pod_spec(rng: random.Random, restart: str | None) -> dict[str, Any]:
 
 
 def workload(rng: random.Random, index: int) -> dict[str, Any]:
-    kind = rng.choice(sorted(COLLECTIONS))
+    kind = rng.choice(WORKLOAD_KINDS)
     labels = {"app": f"w{index}"}
     restart = "Never" if kind in ("Job", "CronJob") else None
     spec = pod_spec(rng, restart)
@@ -227,6 +254,68 @@ def workload(rng: random.Random, index: int) -> dict[str, Any]:
     return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": body}
 
 
+RBAC = "rbac.authorization.k8s.io"
+SUBJECTS = [
+    {"kind": "ServiceAccount", "name": "default", "namespace": NAMESPACE},
+    {"kind": "ServiceAccount", "name": "web", "namespace": NAMESPACE},
+    {"kind": "User", "name": f"system:serviceaccount:{NAMESPACE}:default", "apiGroup": RBAC},
+    {"kind": "User", "name": "system:serviceaccount:default", "apiGroup": RBAC},
+    {"kind": "User", "name": "alice", "apiGroup": RBAC},
+    {"kind": "Group", "name": "system:serviceaccounts", "apiGroup": RBAC},
+    {"kind": "Group", "name": "devs", "apiGroup": RBAC},
+]
+SNIPPETS = ["nginx.ingress.kubernetes.io/configuration-snippet",
+            "nginx.ingress.kubernetes.io/server-snippet", "nginx.ingress.kubernetes.io/rewrite-target",
+            "nginx.ingress.kubernetes.io/auth-snippet"]  # fmt: skip
+
+
+def other_object(rng: random.Random, index: int) -> dict[str, Any]:
+    """Services, Ingresses, Namespaces, Secrets and bindings, for the non-workload rules."""
+    name = f"o{index}"
+    meta: dict[str, Any] = {"name": name, "namespace": NAMESPACE}
+    kind = rng.choice(["Service", "Service", "Ingress", "Namespace", "Secret", "RoleBinding",
+                       "ClusterRoleBinding"])  # fmt: skip
+    if kind == "Service":
+        spec: dict[str, Any] = {"selector": {"app": "x"}, "ports": [{"port": 80}]}
+        put(spec, "type", maybe(rng, 0.7, "ClusterIP", "NodePort", "LoadBalancer"))
+        put(spec, "externalIPs", maybe(rng, 0.3, ["203.0.113.10"], ["198.51.100.1", "::1"]))
+        return {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec}
+    if kind == "Ingress":
+        meta["annotations"] = {k: "x" for k in SNIPPETS if rng.random() < 0.25}
+        backend = {"service": {"name": "web", "port": {"number": 80}}}
+        return {"apiVersion": "networking.k8s.io/v1", "kind": kind, "metadata": meta,
+                "spec": {"defaultBackend": backend}}  # fmt: skip
+    if kind == "Namespace":
+        level = maybe(rng, 0.7, "privileged", "baseline", "restricted")
+        labels = {} if level is UNSET else {"pod-security.kubernetes.io/enforce": level}
+        return {
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": {"name": f"ns-{name}", "labels": labels},
+        }
+    if kind == "Secret":
+        secret: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": meta}
+        kind_of = maybe(rng, 0.7, "Opaque", "kubernetes.io/service-account-token")
+        put(secret, "type", kind_of)
+        if kind_of == "kubernetes.io/service-account-token":
+            meta["annotations"] = {"kubernetes.io/service-account.name": "web"}
+        return secret
+    subjects = rng.sample(SUBJECTS, rng.randint(0, 3))
+    binding: dict[str, Any] = {
+        "apiVersion": f"{RBAC}/v1", "kind": kind, "metadata": meta,
+        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "view"},
+    }  # fmt: skip
+    if subjects:
+        binding["subjects"] = subjects
+    if kind == "ClusterRoleBinding":
+        del meta["namespace"]
+        if rng.random() < 0.4:
+            meta["name"] = f"system:kubeward-{name}"
+            if rng.random() < 0.6:
+                meta["labels"] = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    return binding
+
+
 def fixture_objects() -> list[dict[str, Any]]:
     found = []
     for rule_id in sorted(TRANSLATIONS):
@@ -235,8 +324,12 @@ def fixture_objects() -> list[dict[str, Any]]:
                 continue
             for index, doc in enumerate(yaml.safe_load_all(path.read_text())):
                 if isinstance(doc, dict) and doc.get("kind") in COLLECTIONS:
-                    doc["metadata"] = {**doc.get("metadata", {}), "namespace": NAMESPACE,
-                                       "name": f"f-{rule_id.lower()}-{path.stem}-{index}"}  # fmt: skip
+                    meta = {**doc.get("metadata", {}), "namespace": NAMESPACE}
+                    if doc["kind"] in ("Namespace", "ClusterRoleBinding"):
+                        meta.pop("namespace")  # cluster-scoped: keep the name (it matters)
+                    else:
+                        meta["name"] = f"f-{rule_id.lower()}-{path.stem}-{index}"
+                    doc["metadata"] = meta
                     found.append(doc)
     return found
 
@@ -259,10 +352,11 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
     )
     rng = random.Random(20261127)
     corpus = fixture_objects() + [workload(rng, i) for i in range(700)]
+    corpus += [other_object(rng, i) for i in range(400)]
     with cluster.client() as api:
         # policies become active a moment after they are created: until the first objects get
         # kubeward's verdicts (or a minute passed: then the mismatches below say what differs)
-        warm_up = [o for o in corpus if o["kind"] == "Pod"][:40]
+        warm_up = [o for kind in COLLECTIONS for o in [c for c in corpus if c["kind"] == kind][:6]]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and any(
             api_server_verdict(api, o) not in (kubeward_verdict(o),)
@@ -284,9 +378,9 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
                 fired[rule_id] += 1
             if verdict != expected:
                 mismatches.append((obj, sorted(expected), sorted(verdict)))
-    assert compared >= 450, (compared, refused[:5])
+    assert compared >= 700, (compared, refused[:5])
     # every policy was seen both failing and passing, or the comparison would prove little
-    assert all(5 <= n <= compared - 5 for n in fired.values()), fired
+    assert all(5 <= n <= compared - 5 for n in fired.values()), str(sorted(fired.items()))
     assert not mismatches, "\n\n".join(
         f"kubeward {k}, API server {a}:\n{yaml.safe_dump(o)}" for o, k, a in mismatches[:3]
     )

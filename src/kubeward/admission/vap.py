@@ -19,6 +19,13 @@ from typing import Any
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.rules import Rule, Scope
 from kubeward.rules._common.pods import BASELINE_CAPABILITIES, DANGEROUS_CAPABILITIES
+from kubeward.rules.namespaces.ingress_snippet_annotation import SNIPPET_ANNOTATIONS
+from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
+    ENFORCE_LABEL,
+)
+from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
+    EXEMPT_NAMESPACES as PSA_EXEMPT_NAMESPACES,
+)
 
 POD_SPEC = (
     "object.kind == 'Pod' ? object.spec"
@@ -101,8 +108,11 @@ def no_bad_seccomp(context: str) -> str:
 @dataclass(frozen=True)
 class Translation:
     expression: str
-    """True when the object complies (CEL, over ``object`` and ``variables.spec``)."""
+    """True when the object complies (CEL, over ``object`` and, for workloads,
+    ``variables.spec``: the pod spec)."""
     variables: tuple[tuple[str, str], ...] = ()
+    resources: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(API group, resources) it applies to; empty = the workloads (pod specs)."""
 
 
 def translations(kubernetes_version: tuple[int, int] = (1, 35)) -> dict[str, Translation]:
@@ -212,6 +222,47 @@ BASE: dict[str, Translation] = {
             )
         )
     ),
+    "S005": Translation(
+        all_containers(
+            "(!has(c.env) || c.env.all(e, !(has(e.valueFrom) && has(e.valueFrom.secretKeyRef))))"
+            " && (!has(c.envFrom) || c.envFrom.all(s, !has(s.secretRef)))"
+        )
+    ),
+    "N006": Translation(
+        "!has(object.spec.type) || object.spec.type != 'NodePort'",
+        resources=(("", ("services",)),),
+    ),
+    "N008": Translation(
+        "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+        resources=(("", ("services",)),),
+    ),
+    "N010": Translation(
+        "!has(object.metadata.annotations) || !object.metadata.annotations.exists(k, k in "
+        f"{_list(SNIPPET_ANNOTATIONS)})",
+        resources=(("networking.k8s.io", ("ingresses",)), ("extensions", ("ingresses",))),
+    ),
+    "N011": Translation(
+        f"object.metadata.name in {_list(PSA_EXEMPT_NAMESPACES)} || (has(object.metadata.labels)"
+        f" && '{ENFORCE_LABEL}' in object.metadata.labels"
+        f" && object.metadata.labels['{ENFORCE_LABEL}'] != 'privileged')",
+        resources=(("", ("namespaces",)),),
+    ),
+    "A005": Translation(
+        "!has(object.type) || object.type != 'kubernetes.io/service-account-token'",
+        resources=(("", ("secrets",)),),
+    ),
+    "A004": Translation(
+        "(object.kind == 'ClusterRoleBinding' && object.metadata.name.startsWith('system:')"
+        " && has(object.metadata.labels)"
+        " && object.metadata.labels[?'kubernetes.io/bootstrapping'].orValue('') == 'rbac-defaults')"
+        " || !has(object.subjects) || object.subjects.all(s,"
+        " !(s.kind == 'ServiceAccount' && s.name == 'default')"
+        " && !(s.kind == 'User' && s.name.startsWith('system:serviceaccount:')"
+        # a namespace between the prefix (22 characters) and ':default' (8)
+        " && s.name.endsWith(':default') && size(s.name) > 30)"
+        " && !(s.kind == 'Group' && s.name == 'system:serviceaccounts'))",
+        resources=(("rbac.authorization.k8s.io", ("rolebindings", "clusterrolebindings")),),
+    ),
     # host network: every port binds the node (the API server fills hostPort in for Pods,
     # not for pod templates, whose pods get it when they are created)
     "W008": Translation(
@@ -304,6 +355,15 @@ def _versioned(root_exempt: str, selinux: str) -> dict[str, Translation]:
 
 NOT_YET = "expressible in CEL, not exported yet"
 CREDENTIAL_DETECTORS = frozenset({"S001", "S002", "S003", "S006"})
+SPECIAL_REASONS = {
+    "N001": "judges every kind in `default`, including what the control plane writes there "
+    "(the kubernetes Service's endpoints, events): inside the API server it could refuse the "
+    "control plane's own writes",
+    "W006": "compares host paths after resolving `.` and `..`, which CEL cannot do exactly: "
+    "not exported yet",
+    "W022": "depends on requiredLimits in kubeward.yaml: not exported yet",
+    "W023": "depends on requiredRequests in kubeward.yaml: not exported yet",
+}
 
 
 TRANSLATIONS = translations()
@@ -321,6 +381,8 @@ def why_not(rule: Rule) -> str | None:
             "image references must be parsed like the container runtime does (implicit "
             "docker.io/library, registry host detection, digests): not exported yet"
         )
+    if rule.id in SPECIAL_REASONS:
+        return SPECIAL_REASONS[rule.id]
     if rule.id == "S007":
         return "about manifests committed to a repository: every Secret admitted carries data"
     if rule.id in CREDENTIAL_DETECTORS:
@@ -363,10 +425,16 @@ def _policy_and_binding(
 ) -> list[dict[str, Any]]:
     name = policy_name(rule)
     labels = {"app.kubernetes.io/part-of": "kubeward", "kubeward.io/rule": rule.id}
-    variables = [{"name": "spec", "expression": POD_SPEC}]
+    workload = not translation.resources
+    variables = [{"name": "spec", "expression": POD_SPEC}] if workload else []
     variables += [{"name": n, "expression": e} for n, e in translation.variables]
+    targets = (
+        translation.resources
+        if translation.resources
+        else tuple((g, tuple(r)) for g, r in WORKLOAD_RESOURCES.items())
+    )
     exempt = [n for n in settings.exempt_namespaces if not any(c in n for c in "*?[")]
-    policy = {
+    policy: dict[str, Any] = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
         "metadata": {"name": name, "labels": labels},
@@ -378,19 +446,11 @@ def _policy_and_binding(
                         "apiGroups": [group],
                         "apiVersions": ["*"],
                         "operations": ["CREATE", "UPDATE"],
-                        "resources": resources,
+                        "resources": list(resources),
                     }
-                    for group, resources in WORKLOAD_RESOURCES.items()
+                    for group, resources in targets
                 ]
             },
-            # a ReplicationController may come without a template: nothing to judge
-            "matchConditions": [
-                {
-                    "name": "has-pod-spec",
-                    "expression": "object.kind != 'ReplicationController'"
-                    " || has(object.spec.template)",
-                }
-            ],
             "variables": variables,
             "validations": [
                 {
@@ -401,6 +461,15 @@ def _policy_and_binding(
             ],
         },
     }
+    if workload:  # a ReplicationController may come without a template: nothing to judge
+        policy["spec"]["matchConditions"] = [
+            {
+                "name": "has-pod-spec",
+                "expression": "object.kind != 'ReplicationController' || has(object.spec.template)",
+            }
+        ]
+    if not variables:
+        del policy["spec"]["variables"]
     binding: dict[str, Any] = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicyBinding",
