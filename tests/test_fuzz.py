@@ -73,3 +73,64 @@ def test_cli_survives_a_directory_of_garbage(tmp_path: Path) -> None:
     run = kubeward("scan", ".", "-f", "json", cwd=tmp_path)
     assert run.code in (0, 1, 2)
     assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+
+
+REVIEW_REQUEST = st.fixed_dictionaries(
+    {},
+    optional={
+        "uid": st.one_of(st.text(max_size=8), st.integers(-(2**63), 2**63 - 1), st.none()),
+        "operation": st.sampled_from(["CREATE", "UPDATE", "DELETE", "CONNECT", "", 7]),
+        "kind": st.one_of(OBJECTISH, st.fixed_dictionaries({"kind": st.text(max_size=8)})),
+        "namespace": st.one_of(st.text(max_size=8), st.booleans()),
+        "name": st.one_of(st.text(max_size=8), st.none()),
+        "subResource": st.sampled_from(["", "ephemeralcontainers", "status"]),
+        "userInfo": st.one_of(OBJECTISH, st.fixed_dictionaries(
+            {"username": st.text(max_size=20), "groups": st.lists(OBJECTISH, max_size=3)})),
+        "object": st.one_of(OBJECTISH, st.fixed_dictionaries(
+            {"apiVersion": st.sampled_from(["v1", "apps/v1", "batch/v1"]),
+             "kind": st.sampled_from(["Pod", "Deployment", "CronJob", "Secret", "Service"]),
+             "metadata": OBJECTISH, "spec": OBJECTISH, "data": OBJECTISH})),
+        "oldObject": OBJECTISH,
+        "dryRun": OBJECTISH,
+    },
+)  # fmt: skip
+
+
+REVIEW_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1", ""]
+
+
+def review_of(request: object, version: str) -> dict[str, object]:
+    return {"apiVersion": version, "kind": "AdmissionReview", "request": request}
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.builds(review_of, REVIEW_REQUEST, st.sampled_from(REVIEW_VERSIONS)),
+    )
+)
+def test_any_admission_review_is_answered_or_refused_cleanly(body: object) -> None:
+    """Parsed and judged, or refused with ReviewError (HTTP 400): never another exception."""
+    import orjson
+
+    from kubeward.admission.review import Reviewer, ReviewError, parse, response
+    from kubeward.engine import EngineSettings
+    from kubeward.model.enforcement import AdmissionSettings
+
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    try:
+        request = parse(raw)
+    except ReviewError as exc:
+        refusal = str(exc)
+    else:
+        refusal = ""
+    if refusal:
+        return
+    verdict = Reviewer(ALL_RULES, EngineSettings(), AdmissionSettings()).decide(request)
+    if request.object is None:
+        assert verdict.allowed
+    answer = response(request, verdict)
+    assert answer["response"]["uid"] == request.uid
+    assert isinstance(answer["response"]["allowed"], bool)
+    orjson.dumps(answer)
