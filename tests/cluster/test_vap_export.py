@@ -140,7 +140,15 @@ ENV_FROM = [{"secretRef": {"name": "api"}}, {"configMapRef": {"name": "cfg"}},
             {"prefix": "DB_", "secretRef": {"name": "db"}}]  # fmt: skip
 
 
+RESOURCES = [{"limits": {"cpu": "1", "memory": "128Mi"}, "requests": {"cpu": "100m", "memory": "64Mi"}},
+             {"limits": {"memory": "128Mi"}}, {"requests": {"cpu": "100m"}},
+             {"limits": {"cpu": "1", "memory": "1Gi"}}, {}]  # fmt: skip
+SYSCTLS = ["net.ipv4.tcp_syncookies", "net.ipv4.tcp_keepalive_time", "kernel.msgmax",
+           "net.ipv4.tcp_rmem", "net.core.somaxconn", "kernel.shm_rmid_forced"]  # fmt: skip
+
+
 def add_environment(rng: random.Random, item: dict[str, Any]) -> None:
+    put(item, "resources", maybe(rng, 0.6, *RESOURCES))
     if rng.random() < 0.35:
         item["env"] = rng.sample(ENV, rng.randint(1, 2))
     if rng.random() < 0.2:
@@ -199,6 +207,9 @@ def pod_spec(rng: random.Random, restart: str | None) -> dict[str, Any]:
         put(context, "fsGroup", maybe(rng, 0.2, 0, 2000))
         put(context, "supplementalGroups", maybe(rng, 0.2, [0], [1000, 0], [3000]))
         put(context, "seLinuxOptions", maybe(rng, 0.15, *SELINUX))
+        if rng.random() < 0.25:
+            names = rng.sample(SYSCTLS, rng.randint(1, 2))
+            context["sysctls"] = [{"name": n, "value": "1"} for n in names]
         spec["securityContext"] = context
     if rng.random() < 0.06:
         spec["os"] = {"name": "windows"}

@@ -12,12 +12,12 @@ Every other rule is listed with the reason it is not exported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kubeward.model.enforcement import Action, AdmissionSettings
-from kubeward.rules import Rule, Scope
+from kubeward.rules import Rule, RuleParams, Scope
 from kubeward.rules._common.pods import BASELINE_CAPABILITIES, DANGEROUS_CAPABILITIES
 from kubeward.rules.namespaces.ingress_snippet_annotation import SNIPPET_ANNOTATIONS
 from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
@@ -26,6 +26,7 @@ from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
 from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
     EXEMPT_NAMESPACES as PSA_EXEMPT_NAMESPACES,
 )
+from kubeward.rules.workload.unsafe_sysctls import safe_sysctls
 
 POD_SPEC = (
     "object.kind == 'Pod' ? object.spec"
@@ -41,9 +42,10 @@ WORKLOAD_RESOURCES = {
 }
 
 
-def all_containers(predicate: str) -> str:
+def all_containers(
+    predicate: str, lists: Sequence[str] = ("containers", "initContainers", "ephemeralContainers")
+) -> str:
     """``predicate`` (over ``c``) holds for every regular, init and ephemeral container."""
-    lists = ("containers", "initContainers", "ephemeralContainers")
     parts = []
     for name in lists:
         each = f"variables.spec.{name}.all(c, {predicate})"
@@ -115,12 +117,42 @@ class Translation:
     """(API group, resources) it applies to; empty = the workloads (pod specs)."""
 
 
-def translations(kubernetes_version: tuple[int, int] = (1, 35)) -> dict[str, Translation]:
-    """Rule ID → CEL for that Kubernetes version (as the rules take ``kubernetesVersion``)."""
+def translations(params: RuleParams | None = None) -> dict[str, Translation]:
+    """Rule ID → CEL for these rule parameters (the Kubernetes version, required resources),
+    as the rules read them."""
+    params = params or RuleParams()
+    version = params.kubernetes_version
     userns = "(has(variables.spec.hostUsers) && variables.spec.hostUsers == false)"
-    root_exempt = f"{userns} || " if kubernetes_version >= (1, 35) else ""
-    selinux = _list(SELINUX_TYPES_1_31 if kubernetes_version >= (1, 31) else SELINUX_TYPES)
-    return {**BASE, **_versioned(root_exempt, selinux)}
+    root_exempt = f"{userns} || " if version >= (1, 35) else ""
+    selinux = _list(SELINUX_TYPES_1_31 if version >= (1, 31) else SELINUX_TYPES)
+    table = {**BASE, **_versioned(root_exempt, selinux)}
+    table["W013"] = Translation(
+        f"!({POD_CONTEXT} && has(variables.spec.securityContext.sysctls))"
+        " || variables.spec.securityContext.sysctls"
+        f".all(s, s.name in {_list(safe_sysctls(version))})"
+    )
+
+    def present(section: str) -> str:
+        return f"(has(c.resources.{section}) && n in c.resources.{section})"
+
+    pods_lists = ("containers", "initContainers")
+    if params.required_limits:
+        table["W022"] = Translation(
+            all_containers(
+                f"has(c.resources) && {_list(params.required_limits)}.all(n, {present('limits')})",
+                lists=pods_lists,
+            )
+        )
+    if params.required_requests:
+        # a limit without a request becomes the request (defaulted on Pods, not on templates)
+        table["W023"] = Translation(
+            all_containers(
+                f"has(c.resources) && {_list(params.required_requests)}"
+                f".all(n, {present('requests')} || {present('limits')})",
+                lists=pods_lists,
+            )
+        )
+    return table
 
 
 BASE: dict[str, Translation] = {
@@ -361,18 +393,19 @@ SPECIAL_REASONS = {
     "control plane's own writes",
     "W006": "compares host paths after resolving `.` and `..`, which CEL cannot do exactly: "
     "not exported yet",
-    "W022": "depends on requiredLimits in kubeward.yaml: not exported yet",
-    "W023": "depends on requiredRequests in kubeward.yaml: not exported yet",
+    "W022": "requiredLimits is empty in kubeward.yaml: the rule is off",
+    "W023": "requiredRequests is empty in kubeward.yaml: the rule is off",
 }
 
 
 TRANSLATIONS = translations()
-"""The rule IDs that are exported (for the default version; the set is the same for all)."""
+"""What is exported with the default parameters (W022/W023 drop out when their required
+resources are configured empty)."""
 
 
-def why_not(rule: Rule) -> str | None:
+def why_not(rule: Rule, table: Mapping[str, Translation] = TRANSLATIONS) -> str | None:
     """None if the rule is exported, else the reason."""
-    if rule.id in TRANSLATIONS:
+    if rule.id in table:
         return None
     if rule.scope is not Scope.OBJECT:
         return "needs other objects of the cluster (inventory scope): a policy sees one object"
@@ -397,15 +430,15 @@ def export(
     rules: Sequence[Rule],
     settings: AdmissionSettings,
     action: Action | None = None,
-    kubernetes_version: tuple[int, int] = (1, 35),
+    params: RuleParams | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[Rule, str]]]:
     """(policies and bindings, [(rule, why it is not exported)]). ``action`` overrides the
     configured per-rule actions (tests use Warn to see every verdict at once)."""
-    table = translations(kubernetes_version)
+    table = translations(params)
     objects: list[dict[str, Any]] = []
     skipped: list[tuple[Rule, str]] = []
     for rule in rules:
-        reason = why_not(rule)
+        reason = why_not(rule, table)
         chosen = action or settings.action_for(rule.id)
         if reason is None and chosen is Action.OFF:
             reason = "its admission action is off"

@@ -155,7 +155,7 @@ def export_vap_command(config_path: str | None) -> int:
 
     config = resolve_config(config_path, ["."])
     rules = select(ALL_RULES, select=config.select, ignore=config.ignore)
-    objects, skipped = export(rules, config.admission)
+    objects, skipped = export(rules, config.admission, params=config.params)
     exported = len(objects) // 2
     lines = [f"# kubeward: {exported} rules exported as ValidatingAdmissionPolicies; "
              f"{len(skipped)} not exported:"]  # fmt: skip
