@@ -44,13 +44,23 @@ COLLECTIONS = {
     "Ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
     "Namespace": "/api/v1/namespaces",
     "Secret": "/api/v1/namespaces/{ns}/secrets",
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
     "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
 }
 WORKLOAD_KINDS = sorted(
     k
     for k in COLLECTIONS
-    if k not in {"Service", "Ingress", "Namespace", "Secret", "RoleBinding", "ClusterRoleBinding"}
+    if k
+    not in {
+        "Service",
+        "Ingress",
+        "Namespace",
+        "Secret",
+        "ConfigMap",
+        "RoleBinding",
+        "ClusterRoleBinding",
+    }
 )
 API_VERSIONS = {"Pod": "v1", "PodTemplate": "v1", "ReplicationController": "v1", "Job": "batch/v1",
                 "CronJob": "batch/v1"}  # fmt: skip
@@ -80,6 +90,9 @@ CAPABILITIES = [{"drop": ["ALL"]}, {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]
                 {"add": ["SYS_TIME"]}, {"add": ["ALL"]}, {"drop": [" NET_RAW "]}]  # fmt: skip
 SELINUX = [{"type": "container_t"}, {"type": "spc_t"}, {"type": "container_engine_t"},
            {"user": "system_u"}, {"role": "system_r", "type": "container_t"}, {"level": "s0:c1"}]  # fmt: skip
+APPARMOR = [{"type": "RuntimeDefault"}, {"type": "Unconfined"},
+            {"type": "Localhost", "localhostProfile": "k8s-nginx"}]  # fmt: skip
+APPARMOR_VALUES = ["unconfined", "runtime/default", "localhost/k8s-nginx", ""]
 HANDLERS = [{"httpGet": {"path": "/", "port": 8080}}, {"tcpSocket": {"port": 8080}},
             {"httpGet": {"path": "/", "port": 8080, "host": "10.0.0.1"}},
             {"tcpSocket": {"port": 22, "host": "metadata.internal"}},
@@ -111,6 +124,7 @@ def security_context(rng: random.Random, userns: bool) -> dict[str, Any]:
     put(context, "runAsGroup", maybe(rng, 0.2, 0, 1000))
     put(context, "readOnlyRootFilesystem", maybe(rng, 0.4, True, False))
     put(context, "seLinuxOptions", maybe(rng, 0.15, *SELINUX))
+    put(context, "appArmorProfile", maybe(rng, 0.15, *APPARMOR))
     if userns:
         put(context, "procMount", maybe(rng, 0.3, "Unmasked", "Default"))
     return context
@@ -193,6 +207,14 @@ def pod_spec(rng: random.Random, restart: str | None) -> dict[str, Any]:
                            {"name": "tmp", "emptyDir": {}}]  # fmt: skip
     elif roll < 0.45:
         spec["volumes"] = [{"name": "tmp", "emptyDir": {}}]
+    elif roll < 0.55:
+        spec["volumes"] = [rng.choice([
+            {"name": "share", "nfs": {"server": "10.0.0.1", "path": "/exports"}},
+            {"name": "flex", "flexVolume": {"driver": "example.com/driver"}},
+            {"name": "conf", "configMap": {"name": "cfg"}},
+            {"name": "disk", "iscsi": {"targetPortal": "10.0.0.2:3260",
+                                       "iqn": "iqn.2001-04.com.example:storage", "lun": 0}},
+        ])]  # fmt: skip
     for item in spec["containers"] + spec.get("initContainers", []):
         if spec.get("volumes") and rng.random() < 0.7:
             mount = {"name": rng.choice(spec["volumes"])["name"], "mountPath": "/data"}
@@ -242,10 +264,18 @@ def workload(rng: random.Random, index: int) -> dict[str, Any]:
     labels = {"app": f"w{index}"}
     restart = "Never" if kind in ("Job", "CronJob") else None
     spec = pod_spec(rng, restart)
-    template = {"metadata": {"labels": labels}, "spec": spec}
+    pod_meta: dict[str, Any] = {"labels": labels}
+    if rng.random() < 0.2 and spec.get("os", {}).get("name") != "windows":
+        target = rng.choice(spec["containers"])["name"]
+        key = f"container.apparmor.security.beta.kubernetes.io/{target}"
+        pod_meta["annotations"] = {key: rng.choice(APPARMOR_VALUES)}
+    if rng.random() < 0.1 and spec.get("os", {}).get("name") != "windows":
+        spec.setdefault("securityContext", {})["appArmorProfile"] = rng.choice(APPARMOR)
+    template = {"metadata": pod_meta, "spec": spec}
     meta: dict[str, Any] = {"name": f"w{index}", "namespace": NAMESPACE}
     api_version = API_VERSIONS.get(kind, "apps/v1")
     if kind == "Pod":
+        meta.update({k: v for k, v in pod_meta.items() if k == "annotations"})
         put(spec, "restartPolicy", maybe(rng, 0.4, "Always", "Never", "OnFailure"))
         if rng.random() < 0.15:
             meta["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": "owner",
@@ -280,12 +310,26 @@ SNIPPETS = ["nginx.ingress.kubernetes.io/configuration-snippet",
             "nginx.ingress.kubernetes.io/auth-snippet"]  # fmt: skip
 
 
+HELM_LABELS = [
+    {"owner": "helm", "name": "web", "status": "deployed", "version": "3"},
+    {"owner": "Helm", "name": "web", "status": "superseded", "version": "2"},
+    {"owner": "helm", "name": "web"},
+    {"OWNER": "TILLER", "NAME": "web", "VERSION": "1"},
+    {"OWNER": "tiller"},
+    {"app": "web"},
+    {},
+]
+
+
 def other_object(rng: random.Random, index: int) -> dict[str, Any]:
     """Services, Ingresses, Namespaces, Secrets and bindings, for the non-workload rules."""
     name = f"o{index}"
     meta: dict[str, Any] = {"name": name, "namespace": NAMESPACE}
     kind = rng.choice(["Service", "Service", "Ingress", "Namespace", "Secret", "RoleBinding",
-                       "ClusterRoleBinding"])  # fmt: skip
+                       "ClusterRoleBinding", "ConfigMap"])  # fmt: skip
+    if kind == "ConfigMap":
+        meta["labels"] = rng.choice(HELM_LABELS)
+        return {"apiVersion": "v1", "kind": kind, "metadata": meta, "data": {"release": "H4sI"}}
     if kind == "Service":
         spec: dict[str, Any] = {"selector": {"app": "x"}, "ports": [{"port": 80}]}
         put(spec, "type", maybe(rng, 0.7, "ClusterIP", "NodePort", "LoadBalancer"))
@@ -345,6 +389,17 @@ def fixture_objects() -> list[dict[str, Any]]:
     return found
 
 
+def test_restricted_volume_sources_are_every_other_source(cluster: TestCluster) -> None:
+    """W020's translation names each disallowed volume source: the list must be the Pod API's."""
+    from kubeward.admission.vap import RESTRICTED_VOLUME_SOURCES
+    from kubeward.rules.workload.restricted_volume_type import ALLOWED_VOLUME_TYPES
+
+    with cluster.client() as api:
+        schemas = api.get("/openapi/v3/api/v1").json()["components"]["schemas"]
+    sources = set(schemas["io.k8s.api.core.v1.Volume"]["properties"]) - {"name"}
+    assert sources == RESTRICTED_VOLUME_SOURCES | ALLOWED_VOLUME_TYPES | {"hostPath"}
+
+
 def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
     objects, _ = export(RULES, AdmissionSettings(exempt_namespaces=()), action=Action.WARN)
     assert len(objects) == 2 * len(TRANSLATIONS)
@@ -363,7 +418,7 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
     )
     rng = random.Random(20261127)
     corpus = fixture_objects() + [workload(rng, i) for i in range(700)]
-    corpus += [other_object(rng, i) for i in range(400)]
+    corpus += [other_object(rng, i) for i in range(480)]
     with cluster.client() as api:
         # policies become active a moment after they are created: until the first objects get
         # kubeward's verdicts (or a minute passed: then the mismatches below say what differs)

@@ -81,6 +81,33 @@ def capability(name: str) -> str:
     return f"({upper}.startsWith('CAP_') ? {upper}.substring(4) : {upper})"
 
 
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+POD_ANNOTATIONS = (
+    "object.kind == 'Pod' ? (has(object.metadata.annotations) ? object.metadata.annotations : {})"
+    " : object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata)"
+    " && has(object.spec.jobTemplate.spec.template.metadata.annotations)"
+    " ? object.spec.jobTemplate.spec.template.metadata.annotations : {})"
+    " : object.kind == 'PodTemplate' ? (has(object.template.metadata)"
+    " && has(object.template.metadata.annotations) ? object.template.metadata.annotations : {})"
+    " : (has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations)"
+    " ? object.spec.template.metadata.annotations : {})"
+)
+"""The annotations the pods get (``pod_annotations``)."""
+RESTRICTED_VOLUME_SOURCES = frozenset(
+    {
+        "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "fc", "flexVolume",
+        "flocker", "gcePersistentDisk", "gitRepo", "glusterfs", "iscsi", "nfs",
+        "photonPersistentDisk", "portworxVolume", "quobyte", "rbd", "scaleIO", "storageos",
+        "vsphereVolume",
+    }
+)  # fmt: skip
+"""Every volume source of the Pod API except the allowed ones and hostPath (W005/W006's)."""
+
+
+def apparmor_ok(context: str) -> str:
+    return f"!has({context}.appArmorProfile) || {context}.appArmorProfile.type in {CONFINED}"
+
+
 def host_process(context: str) -> str:
     return (
         f"has({context}.windowsOptions) && has({context}.windowsOptions.hostProcess)"
@@ -253,6 +280,28 @@ BASE: dict[str, Translation] = {
                 ]
             )
         )
+    ),
+    "W009": Translation(
+        f"(!{POD_CONTEXT} || {apparmor_ok('variables.spec.securityContext')}) && "
+        + all_containers(f"!has(c.securityContext) || {apparmor_ok('c.securityContext')}")
+        + " && variables.annotations.all(k, !k.startsWith("
+        f"'{APPARMOR_ANNOTATION}') || variables.annotations[k] == ''"
+        " || variables.annotations[k] == 'runtime/default'"
+        " || variables.annotations[k].startsWith('localhost/'))",
+        variables=(("annotations", POD_ANNOTATIONS),),
+    ),
+    "W020": Translation(
+        "!has(variables.spec.volumes) || variables.spec.volumes.all(v, "
+        + " && ".join(f"!has(v.{source})" for source in sorted(RESTRICTED_VOLUME_SOURCES))
+        + ")"
+    ),
+    "S004": Translation(
+        "!has(object.metadata.labels) || !("
+        "(has(object.metadata.labels.owner) && object.metadata.labels.owner.lowerAscii() == 'helm'"
+        " && ['name', 'status', 'version'].all(k, k in object.metadata.labels))"
+        " || (has(object.metadata.labels.OWNER)"
+        " && object.metadata.labels.OWNER.upperAscii() == 'TILLER'))",
+        resources=(("", ("configmaps",)),),
     ),
     "S005": Translation(
         all_containers(
