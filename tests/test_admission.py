@@ -323,7 +323,11 @@ def test_vap_export_maps_actions_and_explains_the_rest() -> None:
     reasons = {rule.id: why for rule, why in skipped}
     assert reasons["W002"] == "its admission action is off"
     assert "inventory scope" in reasons["R001"]
-    assert "image references" in reasons["I001"]
+    assert "trustedRegistries" in reasons["I001"]
+    with_trust = export(ALL_RULES, AdmissionSettings(), params=TRUSTED)[0]
+    (allow_list,) = [o for o in with_trust if o["kind"] == "ConfigMap"]
+    assert allow_list["data"] == {"registries": "registry.corp.example"}
+    assert with_trust[0]["kind"] == "Namespace"  # where the allow-list lives
     assert len(reasons) + len(policies) == len(ALL_RULES)
     message = policies[policy_name(REGISTRY["A001"])]["spec"]["validations"][0]["message"]
     assert message.startswith("A001 default-service-account: ")

@@ -18,18 +18,25 @@ from typing import Any
 
 import yaml
 
-from kubeward.admission.vap import TRANSLATIONS, export
+from kubeward.admission.vap import export, translations
 from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Inventory, K8sObject
 from kubeward.model.enforcement import Action, AdmissionSettings
-from kubeward.rules import REGISTRY
+from kubeward.rules import REGISTRY, RuleParams
+from kubeward.rules._common.images import parse_registry_pattern
 from kubeward.sources.manifests import DocumentOrigin, FixedLocator
 from tests.testcluster import TestCluster
 
 NAMESPACE = "vap-test"
 FIXTURES = Path(__file__).parent.parent / "rules" / "fixtures"
+PARAMS = RuleParams(
+    trusted_registries=tuple(
+        parse_registry_pattern(p) for p in ("registry.example", "ghcr.io/acme", "localhost:5000")
+    )
+)
+TRANSLATIONS = translations(PARAMS)
 RULES = [REGISTRY[rule_id] for rule_id in sorted(TRANSLATIONS)]
-WARNING = re.compile(r"ValidatingAdmissionPolicy 'kubeward-([a-z]\d{3})-")
+WARNING = re.compile(r"ValidatingAdmissionPolicy 'kw-([a-z]\d{3})'")
 COLLECTIONS = {
     "Pod": "/api/v1/namespaces/{ns}/pods",
     "PodTemplate": "/api/v1/namespaces/{ns}/podtemplates",
@@ -68,7 +75,8 @@ API_VERSIONS = {"Pod": "v1", "PodTemplate": "v1", "ReplicationController": "v1",
 
 def kubeward_verdict(obj: dict[str, Any]) -> set[str]:
     item = K8sObject(json.loads(json.dumps(obj)), DocumentOrigin(None, None, FixedLocator(None)))
-    return {f.rule_id for f in evaluate(Inventory([item]), RULES, EngineSettings()).findings}
+    settings = EngineSettings(params=PARAMS)
+    return {f.rule_id for f in evaluate(Inventory([item]), RULES, settings).findings}
 
 
 def api_server_verdict(api: Any, obj: dict[str, Any]) -> set[str] | str:
@@ -90,6 +98,16 @@ CAPABILITIES = [{"drop": ["ALL"]}, {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]
                 {"add": ["SYS_TIME"]}, {"add": ["ALL"]}, {"drop": [" NET_RAW "]}]  # fmt: skip
 SELINUX = [{"type": "container_t"}, {"type": "spc_t"}, {"type": "container_engine_t"},
            {"user": "system_u"}, {"role": "system_r", "type": "container_t"}, {"level": "s0:c1"}]  # fmt: skip
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+IMAGES = [
+    "registry.example/app:1", "registry.example/app", "nginx", "nginx:latest", "nginx:1.27",
+    f"ghcr.io/acme/api@{DIGEST}", "ghcr.io/acme-evil/api:2", "ghcr.io/acme:1", "k8s.gcr.io/pause:3.9",
+    "localhost:5000/tools/x:dev", "Registry.Example/app:1", "index.docker.io/library/redis:7",
+    f"docker.io/library/nginx@{DIGEST}", f"registry.example/app:1@{DIGEST}", "UPPER/case:1",
+    "bad image", "nginx:", "nginx@sha256:short", ":tag", "registry.example/App:1",
+    "registry.example/app:" + "t" * 129, "[::1]:5000/app:1", "registry.example//app",
+    "k8s.gcr.io/coredns/coredns:v1.11", "ghcr.io/acme/sub/tool:latest",
+]  # fmt: skip
 APPARMOR = [{"type": "RuntimeDefault"}, {"type": "Unconfined"},
             {"type": "Localhost", "localhostProfile": "k8s-nginx"}]  # fmt: skip
 APPARMOR_VALUES = ["unconfined", "runtime/default", "localhost/k8s-nginx", ""]
@@ -131,7 +149,8 @@ def security_context(rng: random.Random, userns: bool) -> dict[str, Any]:
 
 
 def container(rng: random.Random, name: str, host_network: bool, userns: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {"name": name, "image": "registry.example/app:1"}
+    item: dict[str, Any] = {"name": name, "image": rng.choice(IMAGES)}
+    put(item, "imagePullPolicy", maybe(rng, 0.5, "Always", "IfNotPresent", "Never"))
     add_environment(rng, item)
     if rng.random() < 0.75:
         item["securityContext"] = security_context(rng, userns)
@@ -389,6 +408,18 @@ def fixture_objects() -> list[dict[str, Any]]:
     return found
 
 
+def shorten(objects: list[dict[str, Any]]) -> None:
+    """Short policy names and messages: the API server keeps at most 4 KiB of warnings per
+    response, and an object can break twenty rules (the CEL is untouched)."""
+    for obj in objects:
+        rule_id = obj["metadata"].get("labels", {}).get("kubeward.io/rule", "")
+        if obj["kind"] == "ValidatingAdmissionPolicy":
+            obj["metadata"]["name"] = f"kw-{rule_id.lower()}"
+            obj["spec"]["validations"][0]["message"] = rule_id
+        elif obj["kind"] == "ValidatingAdmissionPolicyBinding":
+            obj["metadata"]["name"] = obj["spec"]["policyName"] = f"kw-{rule_id.lower()}"
+
+
 def test_restricted_volume_sources_are_every_other_source(cluster: TestCluster) -> None:
     """W020's translation names each disallowed volume source: the list must be the Pod API's."""
     from kubeward.admission.vap import RESTRICTED_VOLUME_SOURCES
@@ -401,8 +432,13 @@ def test_restricted_volume_sources_are_every_other_source(cluster: TestCluster) 
 
 
 def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
-    objects, _ = export(RULES, AdmissionSettings(exempt_namespaces=()), action=Action.WARN)
-    assert len(objects) == 2 * len(TRANSLATIONS)
+    objects, _ = export(
+        RULES, AdmissionSettings(exempt_namespaces=()), action=Action.WARN, params=PARAMS
+    )
+    policies = [o for o in objects if o["kind"] == "ValidatingAdmissionPolicy"]
+    assert len(policies) == len(TRANSLATIONS)
+    assert any("paramKind" in p["spec"] for p in policies)  # I001 reads its allow-list
+    shorten(objects)
     accounts = ["web", "old", "runner", "build-bot", "deployer", "app", "api"]
     cluster.apply(
         [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}]

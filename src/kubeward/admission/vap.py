@@ -18,7 +18,21 @@ from typing import Any
 
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.rules import Rule, RuleParams, Scope
+from kubeward.rules._common.images import (
+    DIGEST_PATTERN as IMAGE_DIGEST,
+)
+from kubeward.rules._common.images import (
+    DOMAIN_PATTERN as IMAGE_DOMAIN,
+)
+from kubeward.rules._common.images import (
+    REMOTE_PATTERN as IMAGE_REMOTE,
+)
+from kubeward.rules._common.images import (
+    TAG_PATTERN as IMAGE_TAG,
+)
+from kubeward.rules._common.images import RegistryPattern
 from kubeward.rules._common.pods import BASELINE_CAPABILITIES, DANGEROUS_CAPABILITIES
+from kubeward.rules.images.deprecated_registry import DEPRECATED_REGISTRIES
 from kubeward.rules.namespaces.ingress_snippet_annotation import SNIPPET_ANNOTATIONS
 from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
     ENFORCE_LABEL,
@@ -42,9 +56,10 @@ WORKLOAD_RESOURCES = {
 }
 
 
-def all_containers(
-    predicate: str, lists: Sequence[str] = ("containers", "initContainers", "ephemeralContainers")
-) -> str:
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def all_containers(predicate: str, lists: Sequence[str] = CONTAINER_LISTS) -> str:
     """``predicate`` (over ``c``) holds for every regular, init and ephemeral container."""
     parts = []
     for name in lists:
@@ -104,6 +119,74 @@ RESTRICTED_VOLUME_SOURCES = frozenset(
 """Every volume source of the Pod API except the allowed ones and hostPath (W005/W006's)."""
 
 
+def _re(pattern: str) -> str:
+    """A Python regex (ASCII, whole string) as a CEL RE2 string literal."""
+    return "'^" + pattern.replace("\\", "\\\\").replace("'", "\\'") + "$'"
+
+
+def bind(name: str, value: str, body: str) -> str:
+    """CEL ``let name = value in body``: a one-element ``map`` (``cel.bind`` is not enabled in
+    the API server's CEL environment)."""
+    return f"[{value}].map({name}, {body})[0]"
+
+
+def parsed_image(image: str) -> str:
+    """CEL: ``image`` parsed like ``parse_image`` into a map: valid, registry, repository,
+    tag, digest (``''`` when absent). Go's regexp is RE2, as CEL's ``matches``."""
+    valid = (
+        f"{image} != '' && {image}.trim() == {image} && size({image}) <= 4096"
+        f" && (at < 0 || digest.matches({_re(IMAGE_DIGEST)}))"
+        f" && (colon < 0 || tag.matches({_re(IMAGE_TAG)}))"
+        f" && (!remote_host || first.matches({_re(IMAGE_DOMAIN)}))"
+        f" && remote.matches({_re(IMAGE_REMOTE)})"
+    )
+    repository = "registry == 'docker.io' && !remote.contains('/') ? 'library/' + remote : remote"
+    fields = {  # dyn(): the checker wants one value type per map literal
+        "valid": valid,
+        "registry": "registry",
+        "repository": repository,
+        "tag": "colon >= 0 ? tag : ''",
+        "digest": "at >= 0 ? digest : ''",
+    }
+    result = "{" + ", ".join(f"'{k}': dyn({v})" for k, v in fields.items()) + "}"
+    steps = [
+        ("at", f"{image}.indexOf('@')"),
+        ("named", f"at >= 0 ? {image}.substring(0, at) : {image}"),
+        ("digest", f"at >= 0 ? {image}.substring(at + 1) : ''"),
+        ("colon", "named.lastIndexOf(':') > named.lastIndexOf('/') ? named.lastIndexOf(':') : -1"),
+        ("name", "colon >= 0 ? named.substring(0, colon) : named"),
+        ("tag", "colon >= 0 ? named.substring(colon + 1) : ''"),
+        ("slash", "name.indexOf('/')"),
+        ("first", "slash >= 0 ? name.substring(0, slash) : name"),
+        (
+            "remote_host",
+            "slash >= 0 && (first.contains('.') || first.contains(':')"
+            " || first == 'localhost' || first.lowerAscii() != first)",
+        ),
+        ("host", "remote_host ? first.lowerAscii() : 'docker.io'"),
+        ("registry", "host in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : host"),
+        ("remote", "remote_host ? name.substring(slash + 1) : name"),
+    ]
+    for name, value in reversed(steps):
+        result = bind(name, value, result)
+    return result
+
+
+def all_images(predicate: str, lists: Sequence[str] = CONTAINER_LISTS) -> str:
+    """``predicate`` (over ``c`` and ``r``, its parsed image) holds for every container."""
+    return all_containers(bind("r", parsed_image("c.image"), predicate), lists)
+
+
+def _pattern_match(pattern: RegistryPattern) -> str:
+    """CEL: the parsed image ``r`` is under ``pattern`` (whole path components)."""
+    if not pattern.path:
+        return f"r.registry == '{pattern.registry}'"
+    return (
+        f"(r.registry == '{pattern.registry}' && (r.repository == '{pattern.path}'"
+        f" || r.repository.startsWith('{pattern.path}/')))"
+    )
+
+
 def apparmor_ok(context: str) -> str:
     return f"!has({context}.appArmorProfile) || {context}.appArmorProfile.type in {CONFINED}"
 
@@ -142,6 +225,8 @@ class Translation:
     variables: tuple[tuple[str, str], ...] = ()
     resources: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(API group, resources) it applies to; empty = the workloads (pod specs)."""
+    params: tuple[tuple[str, str], ...] = ()
+    """Data of the ConfigMap the policy reads as ``params`` (an allow-list), if it has one."""
 
 
 def translations(params: RuleParams | None = None) -> dict[str, Translation]:
@@ -158,6 +243,42 @@ def translations(params: RuleParams | None = None) -> dict[str, Translation]:
         " || variables.spec.securityContext.sysctls"
         f".all(s, s.name in {_list(safe_sysctls(version))})"
     )
+
+    table["I002"] = Translation(all_images("!r.valid || r.digest != ''"))
+    table["I003"] = Translation(
+        all_images("!r.valid || r.digest != '' || (r.tag != '' && r.tag != 'latest')")
+    )
+    table["I005"] = Translation(
+        all_images(
+            "!r.valid || !("
+            + " || ".join(_pattern_match(p) for p, _, _ in DEPRECATED_REGISTRIES)
+            + ")"
+        )
+    )
+    table["I006"] = Translation(
+        all_images(
+            "!r.valid || r.digest != '' || (has(c.imagePullPolicy) ? c.imagePullPolicy == 'Always'"
+            " : (r.tag == '' || r.tag == 'latest'))"
+        )
+    )
+    if params.trusted_registries:
+        trusted = ",".join(
+            f"{p.registry}/{p.path}" if p.path else p.registry for p in params.trusted_registries
+        )
+        table["I001"] = Translation(
+            all_images(
+                "r.valid && params.data.registries.split(',').exists(p, "
+                + bind(
+                    "cut",
+                    "p.indexOf('/')",
+                    "(cut >= 0 ? p.substring(0, cut) : p) == r.registry && (cut < 0"
+                    " || r.repository == p.substring(cut + 1)"
+                    " || r.repository.startsWith(p.substring(cut + 1) + '/'))",
+                )
+                + ")"
+            ),
+            params=(("registries", trusted),),
+        )
 
     def present(section: str) -> str:
         return f"(has(c.resources.{section}) && n in c.resources.{section})"
@@ -435,6 +556,8 @@ def _versioned(root_exempt: str, selinux: str) -> dict[str, Translation]:
 
 
 NOT_YET = "expressible in CEL, not exported yet"
+PARAMS_NAMESPACE = "kubeward"
+"""Where the allow-lists policies read (as ``params``) live: a ConfigMap per policy."""
 CREDENTIAL_DETECTORS = frozenset({"S001", "S002", "S003", "S006"})
 SPECIAL_REASONS = {
     "N001": "judges every kind in `default`, including what the control plane writes there "
@@ -458,11 +581,10 @@ def why_not(rule: Rule, table: Mapping[str, Translation] = TRANSLATIONS) -> str 
         return None
     if rule.scope is not Scope.OBJECT:
         return "needs other objects of the cluster (inventory scope): a policy sees one object"
-    if rule.id.startswith("I"):
-        return (
-            "image references must be parsed like the container runtime does (implicit "
-            "docker.io/library, registry host detection, digests): not exported yet"
-        )
+    if rule.id == "I001":
+        return "no trustedRegistries configured in kubeward.yaml: the rule is off"
+    if rule.id == "I004":
+        return "insecureRegistries describe the nodes' pull configuration: not exported yet"
     if rule.id in SPECIAL_REASONS:
         return SPECIAL_REASONS[rule.id]
     if rule.id == "S007":
@@ -495,6 +617,13 @@ def export(
             skipped.append((rule, reason))
             continue
         objects += _policy_and_binding(rule, table[rule.id], ACTIONS[chosen], settings)
+    if any(o["kind"] == "ConfigMap" for o in objects):  # the allow-lists need their namespace
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": PARAMS_NAMESPACE},
+        }
+        objects.insert(0, namespace)
     return objects, skipped
 
 
@@ -543,6 +672,8 @@ def _policy_and_binding(
             ],
         },
     }
+    if translation.params:
+        policy["spec"]["paramKind"] = {"apiVersion": "v1", "kind": "ConfigMap"}
     if workload:  # a ReplicationController may come without a template: nothing to judge
         policy["spec"]["matchConditions"] = [
             {
@@ -558,6 +689,21 @@ def _policy_and_binding(
         "metadata": {"name": name, "labels": labels},
         "spec": {"policyName": name, "validationActions": actions},
     }
+    extra: list[dict[str, Any]] = []
+    if translation.params:
+        binding["spec"]["paramRef"] = {
+            "name": name,
+            "namespace": PARAMS_NAMESPACE,
+            "parameterNotFoundAction": "Deny",
+        }
+        extra.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": PARAMS_NAMESPACE, "labels": labels},
+                "data": dict(translation.params),
+            }
+        )
     if exempt:
         binding["spec"]["matchResources"] = {
             "namespaceSelector": {
@@ -566,4 +712,4 @@ def _policy_and_binding(
                 ]
             }
         }
-    return [policy, binding]
+    return [*extra, policy, binding]

@@ -156,7 +156,7 @@ def export_vap_command(config_path: str | None) -> int:
     config = resolve_config(config_path, ["."])
     rules = select(ALL_RULES, select=config.select, ignore=config.ignore)
     objects, skipped = export(rules, config.admission, params=config.params)
-    exported = len(objects) // 2
+    exported = sum(o["kind"] == "ValidatingAdmissionPolicy" for o in objects)
     lines = [f"# kubeward: {exported} rules exported as ValidatingAdmissionPolicies; "
              f"{len(skipped)} not exported:"]  # fmt: skip
     lines += [f"#   {rule.id} {rule.name}: {why}" for rule, why in skipped]

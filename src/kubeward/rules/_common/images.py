@@ -23,10 +23,15 @@ _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
 
-_REMOTE_NAME = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
-_DOMAIN_RE = re.compile(rf"^{_DOMAIN}$")
-_TAG_RE = re.compile(rf"^{_TAG}$")
-_DIGEST_RE = re.compile(rf"^{_DIGEST}$")
+# Whole-string, ASCII matching, as Go's regexp does for distribution/reference: Python's `$`
+# would accept a trailing newline and its `\w` non-ASCII letters.
+REMOTE_PATTERN = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+DOMAIN_PATTERN, TAG_PATTERN, DIGEST_PATTERN = _DOMAIN, _TAG, _DIGEST
+"""The grammar, shared with the ValidatingAdmissionPolicy export (RE2 reads it the same)."""
+_REMOTE_NAME = re.compile(REMOTE_PATTERN, re.ASCII)
+_DOMAIN_RE = re.compile(_DOMAIN, re.ASCII)
+_TAG_RE = re.compile(_TAG, re.ASCII)
+_DIGEST_RE = re.compile(_DIGEST, re.ASCII)
 
 
 class InvalidImageReference(ValueError):
@@ -67,26 +72,26 @@ def parse_image(reference: str) -> ImageRef:
     name, digest = text, None
     if "@" in name:
         name, _, digest = name.partition("@")
-        if not _DIGEST_RE.match(digest):
+        if not _DIGEST_RE.fullmatch(digest):
             raise InvalidImageReference(f"{reference!r} has a malformed digest")
     tag = None
     last_slash = name.rfind("/")
     colon = name.rfind(":")
     if colon > last_slash:
         name, tag = name[:colon], name[colon + 1 :]
-        if not _TAG_RE.match(tag):
+        if not _TAG_RE.fullmatch(tag):
             raise InvalidImageReference(f"{reference!r} has a malformed tag {tag!r}")
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
         registry, remote = first, rest
-        if not _DOMAIN_RE.match(registry):
+        if not _DOMAIN_RE.fullmatch(registry):
             raise InvalidImageReference(f"{reference!r} has a malformed registry {registry!r}")
         registry = registry.lower()
         if registry in _LEGACY_DOCKER_HUB:
             registry = DOCKER_HUB
     else:
         registry, remote = DOCKER_HUB, name
-    if not _REMOTE_NAME.match(remote):
+    if not _REMOTE_NAME.fullmatch(remote):
         raise InvalidImageReference(f"{reference!r} has a malformed repository name {remote!r}")
     if registry == DOCKER_HUB and "/" not in remote:
         remote = f"library/{remote}"
@@ -127,7 +132,7 @@ def parse_registry_pattern(entry: str) -> RegistryPattern:
             f"{entry!r}: use a registry host or host/path prefix (no wildcards, tags or digests)"
         )
     host, _, path = text.partition("/")
-    if not _DOMAIN_RE.match(host):
+    if not _DOMAIN_RE.fullmatch(host):
         raise ValueError(f"{entry!r}: {host!r} is not a registry host")
     if "." not in host and ":" not in host and host != "localhost":
         raise ValueError(
@@ -137,7 +142,7 @@ def parse_registry_pattern(entry: str) -> RegistryPattern:
     host = host.lower()
     if host in _LEGACY_DOCKER_HUB:
         host = DOCKER_HUB
-    if path and not _REMOTE_NAME.match(path):
+    if path and not _REMOTE_NAME.fullmatch(path):
         raise ValueError(f"{entry!r}: {path!r} is not a repository path")
     return RegistryPattern(registry=host, path=path, original=entry)
 
