@@ -32,7 +32,8 @@ FIXTURES = Path(__file__).parent.parent / "rules" / "fixtures"
 PARAMS = RuleParams(
     trusted_registries=tuple(
         parse_registry_pattern(p) for p in ("registry.example", "ghcr.io/acme", "localhost:5000")
-    )
+    ),
+    insecure_registries=(parse_registry_pattern("registry.example:5000"),),
 )
 TRANSLATIONS = translations(PARAMS)
 RULES = [REGISTRY[rule_id] for rule_id in sorted(TRANSLATIONS)]
@@ -52,6 +53,7 @@ COLLECTIONS = {
     "Namespace": "/api/v1/namespaces",
     "Secret": "/api/v1/namespaces/{ns}/secrets",
     "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
     "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
 }
@@ -107,7 +109,11 @@ IMAGES = [
     "bad image", "nginx:", "nginx@sha256:short", ":tag", "registry.example/App:1",
     "registry.example/app:" + "t" * 129, "[::1]:5000/app:1", "registry.example//app",
     "k8s.gcr.io/coredns/coredns:v1.11", "ghcr.io/acme/sub/tool:latest",
+    "registry.example:5000/app:2", "registry.example:5000",
 ]  # fmt: skip
+HOST_PATHS = ["/var/log", "/etc", "/etc/ssl/certs", "/var", "/var/lib/kubelet/pods", "/",
+              "/data", "/run/containerd/containerd.sock", "//etc//", "/./etc", "/home/user",
+              "/var/run/docker.sock", "/proc/sys"]  # fmt: skip
 APPARMOR = [{"type": "RuntimeDefault"}, {"type": "Unconfined"},
             {"type": "Localhost", "localhostProfile": "k8s-nginx"}]  # fmt: skip
 APPARMOR_VALUES = ["unconfined", "runtime/default", "localhost/k8s-nginx", ""]
@@ -222,7 +228,7 @@ def pod_spec(rng: random.Random, restart: str | None) -> dict[str, Any]:
         spec["initContainers"][0].pop("ports", None)
     roll = rng.random()
     if roll < 0.3:
-        spec["volumes"] = [{"name": "logs", "hostPath": {"path": "/var/log"}},
+        spec["volumes"] = [{"name": "logs", "hostPath": {"path": rng.choice(HOST_PATHS)}},
                            {"name": "tmp", "emptyDir": {}}]  # fmt: skip
     elif roll < 0.45:
         spec["volumes"] = [{"name": "tmp", "emptyDir": {}}]
@@ -340,25 +346,102 @@ HELM_LABELS = [
 ]
 
 
+SOURCE_RANGES = [["0.0.0.0/0"], ["10.0.0.0/8"], ["::/0"], ["192.168.0.0/16", "0.0.0.0/0"],
+                 ["203.0.113.0/24"]]  # fmt: skip
+LB_RANGES = "service.beta.kubernetes.io/load-balancer-source-ranges"
+RANGE_ANNOTATIONS = ["0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/8, 0.0.0.0/0", "  ", "::/0"]
+TLS_ANNOTATIONS = ["alb.ingress.kubernetes.io/certificate-arn",
+                   "networking.gke.io/managed-certificates"]  # fmt: skip
+HOSTS = ["shop.example.com", "api.example.com", "*.example.com", "example.com", None]
+
+
+def selector(rng: random.Random) -> dict[str, Any]:
+    return rng.choice([{}, {"matchLabels": {"team": "a"}}, {"matchLabels": {}},
+                       {"matchExpressions": [{"key": "env", "operator": "Exists"}]}])  # fmt: skip
+
+
+def peer(rng: random.Random) -> dict[str, Any]:
+    roll = rng.random()
+    if roll < 0.3:
+        block: dict[str, Any] = {"cidr": rng.choice(["0.0.0.0/0", "::/0", "10.0.0.0/8"])}
+        if rng.random() < 0.3 and block["cidr"] != "::/0":
+            block["except"] = ["10.1.0.0/16"] if block["cidr"] == "10.0.0.0/8" else ["10.0.0.0/8"]
+        return {"ipBlock": block}
+    if roll < 0.65:
+        item = {"namespaceSelector": selector(rng)}
+        if rng.random() < 0.5:
+            item["podSelector"] = selector(rng)
+        return item
+    return {"podSelector": selector(rng)}
+
+
+def network_policy(rng: random.Random, meta: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": selector(rng)}
+    put(spec, "policyTypes", maybe(rng, 0.6, ["Ingress"], ["Egress"], ["Ingress", "Egress"]))
+    for key, peers in (("ingress", "from"), ("egress", "to")):
+        if rng.random() < 0.7:
+            rules = []
+            for _ in range(rng.randint(1, 2)):
+                rule: dict[str, Any] = {}
+                if rng.random() < 0.8:
+                    rule[peers] = [peer(rng) for _ in range(rng.randint(1, 2))]
+                if rng.random() < 0.4:
+                    rule["ports"] = [{"protocol": "TCP", "port": 443}]
+                rules.append(rule)
+            spec[key] = rules
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta,
+            "spec": spec}  # fmt: skip
+
+
+def ingress(rng: random.Random, meta: dict[str, Any]) -> dict[str, Any]:
+    annotations = {k: "x" for k in SNIPPETS if rng.random() < 0.2}
+    if rng.random() < 0.15:
+        annotations[rng.choice(TLS_ANNOTATIONS)] = rng.choice(["arn:aws:acm:x", ""])
+    meta["annotations"] = annotations
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    spec: dict[str, Any] = {}
+    if rng.random() < 0.4:
+        spec["defaultBackend"] = backend
+    rules = []
+    for _ in range(rng.randint(0 if spec else 1, 2)):
+        rule: dict[str, Any] = {"http": {"paths": [{"path": "/", "pathType": "Prefix",
+                                                    "backend": backend}]}}  # fmt: skip
+        host = rng.choice(HOSTS)
+        if host:
+            rule["host"] = host
+        rules.append(rule)
+    if rules:
+        spec["rules"] = rules
+    if rng.random() < 0.5:
+        spec["tls"] = [{"hosts": rng.sample([h for h in HOSTS if h], rng.randint(0, 2)),
+                        "secretName": "tls"}]  # fmt: skip
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta,
+            "spec": spec}  # fmt: skip
+
+
 def other_object(rng: random.Random, index: int) -> dict[str, Any]:
     """Services, Ingresses, Namespaces, Secrets and bindings, for the non-workload rules."""
     name = f"o{index}"
     meta: dict[str, Any] = {"name": name, "namespace": NAMESPACE}
-    kind = rng.choice(["Service", "Service", "Ingress", "Namespace", "Secret", "RoleBinding",
-                       "ClusterRoleBinding", "ConfigMap"])  # fmt: skip
+    kind = rng.choice(["Service", "Service", "Ingress", "Ingress", "Namespace", "Secret",
+                       "RoleBinding", "ClusterRoleBinding", "ConfigMap", "NetworkPolicy",
+                       "NetworkPolicy"])  # fmt: skip
+    if kind == "NetworkPolicy":
+        return network_policy(rng, meta)
     if kind == "ConfigMap":
         meta["labels"] = rng.choice(HELM_LABELS)
         return {"apiVersion": "v1", "kind": kind, "metadata": meta, "data": {"release": "H4sI"}}
     if kind == "Service":
         spec: dict[str, Any] = {"selector": {"app": "x"}, "ports": [{"port": 80}]}
-        put(spec, "type", maybe(rng, 0.7, "ClusterIP", "NodePort", "LoadBalancer"))
+        put(spec, "type", maybe(rng, 0.8, "ClusterIP", "NodePort", "LoadBalancer", "LoadBalancer"))
         put(spec, "externalIPs", maybe(rng, 0.3, ["203.0.113.10"], ["198.51.100.1", "::1"]))
+        if spec.get("type") == "LoadBalancer":
+            put(spec, "loadBalancerSourceRanges", maybe(rng, 0.5, *SOURCE_RANGES))
+            if rng.random() < 0.4:
+                meta["annotations"] = {LB_RANGES: rng.choice(RANGE_ANNOTATIONS)}
         return {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec}
     if kind == "Ingress":
-        meta["annotations"] = {k: "x" for k in SNIPPETS if rng.random() < 0.25}
-        backend = {"service": {"name": "web", "port": {"number": 80}}}
-        return {"apiVersion": "networking.k8s.io/v1", "kind": kind, "metadata": meta,
-                "spec": {"defaultBackend": backend}}  # fmt: skip
+        return ingress(rng, meta)
     if kind == "Namespace":
         level = maybe(rng, 0.7, "privileged", "baseline", "restricted")
         labels = {} if level is UNSET else {"pod-security.kubernetes.io/enforce": level}
@@ -454,7 +537,7 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
     )
     rng = random.Random(20261127)
     corpus = fixture_objects() + [workload(rng, i) for i in range(700)]
-    corpus += [other_object(rng, i) for i in range(480)]
+    corpus += [other_object(rng, i) for i in range(700)]
     with cluster.client() as api:
         # policies become active a moment after they are created: until the first objects get
         # kubeward's verdicts (or a minute passed: then the mismatches below say what differs)

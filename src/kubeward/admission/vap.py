@@ -34,12 +34,17 @@ from kubeward.rules._common.images import RegistryPattern
 from kubeward.rules._common.pods import BASELINE_CAPABILITIES, DANGEROUS_CAPABILITIES
 from kubeward.rules.images.deprecated_registry import DEPRECATED_REGISTRIES
 from kubeward.rules.namespaces.ingress_snippet_annotation import SNIPPET_ANNOTATIONS
+from kubeward.rules.namespaces.ingress_without_tls import LB_TLS_ANNOTATIONS
+from kubeward.rules.namespaces.load_balancer_without_source_ranges import (
+    ANNOTATION as LB_SOURCE_RANGES,
+)
 from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
     ENFORCE_LABEL,
 )
 from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
     EXEMPT_NAMESPACES as PSA_EXEMPT_NAMESPACES,
 )
+from kubeward.rules.workload.sensitive_host_path import SENSITIVE_PATHS
 from kubeward.rules.workload.unsafe_sysctls import safe_sysctls
 
 POD_SPEC = (
@@ -177,6 +182,11 @@ def all_images(predicate: str, lists: Sequence[str] = CONTAINER_LISTS) -> str:
     return all_containers(bind("r", parsed_image("c.image"), predicate), lists)
 
 
+def _registries(patterns: Iterable[RegistryPattern]) -> str:
+    """The allow-list as the policy reads it: normalised ``host[/path]`` entries, commas."""
+    return ",".join(f"{p.registry}/{p.path}" if p.path else p.registry for p in patterns)
+
+
 def _pattern_match(pattern: RegistryPattern) -> str:
     """CEL: the parsed image ``r`` is under ``pattern`` (whole path components)."""
     if not pattern.path:
@@ -184,6 +194,60 @@ def _pattern_match(pattern: RegistryPattern) -> str:
     return (
         f"(r.registry == '{pattern.registry}' && (r.repository == '{pattern.path}'"
         f" || r.repository.startsWith('{pattern.path}/')))"
+    )
+
+
+NETWORK_POLICIES = (("networking.k8s.io", ("networkpolicies",)),)
+
+
+def _whole(text: str) -> str:
+    """CEL: ``text`` is a CIDR covering a whole address family (prefix length 0)."""
+    return f"(isCIDR({text}.trim()) && cidr({text}.trim()).prefixLength() == 0)"
+
+
+def _empty_selector(selector: str) -> str:
+    return (
+        f"((!has({selector}.matchLabels) || size({selector}.matchLabels) == 0)"
+        f" && (!has({selector}.matchExpressions) || size({selector}.matchExpressions) == 0))"
+    )
+
+
+def open_rules_cel(direction: str) -> str:
+    """CEL of ``open_rules``: no rule of ``direction`` lets everybody through (when the policy
+    isolates that direction)."""
+    key, peers = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    spec = "object.spec"
+    isolates = (
+        f"(has({spec}.policyTypes) && size({spec}.policyTypes) > 0 ? '{direction}' in "
+        f"{spec}.policyTypes : "
+        + ("true" if direction == "Ingress" else f"has({spec}.egress) && size({spec}.egress) > 0")
+        + ")"
+    )
+    open_peer = (
+        f"(has(p.ipBlock) ? ({_whole('p.ipBlock.cidr')} && !(has(p.ipBlock.except)"
+        " && size(p.ipBlock.except) > 0))"
+        f" : (has(p.namespaceSelector) && {_empty_selector('p.namespaceSelector')}"
+        f" && (!has(p.podSelector) || {_empty_selector('p.podSelector')})))"
+    )
+    return (
+        f"!{isolates} || !has({spec}.{key}) || {spec}.{key}.all(r, has(r.{peers})"
+        f" && size(r.{peers}) > 0 && r.{peers}.all(p, !{open_peer}))"
+    )
+
+
+def _covered(host: str) -> str:
+    """CEL of ``covered``: a TLS entry names ``host``, or its wildcard parent."""
+
+    def listed(name: str) -> str:
+        return (
+            "object.spec.tls.exists(t, has(t.hosts)"
+            f" && t.hosts.exists(h, h.trim().lowerAscii() == {name}))"
+        )
+
+    parent = f"'*.' + {host}.substring({host}.indexOf('.') + 1)"
+    return (
+        f"(variables.tls && ({listed(host)} || (!{host}.startsWith('*.')"
+        f" && {host}.contains('.') && {listed(parent)})))"
     )
 
 
@@ -261,23 +325,26 @@ def translations(params: RuleParams | None = None) -> dict[str, Translation]:
             " : (r.tag == '' || r.tag == 'latest'))"
         )
     )
-    if params.trusted_registries:
-        trusted = ",".join(
-            f"{p.registry}/{p.path}" if p.path else p.registry for p in params.trusted_registries
+    listed = (
+        "params.data.registries.split(',').exists(p, "
+        + bind(
+            "cut",
+            "p.indexOf('/')",
+            "(cut >= 0 ? p.substring(0, cut) : p) == r.registry && (cut < 0"
+            " || r.repository == p.substring(cut + 1)"
+            " || r.repository.startsWith(p.substring(cut + 1) + '/'))",
         )
+        + ")"
+    )
+    if params.trusted_registries:
         table["I001"] = Translation(
-            all_images(
-                "r.valid && params.data.registries.split(',').exists(p, "
-                + bind(
-                    "cut",
-                    "p.indexOf('/')",
-                    "(cut >= 0 ? p.substring(0, cut) : p) == r.registry && (cut < 0"
-                    " || r.repository == p.substring(cut + 1)"
-                    " || r.repository.startsWith(p.substring(cut + 1) + '/'))",
-                )
-                + ")"
-            ),
-            params=(("registries", trusted),),
+            all_images(f"r.valid && {listed}"),
+            params=(("registries", _registries(params.trusted_registries)),),
+        )
+    if params.insecure_registries:
+        table["I004"] = Translation(
+            all_images(f"!r.valid || !{listed}"),
+            params=(("registries", _registries(params.insecure_registries)),),
         )
 
     def present(section: str) -> str:
@@ -410,6 +477,44 @@ BASE: dict[str, Translation] = {
         " || variables.annotations[k] == 'runtime/default'"
         " || variables.annotations[k].startsWith('localhost/'))",
         variables=(("annotations", POD_ANNOTATIONS),),
+    ),
+    "W006": Translation(
+        "!has(variables.spec.volumes) || variables.spec.volumes.all(v, !has(v.hostPath) || "
+        + bind(
+            "clean",
+            "'/' + v.hostPath.path.split('/').filter(p, p != '' && p != '.').join('/')",
+            f"clean != '/' && {_list(SENSITIVE_PATHS)}.all(s, clean != s"
+            " && !clean.startsWith(s + '/') && !s.startsWith(clean + '/'))",
+        )
+        + ")"
+    ),
+    "N004": Translation(open_rules_cel("Ingress"), resources=NETWORK_POLICIES),
+    "N005": Translation(open_rules_cel("Egress"), resources=NETWORK_POLICIES),
+    "N007": Translation(
+        "!has(object.spec.type) || object.spec.type != 'LoadBalancer' || ("
+        "has(object.spec.loadBalancerSourceRanges)"
+        " && size(object.spec.loadBalancerSourceRanges) > 0"
+        f" ? object.spec.loadBalancerSourceRanges.all(c, !{_whole('c')})"
+        " : "
+        + bind(
+            "ranges",
+            "has(object.metadata.annotations)"
+            f" && '{LB_SOURCE_RANGES}' in object.metadata.annotations"
+            f" ? object.metadata.annotations['{LB_SOURCE_RANGES}'].trim() : ''",
+            f"ranges != '' && !ranges.split(',').exists(c, {_whole('c')})",
+        )
+        + ")",
+        resources=(("", ("services",)),),
+    ),
+    "N009": Translation(
+        "(has(object.metadata.annotations) && "
+        f"{_list(LB_TLS_ANNOTATIONS)}.exists(k, k in object.metadata.annotations"
+        " && object.metadata.annotations[k] != '')) || ("
+        "(!has(object.spec.rules) || object.spec.rules.all(r, has(r.host) && r.host.trim() != ''"
+        " ? " + _covered("r.host.trim().lowerAscii()") + " : variables.tls))"
+        " && (variables.tls || !has(object.spec.defaultBackend)))",
+        variables=(("tls", "has(object.spec.tls) && size(object.spec.tls) > 0"),),
+        resources=(("networking.k8s.io", ("ingresses",)),),
     ),
     "W020": Translation(
         "!has(variables.spec.volumes) || variables.spec.volumes.all(v, "
@@ -563,8 +668,6 @@ SPECIAL_REASONS = {
     "N001": "judges every kind in `default`, including what the control plane writes there "
     "(the kubernetes Service's endpoints, events): inside the API server it could refuse the "
     "control plane's own writes",
-    "W006": "compares host paths after resolving `.` and `..`, which CEL cannot do exactly: "
-    "not exported yet",
     "W022": "requiredLimits is empty in kubeward.yaml: the rule is off",
     "W023": "requiredRequests is empty in kubeward.yaml: the rule is off",
 }
@@ -584,7 +687,7 @@ def why_not(rule: Rule, table: Mapping[str, Translation] = TRANSLATIONS) -> str 
     if rule.id == "I001":
         return "no trustedRegistries configured in kubeward.yaml: the rule is off"
     if rule.id == "I004":
-        return "insecureRegistries describe the nodes' pull configuration: not exported yet"
+        return "no insecureRegistries configured in kubeward.yaml: the rule is off"
     if rule.id in SPECIAL_REASONS:
         return SPECIAL_REASONS[rule.id]
     if rule.id == "S007":
