@@ -72,6 +72,7 @@ bench: venv tools testcluster
 	$(BIN)/python bench/scan_bench.py
 	$(BIN)/python bench/cluster_bench.py
 	$(BIN)/python bench/rbac_bench.py
+	$(BIN)/python bench/admission_bench.py
 
 clean:
 	rm -rf $(VENV) report.html .pytest_cache .mypy_cache .ruff_cache
