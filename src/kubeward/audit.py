@@ -32,6 +32,7 @@ from kubeward.cluster.watch import (
     TokenSecret,
 )
 from kubeward.engine import Evaluation, evaluate, merge
+from kubeward.errors import ConfigError
 from kubeward.history import HistoryStore, fingerprint
 from kubeward.model import Finding, Inventory, K8sObject, ScanResult
 from kubeward.rules._base import Scope
@@ -41,6 +42,7 @@ from kubeward.scan import (
     build_result,
     chosen_rules,
     cluster_source,
+    custom_rules,
     engine_settings,
 )
 
@@ -87,7 +89,13 @@ class AuditSession:
         self.emit = emit
         self.store = store
         self.snapshot_interval = snapshot_interval
-        self.rules = chosen_rules(request)
+        custom = custom_rules(request, ())
+        if custom.problems:  # a watch runs for hours: a broken policy must not go unnoticed
+            raise ConfigError(
+                "policies: "
+                + "; ".join(f"{p.file}:{p.line or '?'}: {p.message}" for p in custom.problems)
+            )
+        self.rules = (*chosen_rules(request), *custom.rules)
         self.object_rules = tuple(r for r in self.rules if r.scope is Scope.OBJECT)
         self.inventory_rules = tuple(r for r in self.rules if r.scope is Scope.INVENTORY)
         self.state = _State()

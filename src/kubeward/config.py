@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -108,6 +108,7 @@ class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     exceptions: list[_ExceptionEntry] = []
     rbac_policies: list[_RbacPolicyEntry] = []
     admission: _AdmissionEntry | None = None
+    policies: list[str] = []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +128,8 @@ class Config:
     allow_inline_suppressions: bool = True
     exceptions: tuple[PolicyException, ...] = ()
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
+    policy_paths: tuple[str, ...] = ()
+    """Files and directories of users' CEL policies (relative to the config file)."""
 
 
 def find_config(scanned: Iterable[str], cwd: Path | None = None) -> Path | None:
@@ -237,7 +240,9 @@ def load_config(path: Path) -> Config:
             if where:
                 message = f"{format_path(tuple(where))}: {message}"
         raise fail(message, where) from None
-    return _resolve(raw, shown, root)
+    config = _resolve(raw, shown, root)
+    base = path.parent
+    return replace(config, policy_paths=tuple(str(base / entry) for entry in raw.policies))
 
 
 def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from kubeward.errors import RuleEvaluationError
 from kubeward.model import (
     Finding,
     Inventory,
@@ -301,6 +302,13 @@ class _Evaluator:
                     violations = list(check(obj, params))
             except Exception as exc:  # a rule bug must cost one result, not the scan
                 outcome.errored += 1
+                if isinstance(exc, RuleEvaluationError):
+                    message = f"rule {rule.id} ({rule.name}) could not judge {obj.display}: {exc}"
+                else:
+                    message = (
+                        f"rule {rule.id} ({rule.name}) crashed on {obj.display} "
+                        f"({_crash_summary(exc)}); this is a kubeward bug, please report it"
+                    )
                 self.result.errors.append(
                     Problem(
                         kind=ProblemKind.RULE,
@@ -308,8 +316,7 @@ class _Evaluator:
                         line=obj.origin.line,
                         rule_id=rule.id,
                         object=obj.ref,
-                        message=f"rule {rule.id} ({rule.name}) crashed on {obj.display} "
-                        f"({_crash_summary(exc)}); this is a kubeward bug, please report it",
+                        message=message,
                     )
                 )
                 continue

@@ -25,6 +25,7 @@ __all__ = [
     "ManifestError",
     "RenderError",
     "RuleDefinitionError",
+    "RuleEvaluationError",
     "SourceError",
     "UsageError",
 ]
@@ -80,3 +81,8 @@ class RenderError(SourceError):
 
 class RuleDefinitionError(KubewardError):
     """A rule in the catalog is malformed (duplicate ID, missing docs, bad name)."""
+
+
+class RuleEvaluationError(KubewardError):
+    """A rule could not judge one object for a reason that is not a kubeward bug: a user's
+    policy expression failed on it (a missing field, a wrong type)."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from kubeward import __version__
@@ -36,6 +37,7 @@ from kubeward.model import (
     ToolInfo,
     Verdict,
 )
+from kubeward.policies.loader import POLICY_MODULE, LoadedPolicies, load_policies
 from kubeward.rules import ALL_RULES, select
 from kubeward.rules._base import Rule
 from kubeward.sources.bootstrap import bootstrap_objects
@@ -69,6 +71,8 @@ class ScanRequest:
     cluster: ClusterTarget | None = None
     """Scan a live cluster instead of ``paths``."""
     today: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    policies: tuple[str, ...] = ()
+    """Files and directories of users' CEL policies (besides the config's ``policies``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +121,31 @@ def chosen_rules(request: ScanRequest) -> tuple[Rule, ...]:
     return rules
 
 
+def custom_rules(request: ScanRequest, builtin: Sequence[Rule]) -> LoadedPolicies:
+    """Users' CEL policies (config's ``policies`` and ``--policies``), selected like rules."""
+    paths = (*request.config.policy_paths, *request.policies)
+    if not paths:
+        return LoadedPolicies()
+    taken = {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES}
+    loaded = load_policies(paths, taken)
+    config = request.config
+    loaded.rules = list(
+        select(
+            loaded.rules,
+            select=request.select or config.select,
+            ignore=(*config.ignore, *request.ignore),
+        )
+    )
+    return loaded
+
+
+def help_uri(rule: Rule) -> str:
+    """Where a rule's documentation is: its page, or a user policy's file."""
+    if rule.module.startswith(f"{POLICY_MODULE}:"):
+        return str(Path(rule.module.partition(":")[2]).resolve().as_uri())
+    return f"{DOCS_URL}/rules/{rule.id}.md"
+
+
 def engine_settings(request: ScanRequest, started: datetime) -> EngineSettings:
     config = request.config
     return EngineSettings(
@@ -133,6 +162,8 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
     clock = time.perf_counter()
     namespace = deploy_namespace(request)
     rules = chosen_rules(request)
+    custom = custom_rules(request, rules)
+    rules = (*rules, *custom.rules)
     # Bulk loading allocates millions of long-lived containers; the cyclic collector would
     # rescan them again and again for nothing (measured: 2-6x slower loads), so it is paused.
     gc_was_enabled = gc.isenabled()
@@ -153,6 +184,10 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             # judge a live cluster for its own version (PSS sysctls, WebSocket exec, ...)
             params = replace(request.config.params, kubernetes_version=source.kubernetes_version)
             request = replace(request, config=replace(request.config, params=params))
+        source.errors.extend(
+            Problem(kind=ProblemKind.INPUT, message=p.message, file=p.file, line=p.line)
+            for p in custom.problems
+        )
         inventory = Inventory(source.objects, source.context)
         evaluation = evaluate(inventory, rules, engine_settings(request, started))
     finally:
@@ -204,7 +239,7 @@ def build_result(
             severity=config.severity_overrides.get(rule.id, rule.severity).value,
             scope=rule.scope.value,
             remediation=rule.remediation,
-            help_uri=f"{DOCS_URL}/rules/{rule.id}.md",
+            help_uri=help_uri(rule),
             passed=evaluation.outcomes[rule.id].passed,
             failed=evaluation.outcomes[rule.id].failed,
             skipped=evaluation.outcomes[rule.id].skipped,

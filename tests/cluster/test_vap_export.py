@@ -22,6 +22,7 @@ from kubeward.admission.vap import export, translations
 from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Inventory, K8sObject
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.policies.loader import load_policies
 from kubeward.rules import REGISTRY, RuleParams
 from kubeward.rules._common.images import parse_registry_pattern
 from kubeward.sources.manifests import DocumentOrigin, FixedLocator
@@ -35,9 +36,11 @@ PARAMS = RuleParams(
     ),
     insecure_registries=(parse_registry_pattern("registry.example:5000"),),
 )
-TRANSLATIONS = translations(PARAMS)
-RULES = [REGISTRY[rule_id] for rule_id in sorted(TRANSLATIONS)]
-WARNING = re.compile(r"ValidatingAdmissionPolicy 'kw-([a-z]\d{3})'")
+CUSTOM = load_policies([Path(__file__).parent.parent / "policies"])
+"""Users' CEL policies (tests/policies): exported as they are, judged by kubeward's engine."""
+TRANSLATIONS = {**translations(PARAMS), **dict.fromkeys(CUSTOM.definitions)}
+RULES = [REGISTRY[rule_id] for rule_id in sorted(translations(PARAMS))] + CUSTOM.rules
+WARNING = re.compile(r"ValidatingAdmissionPolicy 'kw-([a-z]+\d{3})'")
 COLLECTIONS = {
     "Pod": "/api/v1/namespaces/{ns}/pods",
     "PodTemplate": "/api/v1/namespaces/{ns}/podtemplates",
@@ -298,6 +301,8 @@ def workload(rng: random.Random, index: int) -> dict[str, Any]:
         spec.setdefault("securityContext", {})["appArmorProfile"] = rng.choice(APPARMOR)
     template = {"metadata": pod_meta, "spec": spec}
     meta: dict[str, Any] = {"name": f"w{index}", "namespace": NAMESPACE}
+    if rng.random() < 0.5:
+        meta["labels"] = {"team": "payments"}  # tests/policies: ACME001
     api_version = API_VERSIONS.get(kind, "apps/v1")
     if kind == "Pod":
         meta.update({k: v for k, v in pod_meta.items() if k == "annotations"})
@@ -313,6 +318,8 @@ def workload(rng: random.Random, index: int) -> dict[str, Any]:
         return {"apiVersion": api_version, "kind": kind, "metadata": meta,
                 "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": job}}}  # fmt: skip
     body: dict[str, Any] = {"template": template}
+    if kind in ("Deployment", "StatefulSet"):
+        put(body, "replicas", maybe(rng, 0.6, 1, 2, 3))  # tests/policies: ACME002
     if kind not in {"Job", "ReplicationController"}:
         body["selector"] = {"matchLabels": labels}
     if kind == "ReplicationController":
@@ -432,6 +439,7 @@ def other_object(rng: random.Random, index: int) -> dict[str, Any]:
         meta["labels"] = rng.choice(HELM_LABELS)
         return {"apiVersion": "v1", "kind": kind, "metadata": meta, "data": {"release": "H4sI"}}
     if kind == "Service":
+        meta["name"] = rng.choice([name, f"{name}-prod", f"{name}-eu-west-1", f"{name}-api"])
         spec: dict[str, Any] = {"selector": {"app": "x"}, "ports": [{"port": 80}]}
         put(spec, "type", maybe(rng, 0.8, "ClusterIP", "NodePort", "LoadBalancer", "LoadBalancer"))
         put(spec, "externalIPs", maybe(rng, 0.3, ["203.0.113.10"], ["198.51.100.1", "::1"]))
@@ -498,7 +506,8 @@ def shorten(objects: list[dict[str, Any]]) -> None:
         rule_id = obj["metadata"].get("labels", {}).get("kubeward.io/rule", "")
         if obj["kind"] == "ValidatingAdmissionPolicy":
             obj["metadata"]["name"] = f"kw-{rule_id.lower()}"
-            obj["spec"]["validations"][0]["message"] = rule_id
+            for validation in obj["spec"]["validations"]:
+                validation["message"] = rule_id
         elif obj["kind"] == "ValidatingAdmissionPolicyBinding":
             obj["metadata"]["name"] = obj["spec"]["policyName"] = f"kw-{rule_id.lower()}"
 
@@ -516,8 +525,9 @@ def test_restricted_volume_sources_are_every_other_source(cluster: TestCluster) 
 
 def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
     objects, _ = export(
-        RULES, AdmissionSettings(exempt_namespaces=()), action=Action.WARN, params=PARAMS
-    )
+        RULES, AdmissionSettings(exempt_namespaces=()), action=Action.WARN, params=PARAMS,
+        custom=CUSTOM.definitions,
+    )  # fmt: skip
     policies = [o for o in objects if o["kind"] == "ValidatingAdmissionPolicy"]
     assert len(policies) == len(TRANSLATIONS)
     assert any("paramKind" in p["spec"] for p in policies)  # I001 reads its allow-list

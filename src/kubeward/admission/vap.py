@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.policies.loader import POLICY_MODULE, CelDefinition
 from kubeward.rules import Rule, RuleParams, Scope
 from kubeward.rules._common.images import (
     DIGEST_PATTERN as IMAGE_DIGEST,
@@ -291,6 +292,8 @@ class Translation:
     """(API group, resources) it applies to; empty = the workloads (pod specs)."""
     params: tuple[tuple[str, str], ...] = ()
     """Data of the ConfigMap the policy reads as ``params`` (an allow-list), if it has one."""
+    messages: tuple[tuple[str, str], ...] = ()
+    """A user policy's own (expression, message) validations, exported one by one."""
 
 
 def translations(params: RuleParams | None = None) -> dict[str, Translation]:
@@ -682,6 +685,8 @@ def why_not(rule: Rule, table: Mapping[str, Translation] = TRANSLATIONS) -> str 
     """None if the rule is exported, else the reason."""
     if rule.id in table:
         return None
+    if rule.module.startswith(f"{POLICY_MODULE}:"):
+        return "a user policy on kinds the export cannot map to API resources"
     if rule.scope is not Scope.OBJECT:
         return "needs other objects of the cluster (inventory scope): a policy sees one object"
     if rule.id == "I001":
@@ -705,10 +710,15 @@ def export(
     settings: AdmissionSettings,
     action: Action | None = None,
     params: RuleParams | None = None,
+    custom: Mapping[str, CelDefinition] | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[Rule, str]]]:
     """(policies and bindings, [(rule, why it is not exported)]). ``action`` overrides the
     configured per-rule actions (tests use Warn to see every verdict at once)."""
-    table = translations(params)
+    table = dict(translations(params))
+    for rule_id, definition in (custom or {}).items():
+        translation = custom_translation(definition)
+        if translation is not None:
+            table[rule_id] = translation
     objects: list[dict[str, Any]] = []
     skipped: list[tuple[Rule, str]] = []
     for rule in rules:
@@ -732,6 +742,46 @@ def export(
 
 def policy_name(rule: Rule) -> str:
     return f"kubeward-{rule.id.lower()}-{rule.name}"
+
+
+KIND_RESOURCES: dict[str, tuple[str, str]] = {
+    "Pod": ("", "pods"), "PodTemplate": ("", "podtemplates"),
+    "ReplicationController": ("", "replicationcontrollers"), "Service": ("", "services"),
+    "ConfigMap": ("", "configmaps"), "Secret": ("", "secrets"), "Namespace": ("", "namespaces"),
+    "ServiceAccount": ("", "serviceaccounts"), "PersistentVolume": ("", "persistentvolumes"),
+    "PersistentVolumeClaim": ("", "persistentvolumeclaims"),
+    "Deployment": ("apps", "deployments"), "StatefulSet": ("apps", "statefulsets"),
+    "DaemonSet": ("apps", "daemonsets"), "ReplicaSet": ("apps", "replicasets"),
+    "Job": ("batch", "jobs"), "CronJob": ("batch", "cronjobs"),
+    "Ingress": ("networking.k8s.io", "ingresses"),
+    "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
+    "Role": ("rbac.authorization.k8s.io", "roles"),
+    "ClusterRole": ("rbac.authorization.k8s.io", "clusterroles"),
+    "RoleBinding": ("rbac.authorization.k8s.io", "rolebindings"),
+    "ClusterRoleBinding": ("rbac.authorization.k8s.io", "clusterrolebindings"),
+}  # fmt: skip
+"""Built-in kinds a user policy may name, and where the API serves them."""
+
+
+def custom_translation(definition: CelDefinition) -> Translation | None:
+    """A user's CEL policy as a VAP: its expressions as they are (one dialect); None when it
+    names a kind the export does not know where to find."""
+    groups: dict[str, list[str]] = {}
+    if definition.target.workloads:
+        for group, resources in WORKLOAD_RESOURCES.items():
+            groups.setdefault(group, []).extend(resources)
+    for kind in sorted(definition.target.kinds):
+        if kind not in KIND_RESOURCES:
+            return None
+        group, resource = KIND_RESOURCES[kind]
+        if resource not in groups.setdefault(group, []):
+            groups[group].append(resource)
+    expression = " && ".join(f"({source})" for source, _ in definition.validations)
+    return Translation(
+        expression,
+        resources=tuple((g, tuple(r)) for g, r in groups.items()),
+        messages=tuple(definition.validations),
+    )
 
 
 def _policy_and_binding(
@@ -767,11 +817,11 @@ def _policy_and_binding(
             },
             "variables": variables,
             "validations": [
-                {
-                    "expression": translation.expression,
-                    "message": f"{rule.id} {rule.name}: {rule.title}",
-                    "reason": "Forbidden",
-                }
+                {"expression": expression, "message": message, "reason": "Forbidden"}
+                for expression, message in (
+                    [(e, f"{rule.id} {rule.name}: {m}") for e, m in translation.messages]
+                    or [(translation.expression, f"{rule.id} {rule.name}: {rule.title}")]
+                )
             ],
         },
     }

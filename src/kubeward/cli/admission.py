@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kubeward.errors import UsageError
+
+if TYPE_CHECKING:
+    from kubeward.config import Config
+    from kubeward.policies.loader import LoadedPolicies
+    from kubeward.rules import Rule
 
 
 @click.group()
@@ -22,6 +28,7 @@ def admission() -> None:
 )
 @click.option("--tls-key", required=True, type=click.Path(dir_okay=False), help="Its key (PEM).")
 @click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml (default: found).")
+@click.option("--policies", multiple=True, metavar="PATH", help="CEL policy files or directories.")
 @click.option(
     "--log-level",
     default="info",
@@ -29,7 +36,13 @@ def admission() -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 def serve_command(
-    host: str, port: int, tls_cert: str, tls_key: str, config_path: str | None, log_level: str
+    host: str,
+    port: int,
+    tls_cert: str,
+    tls_key: str,
+    config_path: str | None,
+    policies: tuple[str, ...],
+    log_level: str,
 ) -> int:
     """Serve POST /validate (AdmissionReview v1) over HTTPS, plus /healthz, /readyz, /metrics.
 
@@ -52,7 +65,8 @@ def serve_command(
     for path in (tls_cert, tls_key):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
-    rules = select(ALL_RULES, select=config.select, ignore=config.ignore)
+    rules = (*select(ALL_RULES, select=config.select, ignore=config.ignore),
+             *_custom_rules(config, policies))  # fmt: skip
     engine = EngineSettings(
         params=config.params,
         severity_overrides=config.severity_overrides,
@@ -67,6 +81,26 @@ def serve_command(
     except ssl.SSLError as exc:
         raise UsageError(f"--tls-cert/--tls-key: {exc}") from None
     return 0
+
+
+def _custom_policies(config: Config, policies: tuple[str, ...]) -> LoadedPolicies:
+    """Users' CEL policies; any problem stops the command (a server must not start with a
+    policy silently missing)."""
+    from kubeward.policies.loader import LoadedPolicies, load_policies
+    from kubeward.rules import ALL_RULES
+
+    paths = (*config.policy_paths, *policies)
+    if not paths:
+        return LoadedPolicies()
+    loaded = load_policies(paths, {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES})
+    if loaded.problems:
+        lines = [f"{p.file}:{p.line or '?'}: {p.message}" for p in loaded.problems]
+        raise UsageError("policies: " + "; ".join(lines))
+    return loaded
+
+
+def _custom_rules(config: Config, policies: tuple[str, ...]) -> list[Rule]:
+    return _custom_policies(config, policies).rules
 
 
 @admission.command("manifests")
@@ -136,7 +170,8 @@ def manifests_command(
 
 @admission.command("export-vap")
 @click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml (default: found).")
-def export_vap_command(config_path: str | None) -> int:
+@click.option("--policies", multiple=True, metavar="PATH", help="CEL policy files or directories.")
+def export_vap_command(config_path: str | None, policies: tuple[str, ...]) -> int:
     """Print the rules CEL can express as ValidatingAdmissionPolicies and Bindings.
 
     \b
@@ -155,7 +190,11 @@ def export_vap_command(config_path: str | None) -> int:
 
     config = resolve_config(config_path, ["."])
     rules = select(ALL_RULES, select=config.select, ignore=config.ignore)
-    objects, skipped = export(rules, config.admission, params=config.params)
+    custom = _custom_policies(config, policies)
+    objects, skipped = export(
+        (*rules, *custom.rules), config.admission, params=config.params,
+        custom=custom.definitions,
+    )  # fmt: skip
     exported = sum(o["kind"] == "ValidatingAdmissionPolicy" for o in objects)
     lines = [f"# kubeward: {exported} rules exported as ValidatingAdmissionPolicies; "
              f"{len(skipped)} not exported:"]  # fmt: skip

@@ -184,6 +184,14 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the scan.")
 @click.option(
+    "--policies",
+    "policies",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(),
+    help="CEL policy files or directories (besides the config's `policies`).",
+)
+@click.option(
     "--select",
     multiple=True,
     metavar="IDS",
@@ -244,6 +252,7 @@ def scan(
     allow_partial: bool,
     fail_on: str | None,
     exit_zero: bool,
+    policies: tuple[str, ...],
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     helm_values: tuple[str, ...],
@@ -294,6 +303,7 @@ def scan(
         paths=() if cluster else tuple(targets),
         config=config,
         select=_split(select),
+        policies=policies,
         ignore=_split(ignore),
         namespace=None if cluster else (namespaces[0] if namespaces else None),
         cluster=ClusterTarget(
@@ -315,8 +325,9 @@ def scan(
         max_file_size=max_file_size * 2**20,
         frameworks=tuple(_framework(name) for name in framework_names),
     )
+    custom = bool(request.policies or config.policy_paths)  # users' IDs are known only later
     for key in (*request.select, *request.ignore):
-        if not is_rule_prefix(key):
+        if not is_rule_prefix(key) and not custom:
             raise UsageError(f"--select/--ignore: {key!r} matches no rule ID")
     show_progress = not no_progress and sys.stderr.isatty() and not os.environ.get("CI")
     with _progress(show_progress) as progress:

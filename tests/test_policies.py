@@ -1,0 +1,176 @@
+"""Users' CEL policies: loading with file:line errors, findings at scan and admission, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kubeward.admission.review import Reviewer, parse, response
+from kubeward.admission.vap import export
+from kubeward.config import load_config
+from kubeward.engine import EngineSettings
+from kubeward.model.enforcement import AdmissionSettings
+from kubeward.policies.loader import load_policies
+from kubeward.rules import ALL_RULES
+from tests.cli_helpers import kubeward
+from tests.conftest import scan_paths
+from tests.test_admission import review
+
+POLICIES = Path(__file__).parent / "policies"
+TAKEN = {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES}
+MANIFESTS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: a, image: nginx}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+  labels: {team: payments}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: a, image: nginx}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop-api-eu-prod
+  namespace: shop
+spec:
+  ports: [{port: 80}]
+"""
+
+
+def test_policies_load_as_rules() -> None:
+    loaded = load_policies([POLICIES], TAKEN)
+    assert not loaded.problems
+    assert [r.id for r in loaded.rules] == ["ACME001", "ACME002", "ACME003"]
+    team = loaded.rules[0]
+    assert team.name == "require-team-label" and team.severity.value == "medium"
+    assert team.target.workloads
+    assert "Every workload names the team" in team.summary
+
+
+def test_scan_reports_policy_findings_with_lines(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    run = kubeward("scan", "app.yaml", "--policies", str(POLICIES), "--select", "ACME",
+                   "-f", "json", cwd=tmp_path)  # fmt: skip
+    assert run.code == 1, run.stderr
+    report = json.loads(run.stdout)
+    found = sorted((f["ruleId"], f["object"]["name"], f["line"], f["message"])
+                   for f in report["findings"])  # fmt: skip
+    assert found == [
+        ("ACME001", "web", 1, "the workload names no team"),
+        ("ACME002", "web", 1, "fewer than two replicas"),
+        ("ACME003", "shop-api-eu-prod", 27, "the name ends in -prod"),
+        ("ACME003", "shop-api-eu-prod", 27, "the name has more than three parts"),
+    ]
+    rules = {r["id"]: r for r in report["rules"]}
+    assert rules["ACME001"]["helpUri"].startswith("file://")
+    assert rules["ACME002"]["passed"] == 1 and rules["ACME002"]["failed"] == 1
+
+
+def test_config_names_policy_directories(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
+    (tmp_path / "kubeward.yaml").write_text("policies: [rules]\n")
+    config = load_config(tmp_path / "kubeward.yaml")
+    result = scan_paths([tmp_path / "app.yaml"], config=config, select=("ACME00",))
+    assert {f.rule_id for f in result.findings} == {"ACME001", "ACME002", "ACME003"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("kind: CELPolicy\napiVersion: kubeward.io/v1alpha1\nmetadata: {name: x}\n"
+         "spec:\n  id: ACME9\n", 5, "upper-case letters then digits"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+         "  id: ACME010\n  title: t\n  severity: urgent\n", 7, "severity"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+         "  id: ACME010\n  title: t\n  severity: low\n  remediation: r.\n  match: {kinds: [Pod]}\n"
+         "  validations:\n    - expression: object.metadata.name ==\n      message: m\n",
+         11, "Syntax error"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+         "  id: ACME010\n  title: t\n  severity: low\n  remediation: r.\n  match: {kinds: [Pod]}\n"
+         "  validations:\n    - expression: |\n        object.metadata.name == 'a' &&\n"
+         "        nope.x\n      message: m\n", 13, "undeclared reference to 'nope.x'"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+         "  id: W001\n", 1, "already taken"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+         "  id: ACME010\n  colour: red\n", 6, "unknown field 'colour'"),
+        ("a: [\n", 2, "invalid YAML"),
+        ("- just\n- a list\n", 1, "a policy is a mapping"),
+        ("apiVersion: v1\nkind: ConfigMap\n", 2, "expected apiVersion"),
+    ],
+)  # fmt: skip
+def test_policy_problems_name_file_and_line(
+    tmp_path: Path, text: str, line: int, fragment: str
+) -> None:
+    if "W001" in text:  # a complete policy whose ID is a built-in rule's
+        text = text + ("  title: t\n  severity: low\n  remediation: r.\n"
+                       "  match: {kinds: [Pod]}\n  validations:\n"
+                       "    - {expression: 'true', message: m}\n")  # fmt: skip
+    (tmp_path / "p.yaml").write_text(text)
+    loaded = load_policies([tmp_path], TAKEN)
+    assert not loaded.rules
+    (problem,) = loaded.problems
+    assert problem.file.endswith("p.yaml")
+    assert problem.line == line, problem
+    assert fragment in problem.message
+
+
+def test_a_failing_expression_is_an_error_for_that_object_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: strict}\nspec:\n"
+        "  id: ACME020\n  title: t\n  severity: low\n  remediation: r.\n"
+        "  match: {kinds: [Deployment]}\n  validations:\n"
+        "    - {expression: 'object.spec.replicas >= 2', message: m}\n"
+    )
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    run = kubeward("scan", "app.yaml", "--policies", "p.yaml", "--select", "ACME", "-f", "json",
+                   cwd=tmp_path)  # fmt: skip
+    assert run.code == 2
+    report = json.loads(run.stdout)
+    (error,) = report["errors"]
+    assert error["ruleId"] == "ACME020" and error["line"] == 1
+    assert "could not judge Deployment/shop/web" in error["message"]
+    assert "kubeward bug" not in error["message"]
+    assert "Traceback" not in run.stderr
+
+
+def test_admission_and_export_use_the_policies() -> None:
+    loaded = load_policies([POLICIES], TAKEN)
+    reviewer = Reviewer(loaded.rules, EngineSettings(), AdmissionSettings())
+    bare = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x", "namespace": "shop"},
+            "spec": {"template": {"spec": {"containers": []}}}}  # fmt: skip
+    request = parse(review(bare))
+    answer = response(request, reviewer.decide(request))["response"]
+    assert answer["allowed"] is False
+    assert "ACME001 require-team-label: the workload names no team" in answer["status"]["message"]
+    objects, skipped = export(loaded.rules, AdmissionSettings(), custom=loaded.definitions)
+    policies = {o["metadata"]["name"]: o for o in objects if o["kind"].endswith("Policy")}
+    service = policies["kubeward-acme003-lowercase-service-names"]["spec"]
+    assert [v["expression"] for v in service["validations"]] == [
+        "!object.metadata.name.lowerAscii().endsWith('-prod')",
+        "object.metadata.name.split('-').size() <= 3",
+    ]
+    assert service["matchConstraints"]["resourceRules"][0]["resources"] == ["services"]
+    assert not skipped
