@@ -174,3 +174,33 @@ def test_admission_and_export_use_the_policies() -> None:
     ]
     assert service["matchConstraints"]["resourceRules"][0]["resources"] == ["services"]
     assert not skipped
+
+
+def test_policy_test_command(tmp_path: Path) -> None:
+    run = kubeward("policy", "test", str(POLICIES))
+    assert run.code == 0, run.stdout + run.stderr
+    assert "5 passed, 0 failed" in run.stdout
+    (tmp_path / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
+    (tmp_path / "wrong_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: wrong}\nspec:\n"
+        "  cases:\n"
+        "    - name: expects the wrong thing\n      rule: ACME002\n      expect: pass\n"
+        "      object: {apiVersion: apps/v1, kind: Deployment, metadata: {name: x}, spec: {}}\n"
+        "    - name: a failing expression is an error\n      rule: ACME003\n      expect: error\n"
+        "      object: {apiVersion: v1, kind: Service, metadata: {}}\n"
+        "    - {name: no such rule, rule: ZZZ999, expect: pass, object: {kind: Pod}}\n"
+    )
+    run = kubeward("policy", "test", str(tmp_path), "-f", "json")
+    assert run.code == 1, run.stderr
+    cases = {c["name"]: c for c in json.loads(run.stdout)["cases"]}
+    wrong = cases["expects the wrong thing"]
+    assert (wrong["ok"], wrong["actual"], wrong["line"]) == (False, "fail", 6)
+    assert cases["a failing expression is an error"]["ok"] is True
+    assert cases["no such rule"]["detail"] == "no rule ZZZ999"
+    (tmp_path / "broken_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: b}\nspec:\n"
+        "  cases:\n    - {name: x, rule: ACME002, expect: maybe, object: {kind: Pod}}\n"
+    )
+    run = kubeward("policy", "test", str(tmp_path))
+    assert run.code == 2
+    assert "broken_test.yaml:6: spec.cases[0]: expect: one of pass, fail, error" in run.stdout

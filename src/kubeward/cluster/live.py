@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeward.cluster.client import METADATA_ONLY, ApiClient, ApiError, Forbidden, NotFound
-from kubeward.model import K8sObject, Path, RenderedFrom
+from kubeward.model import K8sObject
+from kubeward.model.objects import UNLOCATED
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 REDACTED = "(redacted by kubeward)"
@@ -123,19 +124,8 @@ class LiveObjects:
     """UIDs of the Secrets that are service-account tokens."""
 
 
-class LiveOrigin:
-    """A live object has no file and no lines; findings point at the object itself."""
-
-    __slots__ = ()
-    file: str | None = None
-    line: int | None = None
-    rendered_from: RenderedFrom | None = None
-
-    def lines(self, paths: Sequence[Path]) -> list[int | None]:
-        return [None] * len(paths)
-
-
-LIVE_ORIGIN = LiveOrigin()
+LIVE_ORIGIN = UNLOCATED
+"""A live object has no file and no lines; findings point at the object itself."""
 
 
 _GIT_VERSION = re.compile(r"v?(\d+)\.(\d+)")

@@ -78,6 +78,22 @@ CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 NamespaceSource = Literal["explicit", "deploy", "unset", "cluster"]
 
 
+class Unlocated:
+    """The origin of an object that has no file and no lines (from a cluster, an admission
+    request, a test case): findings point at the object itself."""
+
+    __slots__ = ()
+    file: str | None = None
+    line: int | None = None
+    rendered_from: RenderedFrom | None = None
+
+    def lines(self, paths: Sequence[Path]) -> list[int | None]:
+        return [None] * len(paths)
+
+
+UNLOCATED = Unlocated()
+
+
 class Origin(Protocol):
     """Where an object came from; implemented by ``kubeward.sources``.
 

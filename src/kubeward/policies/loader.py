@@ -103,8 +103,10 @@ def load_policies(paths: Iterable[str | Path], taken: Iterable[str] = ()) -> Loa
             out.problems.append(PolicyProblem(shown, line, f"invalid YAML: {problem}"))
             continue
         for node, document in zip(nodes, documents, strict=True):
-            if document is None:
-                continue
+            if document is None or (
+                isinstance(document, dict) and document.get("kind") == "PolicyTest"
+            ):
+                continue  # policy tests live next to the policies (kubeward policy test)
             try:
                 rule, definition = _rule(document, node, shown)
             except _Invalid as exc:
@@ -128,7 +130,7 @@ class _Invalid(ValueError):
         self.line = line
 
 
-def _line(node: yaml.Node | None, *path: str | int) -> int | None:
+def yaml_line(node: yaml.Node | None, *path: str | int) -> int | None:
     """Line of ``path`` inside a composed document (for messages)."""
     current = node
     line = node.start_mark.line + 1 if node is not None else None
@@ -154,37 +156,39 @@ def _text(value: Any, what: str, node: yaml.Node, *path: str | int, required: bo
     if value is None and not required:
         return ""
     if not isinstance(value, str) or not value.strip():
-        raise _Invalid(f"{what}: a non-empty string is required", _line(node, *path))
+        raise _Invalid(f"{what}: a non-empty string is required", yaml_line(node, *path))
     return value.strip()
 
 
 def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinition]:
     if not isinstance(document, dict):
-        raise _Invalid("a policy is a mapping (apiVersion, kind, metadata, spec)", _line(node))
+        raise _Invalid("a policy is a mapping (apiVersion, kind, metadata, spec)", yaml_line(node))
     if document.get("apiVersion") != API_VERSION or document.get("kind") != KIND:
-        raise _Invalid(f"expected apiVersion: {API_VERSION} and kind: {KIND}", _line(node, "kind"))
+        raise _Invalid(
+            f"expected apiVersion: {API_VERSION} and kind: {KIND}", yaml_line(node, "kind")
+        )
     raw_meta = document.get("metadata")
     meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     name = _text(meta.get("name"), "metadata.name", node, "metadata", "name")
     if not NAME_PATTERN.match(name):
-        raise _Invalid(f"metadata.name {name!r} is not kebab-case", _line(node, "metadata"))
+        raise _Invalid(f"metadata.name {name!r} is not kebab-case", yaml_line(node, "metadata"))
     spec = document.get("spec")
     if not isinstance(spec, dict):
-        raise _Invalid("spec is required", _line(node, "spec"))
+        raise _Invalid("spec is required", yaml_line(node, "spec"))
     known = {"id", "title", "severity", "remediation", "description", "match", "validations"}
     for key in spec:
         if key not in known:
-            raise _Invalid(f"spec: unknown field {key!r}", _line(node, "spec", str(key)))
+            raise _Invalid(f"spec: unknown field {key!r}", yaml_line(node, "spec", str(key)))
     rule_id = _text(spec.get("id"), "spec.id", node, "spec", "id")
     if not ID_PATTERN.match(rule_id):
         raise _Invalid(
             f"spec.id {rule_id!r}: upper-case letters then digits (e.g. ACME001)",
-            _line(node, "spec", "id"),
+            yaml_line(node, "spec", "id"),
         )
     try:
         severity = Severity.parse(_text(spec.get("severity"), "spec.severity", node, "spec"))
     except ValueError as exc:
-        raise _Invalid(f"spec.severity: {exc}", _line(node, "spec", "severity")) from None
+        raise _Invalid(f"spec.severity: {exc}", yaml_line(node, "spec", "severity")) from None
     target = _target(spec.get("match"), node)
     checks = _validations(spec.get("validations"), node)
     title = _text(spec.get("title"), "spec.title", node, "spec", "title")
@@ -212,26 +216,30 @@ def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinitio
 
 def _target(match: Any, node: yaml.Node) -> Target:
     if not isinstance(match, dict):
-        raise _Invalid("spec.match: kinds and/or workloads: true", _line(node, "spec", "match"))
+        raise _Invalid("spec.match: kinds and/or workloads: true", yaml_line(node, "spec", "match"))
     kinds = match.get("kinds") or []
     if not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds):
-        raise _Invalid("spec.match.kinds: a list of kinds", _line(node, "spec", "match", "kinds"))
+        raise _Invalid(
+            "spec.match.kinds: a list of kinds", yaml_line(node, "spec", "match", "kinds")
+        )
     workloads = match.get("workloads") is True
     if not kinds and not workloads:
         raise _Invalid(
-            "spec.match: name kinds or set workloads: true", _line(node, "spec", "match")
+            "spec.match: name kinds or set workloads: true", yaml_line(node, "spec", "match")
         )
     return Target(kinds=frozenset(kinds), workloads=workloads)
 
 
 def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
     if not isinstance(raw, list) or not raw:
-        raise _Invalid("spec.validations: at least one", _line(node, "spec", "validations"))
+        raise _Invalid("spec.validations: at least one", yaml_line(node, "spec", "validations"))
     checks = []
     for index, item in enumerate(raw):
         at = ("spec", "validations", index)
         if not isinstance(item, dict):
-            raise _Invalid(f"spec.validations[{index}]: expression and message", _line(node, *at))
+            raise _Invalid(
+                f"spec.validations[{index}]: expression and message", yaml_line(node, *at)
+            )
         source = _text(item.get("expression"), f"spec.validations[{index}].expression", node,
                        *at, "expression")  # fmt: skip
         message = _text(item.get("message"), f"spec.validations[{index}].message", node,
@@ -239,7 +247,7 @@ def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
         try:
             expression = Expression(source)
         except CelError as exc:
-            base = _line(node, *at, "expression") or 0
+            base = yaml_line(node, *at, "expression") or 0
             # a block scalar starts on the line after the key
             line = base + exc.line - 1 + (1 if "\n" in source else 0)
             raise _Invalid(

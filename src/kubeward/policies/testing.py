@@ -1,0 +1,135 @@
+"""``kubeward policy test``: users' unit tests for their policies (and for built-in rules).
+
+A test file holds ``PolicyTest`` documents next to the policies:
+
+```yaml
+apiVersion: kubeward.io/v1alpha1
+kind: PolicyTest
+metadata:
+  name: replicas
+spec:
+  cases:
+    - name: a single replica is refused
+      rule: ACME002                  # a policy's ID, or a built-in rule's (W001, ...)
+      expect: fail                   # pass | fail | error
+      object:                        # the manifest the rule judges
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec: {replicas: 1}
+```
+
+Each case runs the one rule on the one object through the engine (parameters and exceptions do
+not apply); a case whose rule does not target the object's kind passes when it expects
+``pass``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from kubeward.engine import EngineSettings, evaluate
+from kubeward.model import Inventory, K8sObject
+from kubeward.model.objects import UNLOCATED
+from kubeward.policies.loader import API_VERSION, PolicyProblem, policy_files, yaml_line
+from kubeward.rules import Rule
+
+TEST_KIND = "PolicyTest"
+EXPECTATIONS = ("pass", "fail", "error")
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    line: int
+    name: str
+    rule_id: str
+    expect: str
+    object: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    actual: str
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.actual == self.case.expect
+
+
+def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
+    cases: list[Case] = []
+    problems: list[PolicyProblem] = []
+    for path in policy_files(paths):
+        shown = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            pairs = list(
+                zip(
+                    yaml.compose_all(text, Loader=yaml.CSafeLoader),
+                    yaml.load_all(text, Loader=yaml.CSafeLoader),
+                    strict=True,
+                )
+            )
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # the policy loader reports unreadable files
+        for node, document in pairs:
+            if not isinstance(document, dict) or document.get("kind") != TEST_KIND:
+                continue
+            if document.get("apiVersion") != API_VERSION:
+                problems.append(PolicyProblem(shown, yaml_line(node, "apiVersion"),
+                                              f"expected apiVersion: {API_VERSION}"))  # fmt: skip
+                continue
+            spec = document.get("spec")
+            raw_cases = spec.get("cases") if isinstance(spec, dict) else None
+            if not isinstance(raw_cases, list) or not raw_cases:
+                problems.append(PolicyProblem(shown, yaml_line(node, "spec"), "spec.cases: a list"))
+                continue
+            for index, raw in enumerate(raw_cases):
+                at = ("spec", "cases", index)
+                line = yaml_line(node, *at) or 0
+                case = _case(raw, shown, line)
+                if isinstance(case, str):
+                    problems.append(PolicyProblem(shown, line, f"spec.cases[{index}]: {case}"))
+                else:
+                    cases.append(case)
+    return cases, problems
+
+
+def _case(raw: Any, file: str, line: int) -> Case | str:
+    if not isinstance(raw, dict):
+        return "a case is a mapping: name, rule, expect, object"
+    name, rule_id, expect, obj = (raw.get(k) for k in ("name", "rule", "expect", "object"))
+    if not isinstance(rule_id, str) or not rule_id:
+        return "rule: the ID of the rule under test"
+    if expect not in EXPECTATIONS:
+        return f"expect: one of {', '.join(EXPECTATIONS)}"
+    if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
+        return "object: a manifest with apiVersion and kind"
+    label = name if isinstance(name, str) and name else f"{rule_id} on {obj['kind']}"
+    return Case(file, line, label, rule_id, expect, obj)
+
+
+def run_cases(cases: Iterable[Case], rules: Mapping[str, Rule]) -> list[Outcome]:
+    outcomes = []
+    for case in cases:
+        rule = rules.get(case.rule_id)
+        if rule is None:
+            outcomes.append(Outcome(case, "error", f"no rule {case.rule_id}"))
+            continue
+        obj = K8sObject(case.object, UNLOCATED, deploy_namespace="default")
+        evaluation = evaluate(Inventory([obj]), [rule], EngineSettings())
+        if evaluation.errors:
+            outcomes.append(Outcome(case, "error", evaluation.errors[0].message))
+        elif evaluation.findings:
+            detail = "; ".join(f.message for f in evaluation.findings)
+            outcomes.append(Outcome(case, "fail", detail))
+        else:
+            outcomes.append(Outcome(case, "pass", ""))
+    return outcomes
