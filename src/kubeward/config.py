@@ -53,6 +53,7 @@ from kubeward.rbac.queries import QueryError, parse_target
 from kubeward.rules import ALL_RULES, lookup
 from kubeward.rules._base import RuleParams
 from kubeward.rules._common.images import RegistryPattern, parse_registry_pattern
+from kubeward.yaml_lines import node_line
 
 RESOURCE_NAMES = ("memory", "cpu")
 """Resources whose limits and requests rules W022/W023 require (both unless configured)."""
@@ -163,28 +164,6 @@ def _display(path: Path) -> str:
 _PATH_PART = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
 
 
-def _node_line(root: yaml.Node | None, path: Sequence[str | int]) -> int | None:
-    """Line of a path in a composed YAML tree (for error messages)."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    node, line = value, key.start_mark.line + 1
-                    break
-            else:
-                return line
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 def _parse_msgspec_path(text: str) -> list[str | int]:
     match = re.search(r"at `\$([^`]*)`", text)
     if not match:
@@ -224,7 +203,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError("the configuration must be a mapping of settings", file=shown, line=1)
 
     def fail(message: str, at: Sequence[str | int]) -> ConfigError:
-        return ConfigError(message, file=shown, line=_node_line(root, at))
+        return ConfigError(message, file=shown, line=node_line(root, at))
 
     try:
         raw = msgspec.convert(data, _ConfigFile)
@@ -247,7 +226,7 @@ def load_config(path: Path) -> Config:
 
 def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
     def fail(message: str, at: Sequence[str | int]) -> ConfigError:
-        return ConfigError(message, file=shown, line=_node_line(root, at))
+        return ConfigError(message, file=shown, line=node_line(root, at))
 
     for key, entries in (("select", raw.select), ("ignore", raw.ignore)):
         for index, entry in enumerate(entries):
@@ -329,7 +308,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
                 names=tuple(exception.names),
                 expires=exception.expires,
                 file=shown,
-                line=_node_line(root, at),
+                line=node_line(root, at),
             )
         )
     return Config(

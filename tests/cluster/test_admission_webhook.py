@@ -21,6 +21,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.test_admission import GOOD_CONTAINER
 from tests.testcluster import TestCluster, free_port
 
 NAMESPACE = "admission-test"
@@ -30,21 +31,7 @@ trustedRegistries: [registry.corp.example]
 admission:
   actions: {W022: warn}
 """
-GOOD_IMAGE = "registry.corp.example/shop/api@sha256:" + "a" * 64
-GOOD_CONTAINER: dict[str, Any] = {
-    "name": "app",
-    "image": GOOD_IMAGE,
-    "imagePullPolicy": "Always",
-    "securityContext": {
-        "allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True, "runAsUser": 10001, "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    },
-    "resources": {"limits": {"cpu": "1", "memory": "128Mi"},
-                  "requests": {"cpu": "100m", "memory": "64Mi"}},
-    "livenessProbe": {"httpGet": {"path": "/", "port": 8080}},
-    "readinessProbe": {"httpGet": {"path": "/", "port": 8080}},
-}  # fmt: skip
+GOOD_IMAGE = GOOD_CONTAINER["image"]
 
 
 def pod(name: str, **container: Any) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from kubeward.errors import RuleEvaluationError
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.policies.cel import CelError, CelEvaluationError, Expression
 from kubeward.rules import Rule, RuleParams, Scope, Target
+from kubeward.yaml_lines import node_line
 
 API_VERSION = "kubeward.io/v1alpha1"
 KIND = "CELPolicy"
@@ -130,65 +131,48 @@ class _Invalid(ValueError):
         self.line = line
 
 
-def yaml_line(node: yaml.Node | None, *path: str | int) -> int | None:
-    """Line of ``path`` inside a composed document (for messages)."""
-    current = node
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in path:
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    current, line = value, value.start_mark.line + 1
-                    break
-            else:
-                return line
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(current.value):
-                return line
-            current = current.value[part]
-            line = current.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 def _text(value: Any, what: str, node: yaml.Node, *path: str | int, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str) or not value.strip():
-        raise _Invalid(f"{what}: a non-empty string is required", yaml_line(node, *path))
+        raise _Invalid(f"{what}: a non-empty string is required", node_line(node, path))
     return value.strip()
 
 
 def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinition]:
     if not isinstance(document, dict):
-        raise _Invalid("a policy is a mapping (apiVersion, kind, metadata, spec)", yaml_line(node))
+        raise _Invalid(
+            "a policy is a mapping (apiVersion, kind, metadata, spec)", node_line(node, ())
+        )
     if document.get("apiVersion") != API_VERSION or document.get("kind") != KIND:
         raise _Invalid(
-            f"expected apiVersion: {API_VERSION} and kind: {KIND}", yaml_line(node, "kind")
+            f"expected apiVersion: {API_VERSION} and kind: {KIND}", node_line(node, ("kind",))
         )
     raw_meta = document.get("metadata")
     meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     name = _text(meta.get("name"), "metadata.name", node, "metadata", "name")
     if not NAME_PATTERN.match(name):
-        raise _Invalid(f"metadata.name {name!r} is not kebab-case", yaml_line(node, "metadata"))
+        raise _Invalid(f"metadata.name {name!r} is not kebab-case", node_line(node, ("metadata",)))
     spec = document.get("spec")
     if not isinstance(spec, dict):
-        raise _Invalid("spec is required", yaml_line(node, "spec"))
+        raise _Invalid("spec is required", node_line(node, ("spec",)))
     known = {"id", "title", "severity", "remediation", "description", "match", "validations"}
     for key in spec:
         if key not in known:
-            raise _Invalid(f"spec: unknown field {key!r}", yaml_line(node, "spec", str(key)))
+            raise _Invalid(f"spec: unknown field {key!r}", node_line(node, ("spec", str(key))))
     rule_id = _text(spec.get("id"), "spec.id", node, "spec", "id")
     if not ID_PATTERN.match(rule_id):
         raise _Invalid(
             f"spec.id {rule_id!r}: upper-case letters then digits (e.g. ACME001)",
-            yaml_line(node, "spec", "id"),
+            node_line(node, ("spec", "id")),
         )
     try:
         severity = Severity.parse(_text(spec.get("severity"), "spec.severity", node, "spec"))
     except ValueError as exc:
-        raise _Invalid(f"spec.severity: {exc}", yaml_line(node, "spec", "severity")) from None
+        raise _Invalid(
+            f"spec.severity: {exc}",
+            node_line(node, ("spec", "severity")),
+        ) from None
     target = _target(spec.get("match"), node)
     checks = _validations(spec.get("validations"), node)
     title = _text(spec.get("title"), "spec.title", node, "spec", "title")
@@ -216,29 +200,37 @@ def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinitio
 
 def _target(match: Any, node: yaml.Node) -> Target:
     if not isinstance(match, dict):
-        raise _Invalid("spec.match: kinds and/or workloads: true", yaml_line(node, "spec", "match"))
+        raise _Invalid(
+            "spec.match: kinds and/or workloads: true",
+            node_line(node, ("spec", "match")),
+        )
     kinds = match.get("kinds") or []
     if not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds):
         raise _Invalid(
-            "spec.match.kinds: a list of kinds", yaml_line(node, "spec", "match", "kinds")
+            "spec.match.kinds: a list of kinds",
+            node_line(node, ("spec", "match", "kinds")),
         )
     workloads = match.get("workloads") is True
     if not kinds and not workloads:
         raise _Invalid(
-            "spec.match: name kinds or set workloads: true", yaml_line(node, "spec", "match")
+            "spec.match: name kinds or set workloads: true",
+            node_line(node, ("spec", "match")),
         )
     return Target(kinds=frozenset(kinds), workloads=workloads)
 
 
 def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
     if not isinstance(raw, list) or not raw:
-        raise _Invalid("spec.validations: at least one", yaml_line(node, "spec", "validations"))
+        raise _Invalid(
+            "spec.validations: at least one",
+            node_line(node, ("spec", "validations")),
+        )
     checks = []
     for index, item in enumerate(raw):
         at = ("spec", "validations", index)
         if not isinstance(item, dict):
             raise _Invalid(
-                f"spec.validations[{index}]: expression and message", yaml_line(node, *at)
+                f"spec.validations[{index}]: expression and message", node_line(node, at)
             )
         source = _text(item.get("expression"), f"spec.validations[{index}].expression", node,
                        *at, "expression")  # fmt: skip
@@ -247,7 +239,16 @@ def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
         try:
             expression = Expression(source)
         except CelError as exc:
-            base = yaml_line(node, *at, "expression") or 0
+            base = (
+                node_line(
+                    node,
+                    (
+                        *at,
+                        "expression",
+                    ),
+                )
+                or 0
+            )
             # a block scalar starts on the line after the key
             line = base + exc.line - 1 + (1 if "\n" in source else 0)
             raise _Invalid(

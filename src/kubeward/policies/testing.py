@@ -35,8 +35,9 @@ import yaml
 from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Inventory, K8sObject
 from kubeward.model.objects import UNLOCATED
-from kubeward.policies.loader import API_VERSION, PolicyProblem, policy_files, yaml_line
+from kubeward.policies.loader import API_VERSION, PolicyProblem, policy_files
 from kubeward.rules import Rule
+from kubeward.yaml_lines import node_line
 
 TEST_KIND = "PolicyTest"
 EXPECTATIONS = ("pass", "fail", "error")
@@ -83,17 +84,19 @@ def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
             if not isinstance(document, dict) or document.get("kind") != TEST_KIND:
                 continue
             if document.get("apiVersion") != API_VERSION:
-                problems.append(PolicyProblem(shown, yaml_line(node, "apiVersion"),
+                problems.append(PolicyProblem(shown, node_line(node, ("apiVersion",)),
                                               f"expected apiVersion: {API_VERSION}"))  # fmt: skip
                 continue
             spec = document.get("spec")
             raw_cases = spec.get("cases") if isinstance(spec, dict) else None
             if not isinstance(raw_cases, list) or not raw_cases:
-                problems.append(PolicyProblem(shown, yaml_line(node, "spec"), "spec.cases: a list"))
+                problems.append(
+                    PolicyProblem(shown, node_line(node, ("spec",)), "spec.cases: a list")
+                )
                 continue
             for index, raw in enumerate(raw_cases):
                 at = ("spec", "cases", index)
-                line = yaml_line(node, *at) or 0
+                line = node_line(node, at) or 0
                 case = _case(raw, shown, line)
                 if isinstance(case, str):
                     problems.append(PolicyProblem(shown, line, f"spec.cases[{index}]: {case}"))
