@@ -5,13 +5,13 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
-from kubeward.config import Config, find_config, load_config, parse_fail_on
+from kubeward.cli.scan import resolve_config
+from kubeward.config import parse_fail_on
 from kubeward.errors import UsageError
 from kubeward.model import Severity
 from kubeward.scan import ClusterTarget, ScanRequest, exit_code, run_scan
@@ -23,15 +23,6 @@ _DB_HELP = (
     "History database: an SQLite file or an SQLAlchemy URL such as "
     "postgresql+psycopg://user@host/db (default: $XDG_DATA_HOME/kubeward/history.db)."
 )
-
-
-def _config(path: str | None) -> Config:
-    if path:
-        if not Path(path).is_file():
-            raise UsageError(f"--config {path}: no such file")
-        return load_config(Path(path))
-    found = find_config(["."])
-    return load_config(found) if found is not None else Config()
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -94,7 +85,7 @@ def audit(
     or disappears is printed as a JSON line ({"type": "new"|"resolved", "finding": {...}})
     and recorded, until SIGINT or SIGTERM (exit 0).
     """
-    config = _config(config_path)
+    config = resolve_config(config_path, ["."])
     threshold: Severity | None = config.fail_on
     if fail_on is not None:
         try:

@@ -141,10 +141,9 @@ def _load(
 
 
 def _config() -> Config:
-    from kubeward.config import Config, find_config, load_config
+    from kubeward.cli.scan import resolve_config
 
-    found = find_config(["."])
-    return load_config(found) if found is not None else Config()
+    return resolve_config(None, ["."])
 
 
 def _grant_json(grant: Grant) -> dict[str, Any]:
