@@ -204,3 +204,21 @@ def test_policy_test_command(tmp_path: Path) -> None:
     run = kubeward("policy", "test", str(tmp_path))
     assert run.code == 2
     assert "broken_test.yaml:6: spec.cases[0]: expect: one of pass, fail, error" in run.stdout
+
+
+def test_a_failure_on_a_secret_quotes_no_value(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: numeric}\nspec:\n"
+        "  id: ACME030\n  title: t\n  severity: low\n  remediation: r.\n"
+        "  match: {kinds: [Secret]}\n  validations:\n"
+        "    - {expression: 'int(object.stringData.password) > 0', message: m}\n"
+    )
+    (tmp_path / "s.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\n"
+        "stringData: {password: hunter2-not-a-number}\n"
+    )
+    run = kubeward("scan", "s.yaml", "--policies", "p.yaml", "--select", "ACME", "-f", "json",
+                   cwd=tmp_path)  # fmt: skip
+    (error,) = json.loads(run.stdout)["errors"]
+    assert "details withheld" in error["message"]
+    assert "hunter2" not in run.stdout + run.stderr

@@ -267,6 +267,10 @@ def _checker(
             try:
                 holds = expression.holds(data)
             except CelEvaluationError as exc:
+                if obj.kind == "Secret":  # CEL's message could quote a value it failed on
+                    raise PolicyRuntimeError(
+                        f"{expression.source!r} failed (details withheld for a Secret)"
+                    ) from None
                 raise PolicyRuntimeError(str(exc)) from None
             if not holds:
                 yield Violation((), message)
