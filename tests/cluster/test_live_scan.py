@@ -19,6 +19,7 @@ from kubeward.cluster.client import ApiClient
 from kubeward.cluster.kubeconfig import load as load_kubeconfig
 from kubeward.config import load_config
 from kubeward.model import ScanResult
+from kubeward.model.secrets import LAST_APPLIED
 from kubeward.scan import ClusterTarget, ScanRequest, run_scan
 from kubeward.sources.load import LoadOptions, load
 from tests.cli_helpers import kubeward
@@ -93,7 +94,7 @@ def test_secrets_are_read_without_their_values(cluster: TestCluster) -> None:
             "namespace": "vault",
             "annotations": {
                 # what `kubectl apply` leaves behind: a second copy of the values
-                live.LAST_APPLIED: json.dumps(
+                LAST_APPLIED: json.dumps(
                     {"apiVersion": "v1", "kind": "Secret", "stringData": {"password": CANARY}}
                 )
             },

@@ -18,10 +18,11 @@ from typing import Any
 
 import orjson
 
-from kubeward.cluster.live import LIVE_ORIGIN, redact_secret_metadata
+from kubeward.cluster.live import LIVE_ORIGIN
 from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Finding, Inventory, K8sObject
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.model.secrets import without_secret_values
 from kubeward.rules import Rule, Scope
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
@@ -51,6 +52,8 @@ class AdmissionRequest:
     object: dict[str, Any] | None
     old_object: dict[str, Any] | None
     dry_run: bool
+    document: dict[str, Any] = field(default_factory=dict)
+    """The ``request`` as sent (users' policies read operation, userInfo, oldObject...)."""
 
     def describe(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
@@ -107,6 +110,7 @@ def parse(body: bytes) -> AdmissionRequest:
         object=obj,
         old_object=old,
         dry_run=request.get("dryRun") is True,
+        document=request,
     )
 
 
@@ -150,10 +154,18 @@ class Reviewer:
             return verdict
         # a long-running server: exceptions expire by today's date, not the start-up date
         engine = replace(self.engine, today=date.today())
-        findings, errors = self._judge(request.object, request.namespace, engine)
+        old = request.old_object
+        context = {
+            **request.document,
+            "object": without_secret_values(request.object),
+            "oldObject": without_secret_values(old) if old is not None else None,
+        }
+        findings, errors = self._judge(context, request.namespace, engine)
         verdict.errors = errors
         if request.old_object is not None and self.settings.allow_existing_violations:
-            before, _ = self._judge(request.old_object, request.namespace, engine)
+            # the old object is judged as the object of the same request, with nothing before it
+            before_context = {**context, "object": context["oldObject"], "oldObject": None}
+            before, _ = self._judge(before_context, request.namespace, engine)
             had = {(f.rule_id, f.path) for f in before}
             new = [f for f in findings if (f.rule_id, f.path) not in had]
             verdict.existing = len(findings) - len(new)
@@ -170,28 +182,16 @@ class Reviewer:
         return verdict
 
     def _judge(
-        self, raw: dict[str, Any], namespace: str, engine: EngineSettings
+        self, context: dict[str, Any], namespace: str, engine: EngineSettings
     ) -> tuple[list[Finding], list[str]]:
-        obj = K8sObject(without_secret_values(raw), LIVE_ORIGIN, deploy_namespace=namespace or None)
+        """Judge ``context["object"]`` (Secret values removed already); ``context`` is the
+        request that carries it."""
+        obj = K8sObject(
+            context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
+        )
         evaluation = evaluate(Inventory([obj]), self.rules, engine)
         errors = [p.message for p in evaluation.errors]
         return evaluation.findings, errors
-
-
-def without_secret_values(raw: dict[str, Any]) -> dict[str, Any]:
-    """A Secret without its values (data, stringData, a last-applied copy): what kubeward's
-    rules need of a Secret is its type and metadata, and no value may reach a message."""
-    if raw.get("kind") != "Secret":
-        return raw
-    copy = {k: v for k, v in raw.items() if k not in ("data", "stringData")}
-    meta = raw.get("metadata")
-    if isinstance(meta, dict):
-        copy["metadata"] = dict(meta)
-        annotations = meta.get("annotations")
-        if isinstance(annotations, dict):
-            copy["metadata"]["annotations"] = dict(annotations)
-        redact_secret_metadata(copy)
-    return copy
 
 
 def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:

@@ -11,7 +11,6 @@ the rest is still scanned.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +19,8 @@ from typing import Any
 from kubeward.cluster.client import METADATA_ONLY, ApiClient, ApiError, Forbidden, NotFound
 from kubeward.model import K8sObject
 from kubeward.model.objects import UNLOCATED
+from kubeward.model.secrets import redact_secret_metadata
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-REDACTED = "(redacted by kubeward)"
 SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"  # noqa: S105 - a Secret type
 
 
@@ -252,29 +250,6 @@ def live_object(item: dict[str, Any], resource: Resource, token_secrets: set[str
         if uid_of(item) in token_secrets:
             item["type"] = SERVICE_ACCOUNT_TOKEN
     return K8sObject(item, LIVE_ORIGIN)
-
-
-def redact_secret_metadata(item: dict[str, Any]) -> None:
-    """Drop Secret values that metadata can carry: a last-applied copy of the Secret."""
-    meta = item.get("metadata")
-    annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    if not isinstance(annotations, dict) or LAST_APPLIED not in annotations:
-        return
-    try:
-        embedded = json.loads(str(annotations[LAST_APPLIED]))
-    except (ValueError, RecursionError):
-        embedded = None
-    if not isinstance(embedded, dict):
-        annotations[LAST_APPLIED] = REDACTED
-        return
-    for section in ("data", "stringData"):
-        values = embedded.get(section)
-        if isinstance(values, dict):
-            embedded[section] = {
-                key: (REDACTED if value not in (None, "") else value)
-                for key, value in values.items()
-            }
-    annotations[LAST_APPLIED] = json.dumps(embedded)
 
 
 def without_controlled(objects: list[K8sObject]) -> list[K8sObject]:

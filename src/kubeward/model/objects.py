@@ -187,6 +187,7 @@ class K8sObject:
 
     __slots__ = (
         "_containers",
+        "admission",
         "api_version",
         "kind",
         "name",
@@ -198,9 +199,20 @@ class K8sObject:
         "raw",
     )
 
-    def __init__(self, raw: Raw, origin: Origin, *, deploy_namespace: str | None = None) -> None:
+    def __init__(
+        self,
+        raw: Raw,
+        origin: Origin,
+        *,
+        deploy_namespace: str | None = None,
+        admission: Mapping[str, Any] | None = None,
+    ) -> None:
         self.raw = raw
         self.origin = origin
+        self.admission = admission
+        """At admission only: the AdmissionReview's ``request`` that carries this object as
+        ``object`` (operation, userInfo, oldObject; Secret values removed). Users' policies
+        may read it; built-in rules judge the object alone."""
         api_version = raw.get("apiVersion")
         kind = raw.get("kind")
         self.api_version: str = api_version if isinstance(api_version, str) else ""
