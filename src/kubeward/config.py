@@ -130,7 +130,7 @@ class Config:
     exceptions: tuple[PolicyException, ...] = ()
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     policy_paths: tuple[str, ...] = ()
-    """Files and directories of users' CEL policies (relative to the config file)."""
+    """Files and directories of users' policies, CEL and Rego (relative to the config file)."""
 
 
 def find_config(scanned: Iterable[str], cwd: Path | None = None) -> Path | None:

@@ -72,7 +72,7 @@ class ScanRequest:
     """Scan a live cluster instead of ``paths``."""
     today: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     policies: tuple[str, ...] = ()
-    """Files and directories of users' CEL policies (besides the config's ``policies``)."""
+    """Files and directories of users' policies (besides the config's ``policies``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +122,7 @@ def chosen_rules(request: ScanRequest) -> tuple[Rule, ...]:
 
 
 def custom_rules(request: ScanRequest, builtin: Sequence[Rule]) -> LoadedPolicies:
-    """Users' CEL policies (config's ``policies`` and ``--policies``), selected like rules."""
+    """Users' policies (config's ``policies`` and ``--policies``), selected like rules."""
     paths = (*request.config.policy_paths, *request.policies)
     if not paths:
         return LoadedPolicies()

@@ -7,7 +7,8 @@ exempt namespaces). Each translation must agree with the Python rule object by o
 differential test (tests/cluster/test_vap_export.py) installs them in the real API server and
 compares its verdicts with kubeward's findings on fixtures and generated workloads.
 
-Every other rule is listed with the reason it is not exported.
+Every other rule is listed with the reason it is not exported (users' Rego policies among
+them: the API server evaluates CEL only, so the webhook enforces them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeward.model.enforcement import Action, AdmissionSettings
-from kubeward.policies.loader import POLICY_MODULE, CelDefinition
+from kubeward.policies.loader import POLICY_MODULE, CelDefinition, Definition, RegoDefinition
 from kubeward.rules import Rule, RuleParams, Scope
 from kubeward.rules._common.images import (
     DIGEST_PATTERN as IMAGE_DIGEST,
@@ -664,6 +665,10 @@ def _versioned(root_exempt: str, selinux: str) -> dict[str, Translation]:
 
 
 NOT_YET = "expressible in CEL, not exported yet"
+REGO_REASON = (
+    "a Rego policy: the API server evaluates only CEL, so the webhook (kubeward admission "
+    "serve) enforces it"
+)
 PARAMS_NAMESPACE = "kubeward"
 """Where the allow-lists policies read (as ``params``) live: a ConfigMap per policy."""
 CREDENTIAL_DETECTORS = frozenset({"S001", "S002", "S003", "S006"})
@@ -710,19 +715,23 @@ def export(
     settings: AdmissionSettings,
     action: Action | None = None,
     params: RuleParams | None = None,
-    custom: Mapping[str, CelDefinition] | None = None,
+    custom: Mapping[str, Definition] | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[Rule, str]]]:
     """(policies and bindings, [(rule, why it is not exported)]). ``action`` overrides the
     configured per-rule actions (tests use Warn to see every verdict at once)."""
     table = dict(translations(params))
+    rego = set()
     for rule_id, definition in (custom or {}).items():
+        if isinstance(definition, RegoDefinition):
+            rego.add(rule_id)
+            continue
         translation = custom_translation(definition)
         if translation is not None:
             table[rule_id] = translation
     objects: list[dict[str, Any]] = []
     skipped: list[tuple[Rule, str]] = []
     for rule in rules:
-        reason = why_not(rule, table)
+        reason = REGO_REASON if rule.id in rego else why_not(rule, table)
         chosen = action or settings.action_for(rule.id)
         if reason is None and chosen is Action.OFF:
             reason = "its admission action is off"

@@ -28,7 +28,7 @@ def admission() -> None:
 )
 @click.option("--tls-key", required=True, type=click.Path(dir_okay=False), help="Its key (PEM).")
 @click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml (default: found).")
-@click.option("--policies", multiple=True, metavar="PATH", help="CEL policy files or directories.")
+@click.option("--policies", multiple=True, metavar="PATH", help="CEL, Rego policy files, dirs.")
 @click.option(
     "--log-level",
     default="info",
@@ -84,7 +84,7 @@ def serve_command(
 
 
 def _custom_policies(config: Config, policies: tuple[str, ...]) -> LoadedPolicies:
-    """Users' CEL policies; any problem stops the command (a server must not start with a
+    """Users' policies; any problem stops the command (a server must not start with a
     policy silently missing)."""
     from kubeward.policies.loader import LoadedPolicies, load_policies
     from kubeward.rules import ALL_RULES
@@ -170,7 +170,7 @@ def manifests_command(
 
 @admission.command("export-vap")
 @click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml (default: found).")
-@click.option("--policies", multiple=True, metavar="PATH", help="CEL policy files or directories.")
+@click.option("--policies", multiple=True, metavar="PATH", help="CEL, Rego policy files, dirs.")
 def export_vap_command(config_path: str | None, policies: tuple[str, ...]) -> int:
     """Print the rules CEL can express as ValidatingAdmissionPolicies and Bindings.
 

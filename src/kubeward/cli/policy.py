@@ -20,7 +20,7 @@ def policy() -> None:
     show_default=True,
 )  # fmt: skip
 def test_command(paths: tuple[str, ...], fmt: str) -> int:
-    """Run the PolicyTest cases found in PATHS against the CELPolicy policies there (and the
+    """Run the PolicyTest cases found in PATHS against the policies there (CEL, Rego; and the
     built-in rules). Exit 0 when every case gets what it expects, 1 when one does not, 2 when a
     policy or test file is broken."""
     from kubeward.policies.loader import load_policies

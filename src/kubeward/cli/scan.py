@@ -189,7 +189,7 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     multiple=True,
     metavar="PATH",
     type=click.Path(),
-    help="CEL policy files or directories (besides the config's `policies`).",
+    help="Policy files (CEL, Rego) or directories (besides the config's `policies`).",
 )
 @click.option(
     "--select",

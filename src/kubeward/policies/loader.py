@@ -1,7 +1,8 @@
 """Policy files → rules.
 
 A policy file (``*.yaml``/``*.yml`` in a policies directory, several documents allowed) holds
-``CELPolicy`` documents:
+``CELPolicy`` documents and ``RegoPolicy`` documents; ``*.rego`` files are Rego policies too
+(``kubeward.policies.rego_policies``). A ``CELPolicy``:
 
 ```yaml
 apiVersion: kubeward.io/v1alpha1
@@ -29,7 +30,6 @@ static text: a message computed from the object could quote a Secret's value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,25 +37,40 @@ from typing import Any
 
 import yaml
 
-from kubeward.errors import RuleEvaluationError
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Violation
 from kubeward.policies.cel import CelError, CelEvaluationError, Expression
+from kubeward.policies.fields import (
+    API_VERSION,
+    ID_PATTERN,
+    NAME_PATTERN,
+    Invalid,
+    PolicyProblem,
+    PolicyRuntimeError,
+    header,
+    spec_of,
+    text_field,
+)
+from kubeward.policies.rego import RegoModule
+from kubeward.policies.rego_policies import (
+    REGO_KIND,
+    RegoDefinition,
+    library_module,
+    rego_file_rule,
+    rego_policy_rule,
+)
 from kubeward.rules import Rule, RuleParams, Scope, Target
 from kubeward.yaml_lines import node_line
 
-API_VERSION = "kubeward.io/v1alpha1"
 KIND = "CELPolicy"
-ID_PATTERN = re.compile(r"^[A-Z]{1,10}\d{3,6}$")
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+KINDS = (KIND, REGO_KIND)
+SUFFIXES = (".yaml", ".yml", ".rego")
 POLICY_MODULE = "kubeward.policies.custom"
 """``Rule.module`` prefix of users' policies (``<prefix>:<file>``)."""
-
-
-@dataclass(frozen=True)
-class PolicyProblem:
-    file: str
-    line: int | None
-    message: str
+__all__ = [
+    "API_VERSION", "ID_PATTERN", "KIND", "NAME_PATTERN", "POLICY_MODULE", "CelDefinition",
+    "Definition", "LoadedPolicies", "PolicyProblem", "PolicyRuntimeError", "RegoDefinition",
+    "load_policies", "policy_files",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,11 +82,14 @@ class CelDefinition:
     """(expression, message)."""
 
 
+Definition = CelDefinition | RegoDefinition
+
+
 @dataclass
 class LoadedPolicies:
     rules: list[Rule] = field(default_factory=list)
     problems: list[PolicyProblem] = field(default_factory=list)
-    definitions: dict[str, CelDefinition] = field(default_factory=dict)
+    definitions: dict[str, Definition] = field(default_factory=dict)
     """By rule ID."""
 
 
@@ -79,7 +97,7 @@ def policy_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+            yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES)
         else:
             yield path
 
@@ -88,8 +106,37 @@ def load_policies(paths: Iterable[str | Path], taken: Iterable[str] = ()) -> Loa
     """The rules of every policy under ``paths``; ``taken``: IDs and names already in use."""
     out = LoadedPolicies()
     used = set(taken)
-    for path in policy_files(paths):
+    files = list(policy_files(paths))
+    libraries = _rego_libraries(files, out)
+
+    def add(rule: Rule, definition: Definition, file: str, line: int | None) -> None:
+        nonlocal used
+        clash = {rule.id, rule.name} & used
+        if clash:
+            what = ", ".join(sorted(clash))
+            out.problems.append(PolicyProblem(file, line, f"{what} is already taken"))
+            return
+        used |= {rule.id, rule.name}
+        out.rules.append(rule)
+        out.definitions[rule.id] = definition
+
+    for path in files:
         shown = str(path)
+        if path.suffix == ".rego":
+            if path.name.endswith("_test.rego"):
+                continue  # OPA unit tests (opa test), not policies
+            try:
+                found = rego_file_rule(path, path.read_text(encoding="utf-8"), libraries,
+                                       POLICY_MODULE)  # fmt: skip
+            except (OSError, UnicodeDecodeError) as exc:
+                out.problems.append(PolicyProblem(shown, None, f"cannot read policy file: {exc}"))
+                continue
+            except Invalid as exc:
+                out.problems.append(PolicyProblem(shown, exc.line, str(exc)))
+                continue
+            if found is not None:
+                add(*found, shown, 1)
+            continue
         try:
             text = path.read_text(encoding="utf-8")
             nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
@@ -109,119 +156,68 @@ def load_policies(paths: Iterable[str | Path], taken: Iterable[str] = ()) -> Loa
             ):
                 continue  # policy tests live next to the policies (kubeward policy test)
             try:
-                rule, definition = _rule(document, node, shown)
-            except _Invalid as exc:
+                rule, definition = _document_rule(document, node, shown)
+            except Invalid as exc:
                 out.problems.append(PolicyProblem(shown, exc.line, str(exc)))
                 continue
-            clash = {rule.id, rule.name} & used
-            if clash:
-                line = node.start_mark.line + 1
-                what = ", ".join(sorted(clash))
-                out.problems.append(PolicyProblem(shown, line, f"{what} is already taken"))
-                continue
-            used |= {rule.id, rule.name}
-            out.rules.append(rule)
-            out.definitions[rule.id] = definition
+            add(rule, definition, shown, node.start_mark.line + 1)
     return out
 
 
-class _Invalid(ValueError):
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.line = line
+def _rego_libraries(files: Sequence[Path], out: LoadedPolicies) -> list[RegoModule]:
+    """The ``.rego`` modules that are not policies: every ``.rego`` policy may import them."""
+    libraries = []
+    for path in files:
+        if path.suffix != ".rego":
+            continue
+        try:
+            module = library_module(path, path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue  # reported when the file is read as a policy
+        if module is not None:
+            libraries.append(module)
+    return libraries
 
 
-def _text(value: Any, what: str, node: yaml.Node, *path: str | int, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise _Invalid(f"{what}: a non-empty string is required", node_line(node, path))
-    return value.strip()
+def _document_rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, Definition]:
+    kind = document.get("kind") if isinstance(document, dict) else None
+    if kind == REGO_KIND:
+        return rego_policy_rule(document, node, file, POLICY_MODULE)
+    if kind != KIND and isinstance(document, dict):
+        raise Invalid(
+            f"expected apiVersion: {API_VERSION} and kind: {' or '.join(KINDS)}",
+            node_line(node, ("kind",)),
+        )
+    return _rule(document, node, file)
 
 
 def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinition]:
-    if not isinstance(document, dict):
-        raise _Invalid(
-            "a policy is a mapping (apiVersion, kind, metadata, spec)", node_line(node, ())
-        )
-    if document.get("apiVersion") != API_VERSION or document.get("kind") != KIND:
-        raise _Invalid(
-            f"expected apiVersion: {API_VERSION} and kind: {KIND}", node_line(node, ("kind",))
-        )
-    raw_meta = document.get("metadata")
-    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
-    name = _text(meta.get("name"), "metadata.name", node, "metadata", "name")
-    if not NAME_PATTERN.match(name):
-        raise _Invalid(f"metadata.name {name!r} is not kebab-case", node_line(node, ("metadata",)))
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
-        raise _Invalid("spec is required", node_line(node, ("spec",)))
-    known = {"id", "title", "severity", "remediation", "description", "match", "validations"}
-    for key in spec:
-        if key not in known:
-            raise _Invalid(f"spec: unknown field {key!r}", node_line(node, ("spec", str(key))))
-    rule_id = _text(spec.get("id"), "spec.id", node, "spec", "id")
-    if not ID_PATTERN.match(rule_id):
-        raise _Invalid(
-            f"spec.id {rule_id!r}: upper-case letters then digits (e.g. ACME001)",
-            node_line(node, ("spec", "id")),
-        )
-    try:
-        severity = Severity.parse(_text(spec.get("severity"), "spec.severity", node, "spec"))
-    except ValueError as exc:
-        raise _Invalid(
-            f"spec.severity: {exc}",
-            node_line(node, ("spec", "severity")),
-        ) from None
-    target = _target(spec.get("match"), node)
+    meta, spec = spec_of(document, node, KIND)
+    head = header(meta, spec, node, frozenset({"validations"}))
     checks = _validations(spec.get("validations"), node)
-    title = _text(spec.get("title"), "spec.title", node, "spec", "title")
-    description = _text(spec.get("description"), "spec.description", node, "spec",
-                        "description", required=False)  # fmt: skip
     doc = (
-        f"## What it does\n{description or title}\n\n## Why is this bad?\n"
+        f"## What it does\n{head.description or head.title}\n\n## Why is this bad?\n"
         f"A policy of this organisation ({file}).\n\n## Example\n"
         + "\n".join(f"`{expression.source}`" for expression, _ in checks)
     )
     rule = Rule(
-        id=rule_id,
-        name=name,
-        title=title,
-        severity=severity,
-        target=target,
+        id=head.id,
+        name=head.name,
+        title=head.title,
+        severity=head.severity,
+        target=head.target,
         scope=Scope.OBJECT,
-        remediation=_text(spec.get("remediation"), "spec.remediation", node, "spec", "remediation"),
+        remediation=head.remediation,
         doc=doc,
         module=f"{POLICY_MODULE}:{file}",
         check=_checker(checks),
     )
-    return rule, CelDefinition(target, tuple((e.source, m) for e, m in checks))
-
-
-def _target(match: Any, node: yaml.Node) -> Target:
-    if not isinstance(match, dict):
-        raise _Invalid(
-            "spec.match: kinds and/or workloads: true",
-            node_line(node, ("spec", "match")),
-        )
-    kinds = match.get("kinds") or []
-    if not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds):
-        raise _Invalid(
-            "spec.match.kinds: a list of kinds",
-            node_line(node, ("spec", "match", "kinds")),
-        )
-    workloads = match.get("workloads") is True
-    if not kinds and not workloads:
-        raise _Invalid(
-            "spec.match: name kinds or set workloads: true",
-            node_line(node, ("spec", "match")),
-        )
-    return Target(kinds=frozenset(kinds), workloads=workloads)
+    return rule, CelDefinition(head.target, tuple((e.source, m) for e, m in checks))
 
 
 def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
     if not isinstance(raw, list) or not raw:
-        raise _Invalid(
+        raise Invalid(
             "spec.validations: at least one",
             node_line(node, ("spec", "validations")),
         )
@@ -229,12 +225,10 @@ def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
     for index, item in enumerate(raw):
         at = ("spec", "validations", index)
         if not isinstance(item, dict):
-            raise _Invalid(
-                f"spec.validations[{index}]: expression and message", node_line(node, at)
-            )
-        source = _text(item.get("expression"), f"spec.validations[{index}].expression", node,
+            raise Invalid(f"spec.validations[{index}]: expression and message", node_line(node, at))
+        source = text_field(item.get("expression"), f"spec.validations[{index}].expression", node,
                        *at, "expression")  # fmt: skip
-        message = _text(item.get("message"), f"spec.validations[{index}].message", node,
+        message = text_field(item.get("message"), f"spec.validations[{index}].message", node,
                         *at, "message")  # fmt: skip
         try:
             expression = Expression(source)
@@ -251,7 +245,7 @@ def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
             )
             # a block scalar starts on the line after the key
             line = base + exc.line - 1 + (1 if "\n" in source else 0)
-            raise _Invalid(
+            raise Invalid(
                 f"spec.validations[{index}].expression: {exc} (column {exc.column})", line
             ) from None
         checks.append((expression, message))
@@ -276,7 +270,3 @@ def _checker(
                 yield Violation((), message)
 
     return check
-
-
-class PolicyRuntimeError(RuleEvaluationError):
-    """A policy's expression failed on an object: an error result for that object."""

@@ -1,0 +1,352 @@
+"""Rego for users' policies: modules compiled and evaluated by regorus in a sandbox process.
+
+Engine: regorus (the ``gordon-to-regorus`` wheel; why in pyproject.toml). It is OPA-compatible
+for what admission policies use, v0 and v1 syntax, and evaluates like ``opa eval
+--strict-builtin-errors``: a builtin that fails on its arguments is an error, not undefined.
+
+Every evaluation runs in one sandbox process per kubeward process (``rego_worker``), because
+the binding holds the GIL for a whole evaluation and offers no instruction or time limit: only
+a process kubeward can kill bounds a policy that never ends. An evaluation that takes longer
+than ``EVALUATION_TIMEOUT`` seconds kills the sandbox and is an error; the next evaluation
+starts a new one (which loads every policy again).
+
+The input document (the same at every enforcement point):
+
+- ``input.request``: the AdmissionReview's request. At admission it is the request the API
+  server sent; in a scan or audit it is made up for the object as if it were created:
+  ``operation: CREATE``, ``kind``, ``namespace``, ``name``, ``object``, ``oldObject: null``,
+  ``userInfo: {}``, no ``uid``.
+- ``input.review``: the same request, under the name Gatekeeper's templates use.
+- ``input.parameters``: a Gatekeeper Constraint's parameters (``{}`` otherwise).
+
+A Secret's values (``data``, ``stringData``, a last-applied copy) are removed from ``object``
+and ``oldObject`` before evaluation, everywhere, so no message can quote one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from kubeward.model import K8sObject
+from kubeward.model.secrets import without_secret_values
+
+EVALUATION_TIMEOUT = 1.0
+"""Seconds one evaluation of one policy on one object may take (a Pod against a realistic
+policy takes ~0.15 ms; the API server's default webhook timeout is 10 s, ours 5 s)."""
+LOAD_TIMEOUT = 30.0
+"""Seconds to start the sandbox and compile one policy."""
+RESULT_RULES = ("deny", "violation")
+UNDEFINED = "<undefined>"
+_LOCATION = re.compile(r"--> module-(\d+)\.rego:(\d+):(\d+)")
+_SNIPPET = re.compile(r"\n\s*\|\n\s*\d+\s*\|[^\n]*\n\s*\|[^\n]*")
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)\s*(?:#.*)?$", re.M)
+_FORBIDDEN_CALLS = re.compile(r"\b(http\.send|net\.lookup_ip_addr)\s*\(")
+
+
+class RegoError(ValueError):
+    """A policy that does not compile: message, and the file and line it points at."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.file, self.line = file, line
+
+
+class RegoEvaluationError(RuntimeError):
+    """An evaluation failed (a builtin on a wrong type, conflicting values, the time limit)."""
+
+
+@dataclass(frozen=True)
+class RegoModule:
+    """One module's text and where it sits: line 1 of ``text`` is line ``first_line`` of
+    ``file``."""
+
+    file: str
+    first_line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class RegoProgram:
+    """A compiled policy: its modules (the first is the policy, the rest its libraries)."""
+
+    key: str
+    package: str
+    modules: tuple[RegoModule, ...]
+    version: str
+    rules: tuple[str, ...]
+    """Which of ``deny`` and ``violation`` the package defines."""
+
+    def locate(self, message: str) -> str:
+        """regorus' message with its module positions as file:line, without source excerpts."""
+        return _relocate(self.modules, message)
+
+
+def compile_program(modules: Sequence[RegoModule], version: str | None = None) -> RegoProgram:
+    """Compile a policy (``version``: ``v0``, ``v1`` or None to accept either); RegoError with
+    the file and line of the problem otherwise."""
+    main = modules[0]
+    found = _PACKAGE.search(main.text)
+    if found is None:
+        raise RegoError("no package declaration (package a.b.c)", main.file, main.first_line)
+    for module in modules:
+        call = _FORBIDDEN_CALLS.search(module.text)
+        if call is not None:
+            line = module.first_line + module.text.count("\n", 0, call.start())
+            raise RegoError(
+                f"{call.group(1)} is not available: policies do not reach the network",
+                module.file,
+                line,
+            )
+    package = found.group(1)
+    request = {
+        "package": package,
+        "modules": [[f"module-{i}.rego", m.text] for i, m in enumerate(modules)],
+        "version": version,
+    }
+    key = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
+    request["key"] = key
+    try:
+        parsed, checked = SANDBOX.load(key, orjson.dumps(request))
+    except RegoEvaluationError as exc:  # the probe evaluation took too long, or worse
+        raise RegoError(
+            f"evaluating the policy on an empty object failed: {exc}", main.file, main.first_line
+        ) from None
+    for answer in (parsed, checked):
+        if "error" in answer:
+            message = str(answer["error"])
+            where, at = _first_position(modules, message)
+            raise RegoError(_relocate(modules, message, drop_first=True), where, at)
+    rules = tuple(checked["rules"])
+    if not rules:
+        raise RegoError(
+            f"package {package} defines neither deny nor violation", main.file,
+            main.first_line + main.text.count("\n", 0, found.start(1)),
+        )  # fmt: skip
+    return RegoProgram(key, package, tuple(modules), str(parsed["version"]), rules)
+
+
+def document(obj: K8sObject, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The input document for ``obj`` (see the module docstring)."""
+    if obj.admission is not None:
+        request = dict(obj.admission)
+        old = request.get("oldObject")
+        request["oldObject"] = without_secret_values(old) if isinstance(old, dict) else old
+    else:
+        group, _, version = obj.api_version.rpartition("/")
+        request = {
+            "kind": {"group": group, "version": version, "kind": obj.kind},
+            "operation": "CREATE",
+            "namespace": obj.namespace or "",
+            "name": obj.name,
+            "oldObject": None,
+            "userInfo": {},
+            "dryRun": False,
+        }
+    request["object"] = without_secret_values(obj.raw)
+    return {"request": request, "review": request, "parameters": dict(parameters or {})}
+
+
+def evaluate(program: RegoProgram, input_document: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the program's ``deny``/``violation`` rules (absent: undefined)."""
+    try:
+        encoded = orjson.dumps(input_document, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise RegoEvaluationError(f"the object cannot be given to Rego: {exc}") from None
+    answer = SANDBOX.evaluate(program, encoded)
+    if "error" in answer:
+        raise RegoEvaluationError(program.locate(str(answer["error"])))
+    return {rule: value for rule, value in answer.items() if value != UNDEFINED}
+
+
+def messages(values: Mapping[str, Any], default: str) -> list[str]:
+    """The messages of ``deny``/``violation`` values: a set (or array) of strings or of objects
+    with a ``msg`` string; ``true`` is one message (``default``). Anything else is an error."""
+    found: list[str] = []
+    for rule, value in values.items():
+        if value is True:
+            found.append(default)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    found.append(item)
+                elif isinstance(item, dict) and isinstance(item.get("msg"), str):
+                    found.append(item["msg"])
+                else:
+                    raise RegoEvaluationError(
+                        f"{rule} holds {_kind(item)}: a message is a string or an object with "
+                        "a msg string"
+                    )
+        else:
+            raise RegoEvaluationError(
+                f"{rule} is {_kind(value)}: expected a set of messages (or true/false)"
+            )
+    return sorted(set(found))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object without a msg string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "null" if value is None else type(value).__name__
+
+
+def _first_position(modules: Sequence[RegoModule], message: str) -> tuple[str | None, int | None]:
+    found = _LOCATION.search(message)
+    if found is None:
+        return modules[0].file, modules[0].first_line
+    module = modules[int(found.group(1))]
+    return module.file, module.first_line + int(found.group(2)) - 1
+
+
+def _relocate(modules: Sequence[RegoModule], message: str, *, drop_first: bool = False) -> str:
+    """``--> module-0.rego:3:7`` and its source excerpt → ``policies/x.yaml:14``."""
+    text = _SNIPPET.sub("", message)
+
+    def position(match: re.Match[str]) -> str:
+        module = modules[int(match.group(1))]
+        return f"{module.file}:{module.first_line + int(match.group(2)) - 1}"
+
+    if drop_first:  # the caller reports the first position as the problem's file and line
+        text = _LOCATION.sub("", text, count=1)
+    text = _LOCATION.sub(position, text)
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"^(\S+:\d+) error: ", r"\1: ", text)  # file:line: what went wrong
+    return text.removeprefix("error: ")
+
+
+class Sandbox:
+    """The worker process, started on first use (and again after it is killed)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._owner = 0
+        """The pid that started the process (a forked child starts its own)."""
+        self._loads: dict[str, bytes] = {}
+        """Every program loaded, to load again into a new process."""
+
+    def load(self, key: str, request: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(parse answer, check answer); the check is bounded like an evaluation."""
+        with self._lock:
+            parsed = self._call(b"L" + request, LOAD_TIMEOUT)
+            if "error" in parsed:
+                return parsed, {}
+            checked = self._call(b"P" + key.encode(), EVALUATION_TIMEOUT)
+            if "error" not in checked:
+                self._loads[key] = request
+            return parsed, checked
+
+    def evaluate(self, program: RegoProgram, encoded: bytes) -> dict[str, Any]:
+        with self._lock:
+            if program.key not in self._loads:
+                raise RegoEvaluationError("the policy was not compiled in this process")
+            return self._call(b"E" + program.key.encode() + b"\n" + encoded, EVALUATION_TIMEOUT)
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and self._owner == os.getpid():
+            process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+
+    def _call(self, frame: bytes, timeout: float) -> dict[str, Any]:
+        try:
+            return self._exchange(self._running(), frame, timeout)
+        except TimeoutError:
+            self.close()
+            raise RegoEvaluationError(
+                f"evaluation exceeded {timeout:g} s and was stopped (a policy that loops "
+                "over a very large collection?)"
+            ) from None
+        except (OSError, EOFError, ValueError) as exc:
+            self.close()
+            raise RegoEvaluationError(f"the Rego engine stopped unexpectedly ({exc})") from None
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._owner != os.getpid():  # a forked child never uses its parent's sandbox
+            self._process, self._owner = None, os.getpid()
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self.close()
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                        os.environ.get("PYTHONPATH")])),
+            "RUST_BACKTRACE": "0",  # backtraces cost time and say nothing about a policy
+            "RUST_LIB_BACKTRACE": "0",
+        }  # fmt: skip
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "kubeward.policies.rego_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        for key, request in self._loads.items():  # a restarted sandbox knows every policy
+            for frame in (b"L" + request, b"P" + key.encode()):
+                answer = self._exchange(self._process, frame, LOAD_TIMEOUT)
+                if "error" in answer:  # it compiled before: only an engine fault gets here
+                    raise OSError(f"policy {key} no longer compiles: {answer['error']}")
+        return self._process
+
+    def _exchange(
+        self, process: subprocess.Popen[bytes], frame: bytes, timeout: float
+    ) -> dict[str, Any]:
+        assert process.stdin is not None  # noqa: S101 - created with a pipe
+        process.stdin.write(struct.pack(">I", len(frame)) + frame)
+        process.stdin.flush()
+        (size,) = struct.unpack(">I", self._read(process, 4, timeout))
+        answer: dict[str, Any] = orjson.loads(self._read(process, size, timeout))
+        return answer
+
+    @staticmethod
+    def _read(process: subprocess.Popen[bytes], size: int, timeout: float) -> bytes:
+        assert process.stdout is not None  # noqa: S101 - created with a pipe
+        fd = process.stdout.fileno()
+        chunks: list[bytes] = []
+        wanted = size
+        deadline = time.monotonic() + timeout
+        while wanted:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, wanted)
+            if not chunk:
+                raise EOFError("the sandbox process exited")
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks)
+
+
+SANDBOX = Sandbox()
+atexit.register(SANDBOX.close)

@@ -1,0 +1,303 @@
+"""Rego policies → rules: ``RegoPolicy`` documents, ``.rego`` files with a METADATA block, and
+Gatekeeper ConstraintTemplates with their Constraints.
+
+A ``RegoPolicy`` document carries the module inline, next to CELPolicy documents:
+
+```yaml
+apiVersion: kubeward.io/v1alpha1
+kind: RegoPolicy
+metadata:
+  name: registry-example
+spec:
+  id: ACME100
+  title: Image is not from registry.example
+  severity: high
+  remediation: Push the image to registry.example and use it from there.
+  match: {workloads: true}
+  rego: |                       # v1 or v0 syntax (regoVersion: v0|v1 to insist on one)
+    package kubeward.registry
+    deny[msg] { ... }
+  libs: []                      # optional: more modules the policy imports
+```
+
+A ``.rego`` file is a policy when a ``# METADATA`` block (OPA's annotation syntax) precedes its
+``package`` and names ``custom.id``; ``title`` and ``custom.severity``, ``custom.remediation``,
+``custom.kinds`` and/or ``custom.workloads`` (or ``custom.match``) as in a RegoPolicy. Other
+``.rego`` files under the same policy paths are libraries every such policy can import;
+``*_test.rego`` files are left to ``opa test``.
+
+A policy's verdict is its package's ``deny`` and/or ``violation`` rule (see
+``kubeward.policies.rego.messages``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubeward.model import K8sObject, Violation
+from kubeward.policies.fields import (
+    NAME_PATTERN,
+    Header,
+    Invalid,
+    PolicyRuntimeError,
+    checked_id,
+    checked_severity,
+    header,
+    spec_of,
+    target_of,
+    text_field,
+)
+from kubeward.policies.rego import (
+    RegoError,
+    RegoEvaluationError,
+    RegoModule,
+    RegoProgram,
+    compile_program,
+    document,
+    evaluate,
+    messages,
+)
+from kubeward.rules import Rule, RuleParams, Scope
+from kubeward.yaml_lines import node_line
+
+REGO_KIND = "RegoPolicy"
+VERSIONS = ("v0", "v1")
+_METADATA = re.compile(r"^[ \t]*#[ \t]*METADATA[ \t]*$", re.M)
+_RESULT_RULE = re.compile(r"^(deny|violation)\b", re.M)
+
+
+@dataclass(frozen=True)
+class RegoDefinition:
+    """What a Rego policy is, for the commands that need more than its rule (``admission
+    export-vap`` names it as not exportable)."""
+
+    program: RegoProgram
+
+
+def rego_policy_rule(
+    document_: Any, node: yaml.Node, file: str, module_prefix: str
+) -> tuple[Rule, RegoDefinition]:
+    """A ``RegoPolicy`` document's rule; ``Invalid`` with the line of the mistake otherwise."""
+    meta, spec = spec_of(document_, node, REGO_KIND)
+    head = header(meta, spec, node, frozenset({"rego", "libs", "regoVersion"}))
+    version = _version(spec.get("regoVersion"), node_line(node, ("spec", "regoVersion")),
+                       "spec.regoVersion")  # fmt: skip
+    text_field(spec.get("rego"), "spec.rego", node, "spec", "rego")
+    modules = [_scalar_module(node, ("spec", "rego"), spec["rego"], file)]
+    libs = spec.get("libs") or []
+    if not isinstance(libs, list) or not all(isinstance(lib, str) for lib in libs):
+        raise Invalid("spec.libs: a list of Rego modules", node_line(node, ("spec", "libs")))
+    modules += [_scalar_module(node, ("spec", "libs", i), lib, file) for i, lib in enumerate(libs)]
+    program = _compiled(modules, version)
+    return rule_for(head, program, file, module_prefix), RegoDefinition(program)
+
+
+def rego_file_rule(
+    path: Path, text: str, libraries: Sequence[RegoModule], module_prefix: str
+) -> tuple[Rule, RegoDefinition] | None:
+    """The rule of a ``.rego`` policy file; None for a library module; ``Invalid``."""
+    shown = str(path)
+    block = _metadata_block(text)
+    if block is None:
+        found = _RESULT_RULE.search(text)
+        if found is None:
+            return None
+        raise Invalid(
+            f"{found.group(1)} is defined but there is no # METADATA block before the package "
+            "naming the policy (title; custom: id, severity, remediation, kinds): see "
+            "docs/policies.md#rego",
+            text.count("\n", 0, found.start()) + 1,
+        )
+    values, first_line, lines = block
+    custom = values.get("custom")
+    custom = custom if isinstance(custom, dict) else {}
+
+    def text_value(value: Any, what: str, key: str, *, required: bool = True) -> str:
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid(f"METADATA {what}: a non-empty string is required",
+                          lines.get(key, first_line))  # fmt: skip
+        return value.strip()
+
+    rule_id = checked_id(text_value(custom.get("id"), "custom.id", "id"), "METADATA custom.id",
+                         lines.get("id", first_line))  # fmt: skip
+    severity = checked_severity(
+        text_value(custom.get("severity"), "custom.severity", "severity"),
+        "METADATA custom.severity", lines.get("severity", first_line),
+    )  # fmt: skip
+    match = custom.get("match")
+    if match is None and ("kinds" in custom or "workloads" in custom):
+        match = {"kinds": custom.get("kinds"), "workloads": custom.get("workloads")}
+    match_line = lines.get("match", lines.get("kinds", lines.get("workloads", first_line)))
+    target = target_of(match, {"match": match_line, "kinds": match_line}, "METADATA custom.match")
+    name = custom.get("name") or path.stem.lower().replace("_", "-")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise Invalid(
+            f"METADATA custom.name {name!r} is not kebab-case (it defaults to the file name)",
+            lines.get("name", first_line),
+        )
+    head = Header(
+        name=name,
+        id=rule_id,
+        title=text_value(values.get("title"), "title", "title"),
+        severity=severity,
+        remediation=text_value(custom.get("remediation"), "custom.remediation", "remediation"),
+        description=text_value(values.get("description"), "description", "description",
+                               required=False),
+        target=target,
+    )  # fmt: skip
+    version = _version(custom.get("regoVersion"), lines.get("regoVersion", first_line),
+                       "METADATA custom.regoVersion")  # fmt: skip
+    program = _compiled([RegoModule(shown, 1, text), *libraries], version)
+    return rule_for(head, program, shown, module_prefix), RegoDefinition(program)
+
+
+def library_module(path: Path, text: str) -> RegoModule | None:
+    """A ``.rego`` file other policies may import (no METADATA block, no deny/violation)."""
+    if path.name.endswith("_test.rego"):
+        return None
+    if _metadata_block(text) is None and _RESULT_RULE.search(text) is None:
+        return RegoModule(str(path), 1, text)
+    return None
+
+
+def rego_checker(
+    program: RegoProgram,
+    title: str,
+    parameters: Mapping[str, Any] | None = None,
+    applies: Callable[[K8sObject], bool] | None = None,
+) -> Callable[[K8sObject, RuleParams], Iterator[Violation]]:
+    """The rule check: one finding per message of ``deny``/``violation``."""
+
+    def check(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+        if applies is not None and not applies(obj):
+            return
+        try:
+            found = messages(evaluate(program, document(obj, parameters)), title)
+        except RegoEvaluationError as exc:
+            if obj.kind == "Secret":  # values are removed, but an error is withheld all the same
+                raise PolicyRuntimeError(
+                    f"{program.package}: evaluation failed (details withheld for a Secret)"
+                ) from None
+            raise PolicyRuntimeError(f"{program.package}: {exc}") from None
+        for message in found:
+            yield Violation((), message)
+
+    return check
+
+
+def rule_for(
+    head: Header,
+    program: RegoProgram,
+    file: str,
+    module_prefix: str,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    applies: Callable[[K8sObject], bool] | None = None,
+) -> Rule:
+    source = "\n".join(m.text.rstrip() for m in program.modules[:1])
+    doc = (
+        f"## What it does\n{head.description or head.title}\n\n## Why is this bad?\n"
+        f"A policy of this organisation ({file}).\n\n## Example\n```rego\n{source}\n```"
+    )
+    return Rule(
+        id=head.id,
+        name=head.name,
+        title=head.title,
+        severity=head.severity,
+        target=head.target,
+        scope=Scope.OBJECT,
+        remediation=head.remediation,
+        doc=doc,
+        module=f"{module_prefix}:{file}",
+        check=rego_checker(program, head.title, parameters, applies),
+    )
+
+
+def _compiled(modules: Sequence[RegoModule], version: str | None) -> RegoProgram:
+    try:
+        return compile_program(modules, version)
+    except RegoError as exc:
+        # the problem is reported against the policy's file; a library's own line is named
+        main = modules[0].file
+        where = f" ({exc.file}:{exc.line})" if exc.file and exc.file != main else ""
+        raise Invalid(f"Rego: {exc}{where}", exc.line if exc.file == main else None) from None
+
+
+def _version(value: Any, line: int | None, what: str) -> str | None:
+    if value is None:
+        return None
+    if value not in VERSIONS:
+        raise Invalid(f"{what}: v0 or v1", line)
+    return str(value)
+
+
+def _scalar_module(node: yaml.Node, path: Sequence[str | int], text: str, file: str) -> RegoModule:
+    """A module held in a YAML string, with the file line of its first line."""
+    value = _value_node(node, path)
+    if value is None:
+        return RegoModule(file, node_line(node, path) or 1, text)
+    block = isinstance(value, yaml.ScalarNode) and value.style in ("|", ">")
+    # a block scalar's text starts on the line after its indicator
+    return RegoModule(file, value.start_mark.line + (2 if block else 1), text)
+
+
+def _value_node(root: yaml.Node, path: Sequence[str | int]) -> yaml.Node | None:
+    node: yaml.Node | None = root
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value
+                         if isinstance(k, yaml.ScalarNode) and k.value == part), None)  # fmt: skip
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            return None
+    return node
+
+
+def _metadata_block(text: str) -> tuple[dict[str, Any], int, dict[str, int]] | None:
+    """The ``# METADATA`` block before the package: (its YAML, the file line of the block's
+    first YAML line, the file line of each key it names at any depth)."""
+    package = re.search(r"^\s*package\s", text, re.M)
+    limit = package.start() if package else len(text)
+    found = None
+    for candidate in _METADATA.finditer(text, 0, limit):
+        found = candidate
+    if found is None:
+        return None
+    lines = text[found.end() :].split("\n")[1:]
+    body: list[str] = []
+    for line in lines:
+        stripped = line.lstrip()
+        if not stripped.startswith("#"):
+            break
+        body.append(stripped[1:])
+    first_line = text.count("\n", 0, found.start()) + 2
+    source = "\n".join(body)
+    try:
+        root = yaml.compose(source, Loader=yaml.CSafeLoader)
+        values = yaml.load(source, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = first_line + mark.line if mark else first_line
+        raise Invalid(f"METADATA: invalid YAML: {getattr(exc, 'problem', exc)}", at) from None
+    if not isinstance(values, dict):
+        raise Invalid("METADATA: a YAML mapping (title, description, custom)", first_line)
+    key_lines: dict[str, int] = {}
+
+    def visit(node: yaml.Node | None) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    key_lines.setdefault(key.value, first_line + key.start_mark.line)
+                visit(value)
+
+    visit(root)
+    return values, first_line, key_lines
