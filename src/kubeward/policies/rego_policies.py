@@ -135,7 +135,8 @@ def rego_file_rule(
     match = custom.get("match")
     if match is None and ("kinds" in custom or "workloads" in custom):
         match = {"kinds": custom.get("kinds"), "workloads": custom.get("workloads")}
-    match_line = lines.get("match", lines.get("kinds", lines.get("workloads", first_line)))
+    match_line = lines.get("match", lines.get("kinds", lines.get("workloads")))
+    match_line = match_line or lines.get("custom", first_line)
     target = target_of(match, {"match": match_line, "kinds": match_line}, "METADATA custom.match")
     name = custom.get("name") or path.stem.lower().replace("_", "-")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -163,7 +164,11 @@ def library_module(path: Path, text: str) -> RegoModule | None:
     """A ``.rego`` file other policies may import (no METADATA block, no deny/violation)."""
     if path.name.endswith("_test.rego"):
         return None
-    if _metadata_block(text) is None and _RESULT_RULE.search(text) is None:
+    try:
+        block = _metadata_block(text)
+    except Invalid:
+        return None  # a broken METADATA block: reported when the file is read as a policy
+    if block is None and _RESULT_RULE.search(text) is None:
         return RegoModule(str(path), 1, text)
     return None
 

@@ -17,6 +17,10 @@ spec:
         kind: Deployment
         metadata: {name: web}
         spec: {replicas: 1}
+      request:                       # optional: judge it as the webhook would, inside this
+        operation: UPDATE            # AdmissionReview request (Rego policies read it as
+        userInfo: {username: alice}  # input.request; object is added)
+        oldObject: {...}
 ```
 
 Each case runs the one rule on the one object through the engine (parameters and exceptions do
@@ -51,6 +55,8 @@ class Case:
     rule_id: str
     expect: str
     object: dict[str, Any]
+    request: dict[str, Any] | None = None
+    """An AdmissionReview request to judge the object in (admission), or None (a scan)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
     cases: list[Case] = []
     problems: list[PolicyProblem] = []
     for path in policy_files(paths):
+        if path.suffix == ".rego":
+            continue  # tests are YAML documents
         shown = str(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -108,15 +116,19 @@ def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
 def _case(raw: Any, file: str, line: int) -> Case | str:
     if not isinstance(raw, dict):
         return "a case is a mapping: name, rule, expect, object"
-    name, rule_id, expect, obj = (raw.get(k) for k in ("name", "rule", "expect", "object"))
+    name, rule_id, expect, obj, request = (
+        raw.get(k) for k in ("name", "rule", "expect", "object", "request")
+    )
     if not isinstance(rule_id, str) or not rule_id:
         return "rule: the ID of the rule under test"
     if expect not in EXPECTATIONS:
         return f"expect: one of {', '.join(EXPECTATIONS)}"
     if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
         return "object: a manifest with apiVersion and kind"
+    if request is not None and not isinstance(request, dict):
+        return "request: an AdmissionReview request (operation, userInfo, oldObject...)"
     label = name if isinstance(name, str) and name else f"{rule_id} on {obj['kind']}"
-    return Case(file, line, label, rule_id, expect, obj)
+    return Case(file, line, label, rule_id, expect, obj, request)
 
 
 def run_cases(cases: Iterable[Case], rules: Mapping[str, Rule]) -> list[Outcome]:
@@ -126,7 +138,11 @@ def run_cases(cases: Iterable[Case], rules: Mapping[str, Rule]) -> list[Outcome]
         if rule is None:
             outcomes.append(Outcome(case, "error", f"no rule {case.rule_id}"))
             continue
-        obj = K8sObject(case.object, UNLOCATED, deploy_namespace="default")
+        admission = None
+        if case.request is not None:
+            admission = {"operation": "CREATE", "userInfo": {}, "oldObject": None,
+                         **case.request, "object": case.object}  # fmt: skip
+        obj = K8sObject(case.object, UNLOCATED, deploy_namespace="default", admission=admission)
         evaluation = evaluate(Inventory([obj]), [rule], EngineSettings())
         if evaluation.errors:
             outcomes.append(Outcome(case, "error", evaluation.errors[0].message))

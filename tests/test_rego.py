@@ -1,0 +1,391 @@
+"""Users' Rego policies: loading with file:line errors, findings at every enforcement point, error
+results instead of crashes, the time limit, and Secret values kept out of every message."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from kubeward.admission.review import Reviewer, parse, response
+from kubeward.admission.server import create_app
+from kubeward.admission.vap import export
+from kubeward.config import load_config
+from kubeward.engine import EngineSettings, evaluate
+from kubeward.model import Inventory, K8sObject
+from kubeward.model.enforcement import AdmissionSettings
+from kubeward.model.objects import UNLOCATED
+from kubeward.policies import rego
+from kubeward.policies.fields import PolicyRuntimeError
+from kubeward.policies.loader import RegoDefinition, load_policies
+from kubeward.policies.rego import RegoEvaluationError, messages
+from kubeward.rules import ALL_RULES, RuleParams
+from tests.cli_helpers import kubeward
+from tests.conftest import scan_paths
+from tests.test_admission import Client, review
+
+POLICIES = Path(__file__).parent / "policies_rego"
+TAKEN = {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES}
+HEAD = (
+    "apiVersion: kubeward.io/v1alpha1\nkind: RegoPolicy\nmetadata: {name: p}\nspec:\n"
+    "  id: ACME900\n  title: The title\n  severity: low\n  remediation: r.\n"
+    "  match: {kinds: [Pod, Secret, ConfigMap]}\n"
+)
+MANIFESTS = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  containers:
+    - {name: a, image: nginx}
+    - {name: b, image: registry.example/b:1, securityContext: {privileged: true}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+  labels: {team: payments}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: a, image: registry.example/api:2}]
+"""
+
+
+def policy(rego_text: str, **spec: str) -> str:
+    """A RegoPolicy document whose module is ``rego_text`` (a block scalar from line 11)."""
+    extra = "".join(f"  {key}: {value}\n" for key, value in spec.items())
+    body = "".join(f"    {line}\n" for line in rego_text.splitlines())
+    return HEAD + extra + "  rego: |\n" + body
+
+
+def rule_of(tmp_path: Path, text: str, name: str = "p.yaml") -> Any:
+    (tmp_path / name).write_text(text)
+    loaded = load_policies([tmp_path / name], TAKEN)
+    assert not loaded.problems, loaded.problems
+    (rule,) = loaded.rules
+    return rule
+
+
+def judge(rule: Any, raw: dict[str, Any], admission: dict[str, Any] | None = None) -> list[str]:
+    obj = K8sObject(raw, UNLOCATED, admission=admission)
+    return [v.message for v in rule.run_object(obj, RuleParams())]
+
+
+def test_rego_policies_load_as_rules() -> None:
+    loaded = load_policies([POLICIES], TAKEN)
+    assert not loaded.problems, loaded.problems
+    rules = {r.id: r for r in loaded.rules}
+    assert sorted(rules) == ["ACME100", "ACME101", "ACME102", "ACME103"]  # no *_test.rego
+    team = rules["ACME101"]  # from a .rego file's METADATA block
+    assert (team.name, team.title, team.severity.value) == (
+        "team-label", "Workload names no team", "medium")  # fmt: skip
+    assert team.target.workloads and "team that answers" in team.summary
+    assert team.module.endswith("team_label.rego")
+    assert rules["ACME100"].target.kinds == {"Pod"}
+    versions = {i: d.program.version for i, d in loaded.definitions.items()
+                if isinstance(d, RegoDefinition)}  # fmt: skip
+    assert versions == {"ACME100": "v0", "ACME101": "v1", "ACME102": "v1", "ACME103": "v1"}
+
+
+def test_scan_reports_rego_findings(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    run = kubeward("scan", "app.yaml", "--policies", str(POLICIES), "--select", "ACME1",
+                   "-f", "json", cwd=tmp_path)  # fmt: skip
+    assert run.code == 1, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    found = sorted((f["ruleId"], f["object"]["name"], f["line"], f["message"])
+                   for f in report["findings"])  # fmt: skip
+    assert found == [
+        ("ACME100", "web", 1, "image nginx is not from registry.example"),
+        ("ACME101", "web", 1, "Pod shop/web names no team"),
+        ("ACME103", "web", 1, 'container "b" is privileged'),
+    ]
+    assert not report["errors"]
+
+
+def test_config_names_rego_policy_directories(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    (tmp_path / "kubeward.yaml").write_text(f"policies: [{POLICIES}]\n")
+    config = load_config(tmp_path / "kubeward.yaml")
+    result = scan_paths([tmp_path / "app.yaml"], config=config, select=("ACME10",))
+    assert {f.rule_id for f in result.findings} == {"ACME100", "ACME101", "ACME103"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        (policy("package p\nimport rego.v1\n\ndeny contains msg if {\n  msg :=\n}"),
+         15, "expecting `}`"),
+        (policy("package p\ndeny[msg] {\n  msg := nofunc(1)\n}"), 13, "could not find function nofunc"),
+        (policy("package p\nimport rego.v1\ndeny contains m if {\n  y > 1\n}"), 14,
+         "use of undefined variable `y` is unsafe"),
+        (policy("package p\nimport rego.v1\nallow := true"), 11, "defines neither deny nor violation"),
+        (policy("import rego.v1\ndeny := true"), 11, "no package declaration"),
+        (policy("package p\ndeny := true", regoVersion="v2"), 10, "spec.regoVersion: v0 or v1"),
+        (policy("package p\ndeny[msg] {\n  msg := 1\n}", regoVersion="v1"), 13, "`if` keyword is required"),
+        (policy("package p\nimport rego.v1\ndeny if {\n  http.send({})\n}"), 14, "http.send is not available"),
+        (policy("package p\nimport rego.v1\ndeny if count(numbers.range(1, 100000000)) > 0"), 11,
+         "evaluating the policy on an empty object failed: evaluation exceeded"),
+        (HEAD + "  rego: 42\n", 10, "spec.rego: a non-empty string is required"),
+        (HEAD + "  rego: |\n    package p\n    deny := true\n  libs: [1]\n", 13, "spec.libs: a list"),
+        (HEAD + "  rego: |\n    package p\n    import data.lib\n    deny if lib.bad\n"
+         "  libs:\n    - |\n      package lib\n      bad if {\n", 18, "expecting expression"),
+    ],
+)  # fmt: skip
+def test_rego_problems_name_file_and_line(
+    tmp_path: Path, text: str, line: int, fragment: str
+) -> None:
+    (tmp_path / "p.yaml").write_text(text)
+    loaded = load_policies([tmp_path], TAKEN)
+    assert not loaded.rules
+    (problem,) = loaded.problems
+    assert problem.file.endswith("p.yaml")
+    assert problem.line == line, problem
+    assert fragment in problem.message, problem
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("package p\n\ndeny[msg] { msg := 1 }\n", 3, "no # METADATA block"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: nope\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [Pod]\npackage p\ndeny := true\n", 4, "custom.id 'nope'"),
+        ("# METADATA\n# title: t\n# custom: {id: ACME901, severity: low, remediation: r.}\n"
+         "package p\ndeny := true\n", 3, "METADATA custom.match: kinds and/or workloads"),
+        ("# METADATA\n# title: [\npackage p\ndeny := true\n", 3, "METADATA: invalid YAML"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [Pod]\npackage p\nimport rego.v1\n\ndeny if {\n  1 +\n}\n",
+         13, "Rego:"),
+    ],
+)  # fmt: skip
+def test_rego_file_problems_name_file_and_line(
+    tmp_path: Path, text: str, line: int, fragment: str
+) -> None:
+    (tmp_path / "bad_policy.rego").write_text(text)
+    loaded = load_policies([tmp_path], TAKEN)
+    assert not loaded.rules
+    (problem,) = loaded.problems
+    assert problem.file.endswith("bad_policy.rego")
+    assert (problem.line, fragment in problem.message) == (line, True), problem
+
+
+def test_messages_take_every_documented_shape() -> None:
+    assert messages({"deny": ["b", "a"], "violation": [{"msg": "c", "details": {}}]}, "t") == [
+        "a", "b", "c"]  # fmt: skip
+    assert messages({"deny": True}, "the title") == ["the title"]
+    assert messages({"deny": False, "violation": []}, "t") == []
+    assert messages({"deny": "one message"}, "t") == ["one message"]
+    for bad, fragment in (([42], "holds a number"), ([{"message": "x"}], "without a msg"),
+                          ({"a": 1}, "is an object"), (7, "is a number")):  # fmt: skip
+        with pytest.raises(RegoEvaluationError, match=fragment):
+            messages({"deny": bad}, "t")
+
+
+@pytest.mark.parametrize(
+    ("rego_text", "fragment"),
+    [
+        ("package p\nimport rego.v1\ndeny contains msg if {\n  x := input.request.object.metadata.name + 1\n"
+         "  msg := sprintf(\"%v\", [x])\n}", "p.yaml:14: `add` expects numeric argument"),
+        ("package p\nimport rego.v1\nlevel := 1 if input.request.object.kind == \"Pod\"\n"
+         "level := 2 if input.request.object.metadata.name\ndeny if level", "rule conflicts"),
+        ("package p\nimport rego.v1\ndeny contains 42 if input.request.object", "deny holds a number"),
+    ],
+)  # fmt: skip
+def test_a_failing_evaluation_is_an_error_result_not_a_crash(
+    tmp_path: Path, rego_text: str, fragment: str
+) -> None:
+    (tmp_path / "p.yaml").write_text(policy(rego_text))
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    run = kubeward("scan", "app.yaml", "--policies", "p.yaml", "--select", "ACME", "-f", "json",
+                   cwd=tmp_path)  # fmt: skip
+    assert run.code == 2, run.stdout + run.stderr
+    (error,) = json.loads(run.stdout)["errors"]
+    assert error["ruleId"] == "ACME900" and error["line"] == 1
+    assert "could not judge Pod/shop/web" in error["message"]
+    assert fragment in error["message"], error["message"]
+    assert "kubeward bug" not in error["message"] and "Traceback" not in run.stderr
+
+
+def test_a_policy_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(rego, "EVALUATION_TIMEOUT", 0.5)
+    endless = rule_of(tmp_path, policy(
+        "package p\nimport rego.v1\ndeny contains \"x\" if {\n"
+        "  some c in input.request.object.spec.containers\n"
+        "  some i in numbers.range(1, 100000)\n  some j in numbers.range(1, 100000)\n"
+        "  i == j + 1000000\n}"))  # fmt: skip
+    quick = rule_of(tmp_path, policy("package q\nimport rego.v1\ndeny if input.request.object")
+                    .replace("ACME900", "ACME901").replace("name: p}", "name: q}"), "q.yaml")  # fmt: skip
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w"},
+           "spec": {"containers": [{"name": "a", "image": "x"}]}}  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(PolicyRuntimeError, match=r"exceeded 0.5 s and was stopped"):
+        judge(endless, pod)
+    assert time.monotonic() - started < 10
+    assert judge(quick, pod) == ["The title"]  # a new sandbox, with every policy loaded again
+
+
+def test_the_sandbox_recovers_when_it_dies(tmp_path: Path) -> None:
+    rule = rule_of(tmp_path, policy("package p\nimport rego.v1\ndeny if input.request.object"))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w"}}
+    assert judge(rule, pod) == ["The title"]
+    process = rego.SANDBOX._process
+    assert process is not None
+    process.kill()
+    process.wait()
+    assert judge(rule, pod) == ["The title"]  # a new sandbox, the policy loaded again
+    assert rego.SANDBOX._process is not process
+
+
+QUOTING = (
+    "package p\nimport rego.v1\n"
+    "deny contains msg if {\n  some k, v in input.request.object.data\n"
+    '  msg := sprintf("data %s=%v", [k, v])\n}\n'
+    "deny contains msg if {\n  some k, v in input.review.object.stringData\n"
+    '  msg := sprintf("stringData %s=%v", [k, v])\n}\n'
+    'deny contains msg if {\n  input.request.object.kind == "Secret"\n'
+    '  msg := sprintf("seen %v", [json.marshal(input)])\n}\n'
+)
+FAILING = (
+    "package q\nimport rego.v1\ndeny contains msg if {\n"
+    "  x := input.request.object.metadata.annotations[_]\n  msg := to_number(x)\n}"
+)
+
+
+def test_secret_values_never_reach_a_message_or_an_error(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(policy(QUOTING))
+    (tmp_path / "q.yaml").write_text(
+        policy(FAILING).replace("ACME900", "ACME901").replace("name: p}", "name: q}")
+    )
+    last_applied = json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+                               "stringData": {"password": "hunter2-in-annotation"}})  # fmt: skip
+    (tmp_path / "s.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"
+        f"  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{last_applied}'\n"
+        "data: {token: aHVudGVyMi1iYXNlNjQ=}\nstringData: {password: hunter2-plain}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n"
+        "data: {colour: blue}\n"
+    )
+    run = kubeward("scan", "s.yaml", "--policies", "p.yaml", "--policies", "q.yaml",
+                   "--select", "ACME", "-f", "json", cwd=tmp_path)  # fmt: skip
+    report = json.loads(run.stdout)
+    shown = run.stdout + run.stderr
+    for value in ("hunter2", "aHVudGVyMi1iYXNlNjQ=", "data token", "stringData password"):
+        assert value not in shown, value  # (a last-applied copy keeps its keys, not its values)
+    (error,) = report["errors"]  # to_number on the redacted annotation fails: details withheld
+    assert "details withheld for a Secret" in error["message"]
+    assert any(f["message"].startswith("seen ") for f in report["findings"])
+    assert {f["message"] for f in report["findings"]} >= {"data colour=blue"}  # not a Secret
+
+
+def test_secret_values_never_reach_the_webhook_answer(tmp_path: Path) -> None:
+    rule = rule_of(tmp_path, policy(QUOTING))
+    reviewer = Reviewer(
+        [rule], EngineSettings(), AdmissionSettings(allow_existing_violations=False)
+    )
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"},
+              "data": {"token": "aHVudGVyMg=="}, "stringData": {"password": "hunter2"}}  # fmt: skip
+    body = review(secret, "UPDATE", oldObject={**secret, "data": {"old": "b2xkLXNlY3JldA=="}})
+    request = parse(body)
+    answer = json.dumps(response(request, reviewer.decide(request)))
+    assert "ACME900" in answer  # the json.marshal(input) message: denied, and no value in it
+    for value in ("aHVudGVyMg==", "hunter2", "b2xkLXNlY3JldA==", "token", "password"):
+        assert value not in answer, value
+
+
+def test_the_webhook_denies_with_the_rule_id() -> None:
+    loaded = load_policies([POLICIES], TAKEN)
+    reviewer = Reviewer(loaded.rules, EngineSettings(), AdmissionSettings())
+    client = Client(create_app(reviewer))
+    pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
+                           "metadata": {"name": "web", "namespace": "shop"},
+                           "spec": {"containers": [{"name": "a", "image": "nginx"}]}}  # fmt: skip
+    reply = client.post("/validate", review(pod))
+    assert reply.status_code == 200
+    answer = reply.json()["response"]
+    assert answer["allowed"] is False and answer["status"]["code"] == 403
+    assert ("ACME100 registry-example: image nginx is not from registry.example"
+            in answer["status"]["message"])  # fmt: skip
+    fine = {**pod, "metadata": {**pod["metadata"], "labels": {"team": "shop"}},
+            "spec": {"containers": [{"name": "a", "image": "registry.example/web:1"}]}}  # fmt: skip
+    assert client.post("/validate", review(fine)).json()["response"]["allowed"] is True
+
+
+def test_rego_reads_the_admission_request() -> None:
+    loaded = load_policies([POLICIES], TAKEN)
+    reviewer = Reviewer(loaded.rules, EngineSettings(), AdmissionSettings())
+    old: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "api", "namespace": "shop", "labels": {"team": "t"}},
+           "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"spec": {"containers": []}}}}  # fmt: skip
+    new = {**old, "spec": {**old["spec"], "selector": {"matchLabels": {"app": "b"}}}}
+
+    def decide(body: bytes) -> dict[str, Any]:
+        request = parse(body)
+        return response(request, reviewer.decide(request))["response"]  # type: ignore[no-any-return]
+
+    changed = decide(review(new, "UPDATE", oldObject=old))
+    assert "ACME102 immutable-selector: spec.selector cannot change" in changed["status"]["message"]
+    assert decide(review(new, "UPDATE", oldObject=new))["allowed"] is True
+    assert decide(review(new))["allowed"] is True  # CREATE: nothing before it
+    anonymous = decide(review(new, userInfo={"username": "system:anonymous"}))
+    assert "system:anonymous may not create api" in anonymous["status"]["message"]
+    # a scan judges the object as if created, by nobody
+    obj = K8sObject(new, UNLOCATED)
+    assert not evaluate(Inventory([obj]), loaded.rules, EngineSettings()).findings
+
+
+def test_policy_test_command_runs_rego_cases(tmp_path: Path) -> None:
+    run = kubeward("policy", "test", str(POLICIES))
+    assert run.code == 0, run.stdout + run.stderr
+    assert "6 passed, 0 failed" in run.stdout
+    (tmp_path / "p.yaml").write_text(policy("package p\nimport rego.v1\ndeny if input.request.operation == \"DELETE\""))  # fmt: skip
+    (tmp_path / "p_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n  cases:\n"
+        "    - {name: delete, rule: ACME900, expect: fail, object: {kind: Pod}, request: {operation: DELETE}}\n"
+        "    - {name: wrong, rule: ACME900, expect: fail, object: {kind: Pod}}\n"
+        "    - {name: bad request, rule: ACME900, expect: pass, object: {kind: Pod}, request: [1]}\n"
+    )
+    run = kubeward("policy", "test", str(tmp_path), "-f", "json")
+    report = json.loads(run.stdout)
+    cases = {c["name"]: c for c in report["cases"]}
+    assert cases["delete"]["ok"] is True
+    assert (cases["wrong"]["ok"], cases["wrong"]["actual"]) == (False, "pass")
+    assert "request: an AdmissionReview request" in report["problems"][0]["message"]
+    assert run.code == 2
+
+
+def test_export_vap_names_rego_policies_as_not_exported() -> None:
+    loaded = load_policies([POLICIES], TAKEN)
+    objects, skipped = export(loaded.rules, AdmissionSettings(), custom=loaded.definitions)
+    assert not objects
+    reasons = {rule.id: why for rule, why in skipped}
+    assert sorted(reasons) == ["ACME100", "ACME101", "ACME102", "ACME103"]
+    assert all("Rego policy" in why and "webhook" in why for why in reasons.values())
+    run = kubeward("admission", "export-vap", "--policies", str(POLICIES))
+    assert run.code == 0, run.stderr
+    assert "#   ACME100 registry-example: a Rego policy" in run.stdout
+
+
+def test_print_output_stays_in_the_sandbox(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(policy(
+        "package p\nimport rego.v1\ndeny if {\n  print(\"PRINTED\", input.request.object)\n  false\n}"))  # fmt: skip
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    run = kubeward("scan", "app.yaml", "--policies", "p.yaml", "--select", "ACME", cwd=tmp_path)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "PRINTED" not in run.stdout + run.stderr
+
+
+def test_unencodable_objects_are_error_results(tmp_path: Path) -> None:
+    rule = rule_of(tmp_path, policy("package p\nimport rego.v1\ndeny if input.request.object.x"))
+    with pytest.raises(PolicyRuntimeError, match="cannot be given to Rego"):
+        judge(rule, {"apiVersion": "v1", "kind": "Pod", "x": 2**70})
+    assert orjson.dumps({"k": 1})  # orjson is what refuses it (integers beyond 64 bits)
