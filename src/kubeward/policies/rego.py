@@ -56,6 +56,8 @@ _LOCATION = re.compile(r"--> module-(\d+)\.rego:(\d+):(\d+)")
 _SNIPPET = re.compile(r"\n\s*\|\n\s*\d+\s*\|[^\n]*\n\s*\|[^\n]*")
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)\s*(?:#.*)?$", re.M)
 _FORBIDDEN_CALLS = re.compile(r"\b(http\.send|net\.lookup_ip_addr)\s*\(")
+_INPUT = re.compile(r"\binput\b(\s*\.\s*(request|review|parameters)\b)?")
+INPUT_KEYS = ("request", "review", "parameters")
 
 
 class RegoError(ValueError):
@@ -90,6 +92,9 @@ class RegoProgram:
     version: str
     rules: tuple[str, ...]
     """Which of ``deny`` and ``violation`` the package defines."""
+    inputs: tuple[str, ...] = INPUT_KEYS
+    """The parts of the input document the modules name: the others are not sent (the same
+    object under two names costs a second JSON parse), unless ``input`` is used whole."""
 
     def locate(self, message: str) -> str:
         """regorus' message with its module positions as file:line, without source excerpts."""
@@ -137,7 +142,8 @@ def compile_program(modules: Sequence[RegoModule], version: str | None = None) -
             f"package {package} defines neither deny nor violation", main.file,
             main.first_line + main.text.count("\n", 0, found.start(1)),
         )  # fmt: skip
-    return RegoProgram(key, package, tuple(modules), str(parsed["version"]), rules)
+    return RegoProgram(key, package, tuple(modules), str(parsed["version"]), rules,
+                       _input_keys(modules))  # fmt: skip
 
 
 def document(obj: K8sObject, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -163,6 +169,8 @@ def document(obj: K8sObject, parameters: Mapping[str, Any] | None = None) -> dic
 
 def evaluate(program: RegoProgram, input_document: Mapping[str, Any]) -> dict[str, Any]:
     """The values of the program's ``deny``/``violation`` rules (absent: undefined)."""
+    if len(program.inputs) < len(input_document):
+        input_document = {k: v for k, v in input_document.items() if k in program.inputs}
     try:
         encoded = orjson.dumps(input_document, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError as exc:
@@ -200,6 +208,19 @@ def messages(values: Mapping[str, Any], default: str) -> list[str]:
                 f"{rule} is {_kind(value)}: expected a set of messages (or true/false)"
             )
     return sorted(set(found))
+
+
+def _input_keys(modules: Sequence[RegoModule]) -> tuple[str, ...]:
+    """The top-level input keys the modules read: every ``input`` must be followed by
+    ``.request``, ``.review`` or ``.parameters``; any other use (``walk(input, ...)``,
+    ``input[k]``, ``import input``, a comment) keeps the whole document."""
+    named: set[str] = set()
+    for module in modules:
+        for found in _INPUT.finditer(module.text):
+            if found.group(2) is None:
+                return INPUT_KEYS
+            named.add(found.group(2))
+    return tuple(key for key in INPUT_KEYS if key in named)
 
 
 def _kind(value: Any) -> str:
@@ -319,33 +340,31 @@ class Sandbox:
     def _exchange(
         self, process: subprocess.Popen[bytes], frame: bytes, timeout: float
     ) -> dict[str, Any]:
-        assert process.stdin is not None  # noqa: S101 - created with a pipe
-        process.stdin.write(struct.pack(">I", len(frame)) + frame)
-        process.stdin.flush()
-        (size,) = struct.unpack(">I", self._read(process, 4, timeout))
-        answer: dict[str, Any] = orjson.loads(self._read(process, size, timeout))
+        assert process.stdin is not None  # noqa: S101 - created with pipes
+        assert process.stdout is not None  # noqa: S101
+        pending = memoryview(struct.pack(">I", len(frame)) + frame)
+        while pending:  # the sandbox only waits for requests here: it reads all of it
+            pending = pending[os.write(process.stdin.fileno(), pending) :]
+        answer: dict[str, Any] = orjson.loads(self._read_frame(process.stdout.fileno(), timeout))
         return answer
 
     @staticmethod
-    def _read(process: subprocess.Popen[bytes], size: int, timeout: float) -> bytes:
-        assert process.stdout is not None  # noqa: S101 - created with a pipe
-        fd = process.stdout.fileno()
-        chunks: list[bytes] = []
-        wanted = size
+    def _read_frame(fd: int, timeout: float) -> bytes:
+        """One length-prefixed answer, in as few reads as the pipe allows."""
         deadline = time.monotonic() + timeout
-        while wanted:
+        data = b""
+        size: int | None = None
+        while size is None or len(data) < size + 4:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                raise TimeoutError
-            chunk = os.read(fd, wanted)
+            chunk = os.read(fd, 1 << 16 if size is None else size + 4 - len(data))
             if not chunk:
                 raise EOFError("the sandbox process exited")
-            chunks.append(chunk)
-            wanted -= len(chunk)
-        return b"".join(chunks)
+            data += chunk
+            if size is None and len(data) >= 4:
+                (size,) = struct.unpack(">I", data[:4])
+        return data[4:]
 
 
 SANDBOX = Sandbox()
