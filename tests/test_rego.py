@@ -85,7 +85,13 @@ def test_rego_policies_load_as_rules() -> None:
     loaded = load_policies([POLICIES], TAKEN)
     assert not loaded.problems, loaded.problems
     rules = {r.id: r for r in loaded.rules}
-    assert sorted(rules) == ["ACME100", "ACME101", "ACME102", "ACME103"]  # no *_test.rego
+    assert sorted(rules) == [
+        "ACME100",
+        "ACME101",
+        "ACME102",
+        "ACME103",
+        "ACME104",
+    ]  # no *_test.rego
     team = rules["ACME101"]  # from a .rego file's METADATA block
     assert (team.name, team.title, team.severity.value) == (
         "team-label", "Workload names no team", "medium")  # fmt: skip
@@ -94,7 +100,12 @@ def test_rego_policies_load_as_rules() -> None:
     assert rules["ACME100"].target.kinds == {"Pod"}
     versions = {i: d.program.version for i, d in loaded.definitions.items()
                 if isinstance(d, RegoDefinition)}  # fmt: skip
-    assert versions == {"ACME100": "v0", "ACME101": "v1", "ACME102": "v1", "ACME103": "v1"}
+    assert versions == {"ACME100": "v0", "ACME101": "v1", "ACME102": "v1", "ACME103": "v1",
+                        "ACME104": "v0"}  # fmt: skip
+    constraint = rules["ACME104"]  # a Gatekeeper Constraint of a ConstraintTemplate
+    assert (constraint.name, constraint.severity.value, constraint.target.kinds) == (
+        "repos-from-corp", "high", frozenset({"Pod"}))  # fmt: skip
+    assert constraint.title == "Image comes from a repository that is not allowed"
 
 
 def test_scan_reports_rego_findings(tmp_path: Path) -> None:
@@ -109,6 +120,13 @@ def test_scan_reports_rego_findings(tmp_path: Path) -> None:
         ("ACME100", "web", 1, "image nginx is not from registry.example"),
         ("ACME101", "web", 1, "Pod shop/web names no team"),
         ("ACME103", "web", 1, 'container "b" is privileged'),
+        (
+            "ACME104",
+            "web",
+            1,
+            "container <a> has an invalid image repo <nginx>, allowed repos "
+            'are ["registry.example/", "registry.corp.example/"]',
+        ),
     ]
     assert not report["errors"]
 
@@ -118,7 +136,7 @@ def test_config_names_rego_policy_directories(tmp_path: Path) -> None:
     (tmp_path / "kubeward.yaml").write_text(f"policies: [{POLICIES}]\n")
     config = load_config(tmp_path / "kubeward.yaml")
     result = scan_paths([tmp_path / "app.yaml"], config=config, select=("ACME10",))
-    assert {f.rule_id for f in result.findings} == {"ACME100", "ACME101", "ACME103"}
+    assert {f.rule_id for f in result.findings} == {"ACME100", "ACME101", "ACME103", "ACME104"}
 
 
 @pytest.mark.parametrize(
@@ -346,7 +364,7 @@ def test_rego_reads_the_admission_request() -> None:
 def test_policy_test_command_runs_rego_cases(tmp_path: Path) -> None:
     run = kubeward("policy", "test", str(POLICIES))
     assert run.code == 0, run.stdout + run.stderr
-    assert "6 passed, 0 failed" in run.stdout
+    assert "8 passed, 0 failed" in run.stdout
     (tmp_path / "p.yaml").write_text(policy("package p\nimport rego.v1\ndeny if input.request.operation == \"DELETE\""))  # fmt: skip
     (tmp_path / "p_test.yaml").write_text(
         "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n  cases:\n"
@@ -368,7 +386,7 @@ def test_export_vap_names_rego_policies_as_not_exported() -> None:
     objects, skipped = export(loaded.rules, AdmissionSettings(), custom=loaded.definitions)
     assert not objects
     reasons = {rule.id: why for rule, why in skipped}
-    assert sorted(reasons) == ["ACME100", "ACME101", "ACME102", "ACME103"]
+    assert sorted(reasons) == ["ACME100", "ACME101", "ACME102", "ACME103", "ACME104"]
     assert all("Rego policy" in why and "webhook" in why for why in reasons.values())
     run = kubeward("admission", "export-vap", "--policies", str(POLICIES))
     assert run.code == 0, run.stderr
@@ -389,3 +407,95 @@ def test_unencodable_objects_are_error_results(tmp_path: Path) -> None:
     with pytest.raises(PolicyRuntimeError, match="cannot be given to Rego"):
         judge(rule, {"apiVersion": "v1", "kind": "Pod", "x": 2**70})
     assert orjson.dumps({"k": 1})  # orjson is what refuses it (integers beyond 64 bits)
+
+
+TEMPLATE = """\
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8srequiredlabels}
+spec:
+  crd: {spec: {names: {kind: K8sRequiredLabels}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      code:
+        - engine: K8sNativeValidation
+          source: {validations: [{expression: "true"}]}
+        - engine: Rego
+          source:
+            version: v1
+            rego: |
+              package k8srequiredlabels
+              import rego.v1
+              violation contains {"msg": msg} if {
+                some label in input.parameters.labels
+                not input.review.object.metadata.labels[label]
+                msg := sprintf("label %s is missing", [label])
+              }
+"""
+CONSTRAINT = """\
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
+metadata:
+  name: need-owner
+  annotations: {kubeward.io/id: ACME950}
+spec:
+  parameters: {labels: [owner]}
+"""
+
+
+def test_gatekeeper_code_entries_and_constraints_without_match(tmp_path: Path) -> None:
+    (tmp_path / "gk.yaml").write_text(TEMPLATE + CONSTRAINT)
+    loaded = load_policies([tmp_path], TAKEN)
+    assert not loaded.problems, loaded.problems
+    (rule,) = loaded.rules
+    assert rule.target.every_kind and rule.severity.value == "medium"
+    assert judge(rule, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}) == [
+        "label owner is missing"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("constraint", "line", "fragment"),
+    [
+        (CONSTRAINT.replace("  annotations: {kubeward.io/id: ACME950}\n", ""), 25,
+         "add the annotation kubeward.io/id"),
+        (CONSTRAINT.replace("ACME950", "lower1"), 27, "kubeward.io/id 'lower1'"),
+        (CONSTRAINT.replace("kind: K8sRequiredLabels", "kind: K8sUnknown"), 24,
+         "no ConstraintTemplate defines kind 'K8sUnknown'"),
+        (CONSTRAINT + "  match: {labelSelector: {matchLabels: {a: b}}}\n", 30,
+         "spec.match.labelSelector is not supported"),
+        (CONSTRAINT.replace("name: need-owner", "name: Need.Owner"), 26, "kebab-case"),
+    ],
+)  # fmt: skip
+def test_gatekeeper_problems_name_file_and_line(
+    tmp_path: Path, constraint: str, line: int, fragment: str
+) -> None:
+    (tmp_path / "gk.yaml").write_text(TEMPLATE + constraint)
+    loaded = load_policies([tmp_path], TAKEN)
+    (problem,) = loaded.problems
+    assert (problem.line, fragment in problem.message) == (line, True), problem
+
+
+def test_a_broken_template_is_reported_once_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "gk.yaml").write_text(
+        TEMPLATE.replace("not input.review.object", "not input.review.object +") + CONSTRAINT
+    )
+    loaded = load_policies([tmp_path], TAKEN)
+    template, constraint = loaded.problems
+    assert template.line == 19 and "Rego:" in template.message, template
+    assert "does not compile" in constraint.message
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("package p\ndeny if input.request.object", ("request",)),
+        ("package p\ndeny if input . review.object\nx := input.parameters.a", ("review", "parameters")),
+        ("package p\ndeny if walk(input, [_, v])", ("request", "review", "parameters")),
+        ("package p\n# input is the review\ndeny if input.review", ("request", "review", "parameters")),
+        ("package p\ndeny if input[\"review\"]", ("request", "review", "parameters")),
+        ("package p\ndeny if my_input.request", ()),
+    ],
+)  # fmt: skip
+def test_only_the_input_a_policy_names_is_sent(text: str, keys: tuple[str, ...]) -> None:
+    assert rego._input_keys([rego.RegoModule("x.rego", 1, text)]) == keys

@@ -2,7 +2,8 @@
 
 A policy file (``*.yaml``/``*.yml`` in a policies directory, several documents allowed) holds
 ``CELPolicy`` documents and ``RegoPolicy`` documents; ``*.rego`` files are Rego policies too
-(``kubeward.policies.rego_policies``). A ``CELPolicy``:
+(``kubeward.policies.rego_policies``), and so are Gatekeeper ConstraintTemplates with their
+Constraints (``kubeward.policies.gatekeeper``). A ``CELPolicy``:
 
 ```yaml
 apiVersion: kubeward.io/v1alpha1
@@ -50,6 +51,7 @@ from kubeward.policies.fields import (
     spec_of,
     text_field,
 )
+from kubeward.policies.gatekeeper import Gatekeeper, is_constraint, is_template
 from kubeward.policies.rego import RegoModule
 from kubeward.policies.rego_policies import (
     REGO_KIND,
@@ -108,6 +110,7 @@ def load_policies(paths: Iterable[str | Path], taken: Iterable[str] = ()) -> Loa
     used = set(taken)
     files = list(policy_files(paths))
     libraries = _rego_libraries(files, out)
+    gatekeeper = Gatekeeper()
 
     def add(rule: Rule, definition: Definition, file: str, line: int | None) -> None:
         nonlocal used
@@ -156,11 +159,19 @@ def load_policies(paths: Iterable[str | Path], taken: Iterable[str] = ()) -> Loa
             ):
                 continue  # policy tests live next to the policies (kubeward policy test)
             try:
+                if is_template(document):
+                    gatekeeper.add_template(document, node, shown)
+                    continue
+                if is_constraint(document):
+                    gatekeeper.add_constraint(document, node, shown)
+                    continue  # a rule once every template is known
                 rule, definition = _document_rule(document, node, shown)
             except Invalid as exc:
                 out.problems.append(PolicyProblem(shown, exc.line, str(exc)))
                 continue
             add(rule, definition, shown, node.start_mark.line + 1)
+    for rule, definition, file, line in gatekeeper.rules(POLICY_MODULE, out.problems):
+        add(rule, definition, file, line)
     return out
 
 

@@ -89,12 +89,12 @@ def rego_policy_rule(
     version = _version(spec.get("regoVersion"), node_line(node, ("spec", "regoVersion")),
                        "spec.regoVersion")  # fmt: skip
     text_field(spec.get("rego"), "spec.rego", node, "spec", "rego")
-    modules = [_scalar_module(node, ("spec", "rego"), spec["rego"], file)]
+    modules = [scalar_module(node, ("spec", "rego"), spec["rego"], file)]
     libs = spec.get("libs") or []
     if not isinstance(libs, list) or not all(isinstance(lib, str) for lib in libs):
         raise Invalid("spec.libs: a list of Rego modules", node_line(node, ("spec", "libs")))
-    modules += [_scalar_module(node, ("spec", "libs", i), lib, file) for i, lib in enumerate(libs)]
-    program = _compiled(modules, version)
+    modules += [scalar_module(node, ("spec", "libs", i), lib, file) for i, lib in enumerate(libs)]
+    program = compiled_program(modules, version)
     return rule_for(head, program, file, module_prefix), RegoDefinition(program)
 
 
@@ -156,7 +156,7 @@ def rego_file_rule(
     )  # fmt: skip
     version = _version(custom.get("regoVersion"), lines.get("regoVersion", first_line),
                        "METADATA custom.regoVersion")  # fmt: skip
-    program = _compiled([RegoModule(shown, 1, text), *libraries], version)
+    program = compiled_program([RegoModule(shown, 1, text), *libraries], version)
     return rule_for(head, program, shown, module_prefix), RegoDefinition(program)
 
 
@@ -226,7 +226,7 @@ def rule_for(
     )
 
 
-def _compiled(modules: Sequence[RegoModule], version: str | None) -> RegoProgram:
+def compiled_program(modules: Sequence[RegoModule], version: str | None) -> RegoProgram:
     try:
         return compile_program(modules, version)
     except RegoError as exc:
@@ -244,7 +244,7 @@ def _version(value: Any, line: int | None, what: str) -> str | None:
     return str(value)
 
 
-def _scalar_module(node: yaml.Node, path: Sequence[str | int], text: str, file: str) -> RegoModule:
+def scalar_module(node: yaml.Node, path: Sequence[str | int], text: str, file: str) -> RegoModule:
     """A module held in a YAML string, with the file line of its first line."""
     value = _value_node(node, path)
     if value is None:

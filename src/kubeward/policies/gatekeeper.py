@@ -1,0 +1,250 @@
+"""Gatekeeper ConstraintTemplates and Constraints → rules.
+
+A ConstraintTemplate (``templates.gatekeeper.sh``) brings the Rego — ``spec.targets[0].rego``
+and ``libs``, or a ``code`` entry with ``engine: Rego`` — and each Constraint of its kind
+(``constraints.gatekeeper.sh``) becomes one rule, evaluated with the Constraint's
+``spec.parameters`` as ``input.parameters`` and the object as ``input.review.object``.
+
+kubeward needs what Gatekeeper does not say: the rule ID, from the Constraint's annotation
+``kubeward.io/id`` (required), and optionally ``kubeward.io/severity`` (default medium) and
+``kubeward.io/remediation``. The title is the template's ``metadata.gatekeeper.sh/title``
+annotation (else its kind), the description its ``description`` annotation.
+
+``spec.match``: ``kinds`` (the kinds; API groups are not compared), ``namespaces`` and
+``excludedNamespaces`` (with Gatekeeper's ``*`` prefix/suffix globs) are honoured; a
+``labelSelector``, ``namespaceSelector``, ``scope`` or ``name`` is refused rather than ignored
+(it would widen what the Constraint judges). ``enforcementAction`` is not read: kubeward's own
+admission actions (``admission.actions`` in kubeward.yaml) apply.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from kubeward.model import K8sObject
+from kubeward.policies.fields import (
+    NAME_PATTERN,
+    Header,
+    Invalid,
+    PolicyProblem,
+    checked_id,
+    checked_severity,
+)
+from kubeward.policies.rego import RegoModule, RegoProgram
+from kubeward.policies.rego_policies import (
+    RegoDefinition,
+    compiled_program,
+    rule_for,
+    scalar_module,
+)
+from kubeward.rules import Rule, Target
+from kubeward.yaml_lines import node_line
+
+TEMPLATE_GROUP = "templates.gatekeeper.sh/"
+CONSTRAINT_GROUP = "constraints.gatekeeper.sh/"
+ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"
+ID_ANNOTATION = "kubeward.io/id"
+SEVERITY_ANNOTATION = "kubeward.io/severity"
+REMEDIATION_ANNOTATION = "kubeward.io/remediation"
+UNSUPPORTED_MATCH = ("labelSelector", "namespaceSelector", "scope", "name")
+
+
+def is_template(document: Any) -> bool:
+    return isinstance(document, dict) and str(document.get("apiVersion", "")).startswith(
+        TEMPLATE_GROUP
+    )
+
+
+def is_constraint(document: Any) -> bool:
+    return isinstance(document, dict) and str(document.get("apiVersion", "")).startswith(
+        CONSTRAINT_GROUP
+    )
+
+
+@dataclass
+class Template:
+    kind: str
+    file: str
+    line: int
+    title: str
+    description: str
+    modules: list[RegoModule]
+    version: str | None
+    program: RegoProgram | None = None
+    """None when its Rego does not compile (reported with the template)."""
+
+
+@dataclass
+class Gatekeeper:
+    """Templates and Constraints as they are read; ``rules()`` pairs them at the end."""
+
+    templates: dict[str, Template] = field(default_factory=dict)
+    constraints: list[tuple[dict[str, Any], yaml.Node, str]] = field(default_factory=list)
+
+    def add_template(self, document: dict[str, Any], node: yaml.Node, file: str) -> None:
+        template = read_template(document, node, file)
+        if template.kind in self.templates:
+            raise Invalid(f"a second ConstraintTemplate for kind {template.kind}",
+                          node.start_mark.line + 1)  # fmt: skip
+        self.templates[template.kind] = template
+        template.program = compiled_program(template.modules, template.version)
+
+    def add_constraint(self, document: dict[str, Any], node: yaml.Node, file: str) -> None:
+        self.constraints.append((document, node, file))
+
+    def rules(
+        self, module_prefix: str, problems: list[PolicyProblem]
+    ) -> list[tuple[Rule, RegoDefinition, str, int]]:
+        """(rule, definition, file, line) per Constraint; problems are appended."""
+        out = []
+        for document, node, file in self.constraints:
+            try:
+                rule, definition = self._rule(document, node, file, module_prefix)
+            except Invalid as exc:
+                problems.append(PolicyProblem(file, exc.line, str(exc)))
+                continue
+            out.append((rule, definition, file, node.start_mark.line + 1))
+        return out
+
+    def _rule(
+        self, document: dict[str, Any], node: yaml.Node, file: str, module_prefix: str
+    ) -> tuple[Rule, RegoDefinition]:
+        kind = document.get("kind")
+        meta = _mapping(document.get("metadata"))
+        name = meta.get("name")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise Invalid(f"Constraint metadata.name {name!r}: kebab-case (it names the rule)",
+                          node_line(node, ("metadata", "name")))  # fmt: skip
+        template = self.templates.get(str(kind))
+        if template is None:
+            raise Invalid(f"no ConstraintTemplate defines kind {kind!r} in the policy paths",
+                          node_line(node, ("kind",)))  # fmt: skip
+        if template.program is None:  # its problem is reported with the template
+            raise Invalid(f"its ConstraintTemplate {kind} ({template.file}:{template.line}) "
+                          "does not compile", node_line(node, ("kind",)))  # fmt: skip
+        annotations = _mapping(meta.get("annotations"))
+        at = node_line(node, ("metadata", "annotations"))
+        raw_id = annotations.get(ID_ANNOTATION)
+        if not isinstance(raw_id, str):
+            raise Invalid(
+                f"Constraint {name}: add the annotation {ID_ANNOTATION} (the rule ID, e.g. "
+                f"ACME200), optionally {SEVERITY_ANNOTATION} and {REMEDIATION_ANNOTATION}",
+                at or node_line(node, ("metadata",)),
+            )
+        rule_id = checked_id(raw_id, ID_ANNOTATION, at)
+        severity = checked_severity(str(annotations.get(SEVERITY_ANNOTATION, "medium")),
+                                    SEVERITY_ANNOTATION, at)  # fmt: skip
+        spec = _mapping(document.get("spec"))
+        target, applies = _match(spec.get("match"), node)
+        parameters = spec.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise Invalid("spec.parameters: a mapping", node_line(node, ("spec", "parameters")))
+        remediation = annotations.get(REMEDIATION_ANNOTATION) or (
+            f"Change the object so that Constraint {name} ({kind}) admits it."
+        )
+        head = Header(
+            name=name,
+            id=rule_id,
+            title=template.title,
+            severity=severity,
+            remediation=str(remediation),
+            description=template.description,
+            target=target,
+        )
+        rule = rule_for(head, template.program, file, module_prefix,
+                        parameters=parameters or {}, applies=applies)  # fmt: skip
+        return rule, RegoDefinition(template.program)
+
+
+def read_template(document: dict[str, Any], node: yaml.Node, file: str) -> Template:
+    meta = _mapping(document.get("metadata"))
+    spec = _mapping(document.get("spec"))
+    names = _mapping(_mapping(_mapping(spec.get("crd")).get("spec")).get("names"))
+    kind = names.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise Invalid("ConstraintTemplate: spec.crd.spec.names.kind is required",
+                      node_line(node, ("spec", "crd")))  # fmt: skip
+    targets = spec.get("targets")
+    if not isinstance(targets, list) or not targets or not isinstance(targets[0], dict):
+        raise Invalid("ConstraintTemplate: spec.targets[0] is required",
+                      node_line(node, ("spec", "targets")))  # fmt: skip
+    target = targets[0]
+    if target.get("target") not in (None, ADMISSION_TARGET):
+        raise Invalid(f"ConstraintTemplate: only the {ADMISSION_TARGET} target is supported",
+                      node_line(node, ("spec", "targets", 0, "target")))  # fmt: skip
+    at: tuple[str | int, ...] = ("spec", "targets", 0)
+    rego, libs, version = target.get("rego"), target.get("libs"), None
+    for index, code in enumerate(target.get("code") or []):
+        if isinstance(code, dict) and code.get("engine") == "Rego":
+            source = _mapping(code.get("source"))
+            rego, libs = source.get("rego"), source.get("libs")
+            version = source.get("version") if source.get("version") in ("v0", "v1") else None
+            at = ("spec", "targets", 0, "code", index, "source")
+            break
+    if not isinstance(rego, str) or not rego.strip():
+        raise Invalid("ConstraintTemplate: no Rego (spec.targets[0].rego, or a code entry with "
+                      "engine: Rego)", node_line(node, ("spec", "targets", 0)))  # fmt: skip
+    if libs is not None and not (isinstance(libs, list) and all(isinstance(x, str) for x in libs)):
+        raise Invalid("ConstraintTemplate: libs is a list of Rego modules",
+                      node_line(node, (*at, "libs")))  # fmt: skip
+    modules = [scalar_module(node, (*at, "rego"), rego, file)]
+    modules += [
+        scalar_module(node, (*at, "libs", i), lib, file) for i, lib in enumerate(libs or [])
+    ]
+    annotations = _mapping(meta.get("annotations"))
+    title = annotations.get("metadata.gatekeeper.sh/title") or kind
+    description = annotations.get("description") or ""
+    return Template(kind, file, node.start_mark.line + 1, str(title).strip(),
+                    str(description).strip(), modules, version)  # fmt: skip
+
+
+def _match(match: Any, node: yaml.Node) -> tuple[Target, Callable[[K8sObject], bool] | None]:
+    if match is None:
+        return Target(every_kind=True), None
+    if not isinstance(match, dict):
+        raise Invalid("spec.match: a mapping", node_line(node, ("spec", "match")))
+    for key in UNSUPPORTED_MATCH:
+        if key in match:
+            raise Invalid(f"spec.match.{key} is not supported by kubeward (it would judge "
+                          "objects the Constraint leaves alone)",
+                          node_line(node, ("spec", "match", key)))  # fmt: skip
+    kinds: set[str] = set()
+    every_kind = "kinds" not in match
+    for index, entry in enumerate(match.get("kinds") or []):
+        listed = entry.get("kinds") if isinstance(entry, dict) else None
+        if not isinstance(listed, list) or not all(isinstance(k, str) for k in listed):
+            raise Invalid("spec.match.kinds: [{apiGroups: [...], kinds: [...]}]",
+                          node_line(node, ("spec", "match", "kinds", index)))  # fmt: skip
+        every_kind |= "*" in listed
+        kinds.update(k for k in listed if k != "*")
+    included = _names(match.get("namespaces"), node, "namespaces")
+    excluded = _names(match.get("excludedNamespaces"), node, "excludedNamespaces")
+    target = Target(every_kind=True) if every_kind else Target(kinds=frozenset(kinds))
+    if not included and not excluded:
+        return target, None
+
+    def applies(obj: K8sObject) -> bool:
+        namespace = obj.namespace or ""
+        if included and not any(fnmatch.fnmatchcase(namespace, p) for p in included):
+            return False
+        return not any(fnmatch.fnmatchcase(namespace, p) for p in excluded)
+
+    return target, applies
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _names(value: Any, node: yaml.Node, key: str) -> Sequence[str]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"spec.match.{key}: a list of namespaces",
+                      node_line(node, ("spec", "match", key)))  # fmt: skip
+    return tuple(value)
