@@ -18,7 +18,7 @@ from tests import postgres, testcluster
 from tests.testcluster import TestCluster
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOL_ENV = {"helm": "KUBEWARD_HELM", "kustomize": "KUBEWARD_KUSTOMIZE"}
+TOOL_ENV = {"helm": "KUBEWARD_HELM", "kustomize": "KUBEWARD_KUSTOMIZE", "opa": "KUBEWARD_OPA"}
 TOOLS_BIN = (
     Path(
         os.environ.get("KUBEWARD_TOOLS_CACHE")
@@ -86,7 +86,7 @@ def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def require_tool(name: str) -> None:
-    """Skip (outside CI only) when helm/kustomize is missing; in CI a missing tool fails."""
+    """Skip (outside CI only) when helm/kustomize/opa is missing; in CI a missing tool fails."""
     configured = os.environ.get(TOOL_ENV[name])
     if (configured and Path(configured).exists()) or shutil.which(name):
         return

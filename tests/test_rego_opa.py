@@ -7,7 +7,8 @@ and by `opa eval --strict-builtin-errors` on the same input document (kubeward's
 of messages must be equal. `errors_*` policies fail on some objects: both must fail on the same
 ones.
 
-opa is built by tools/build-go-tools.sh (KUBEWARD_OPA); without it the test is skipped.
+opa is built by `make tools` (tools/build-go-tools.sh; KUBEWARD_OPA); without it the test is
+skipped, and fails in CI.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from kubeward.policies.rego import (
     evaluate,
     messages,
 )
+from tests.conftest import require_tool
 
 HERE = Path(__file__).parent
 POLICIES = sorted((HERE / "rego_conformance").glob("*.rego"))
@@ -42,12 +44,10 @@ PARAMETERS = {"repos": ["registry.corp.example/", "ghcr.io/acme/"]}
 
 
 def opa_binary() -> str:
+    """The oracle, built by `make tools` (skipped outside CI when it is missing)."""
+    require_tool("opa")
     found = os.environ.get("KUBEWARD_OPA") or shutil.which("opa")
-    cached = Path.home() / ".cache" / "kubeward" / "tools" / "bin" / "opa"
-    if not found and cached.exists():
-        found = str(cached)
-    if not found or not Path(found).exists():
-        pytest.skip("opa is not built (tools/build-go-tools.sh; KUBEWARD_OPA)")
+    assert found is not None
     return found
 
 
