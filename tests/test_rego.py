@@ -499,3 +499,22 @@ def test_a_broken_template_is_reported_once_with_its_line(tmp_path: Path) -> Non
 )  # fmt: skip
 def test_only_the_input_a_policy_names_is_sent(text: str, keys: tuple[str, ...]) -> None:
     assert rego._input_keys([rego.RegoModule("x.rego", 1, text)]) == keys
+
+
+def test_a_policy_that_exhausts_its_memory_is_an_error_result(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(policy(
+        "package p\nimport rego.v1\ndeny if {\n  input.request.object.spec\n"
+        "  count(numbers.range(1, 1000000000)) > 0\n}"))  # fmt: skip
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    # a cap just above what the sandbox maps at start, so memory runs out before the time limit
+    rule_of(tmp_path, policy("package q\nimport rego.v1\ndeny if input.request"), "q.yaml")
+    assert rego.SANDBOX._process is not None
+    status = Path(f"/proc/{rego.SANDBOX._process.pid}/status")
+    if not status.exists():
+        pytest.skip("needs /proc to size the cap")
+    mapped = next(int(line.split()[1]) for line in status.read_text().splitlines()
+                  if line.startswith("VmSize:")) // 1024  # fmt: skip
+    run = kubeward("scan", "app.yaml", "--policies", "p.yaml", "--select", "ACME", "-f", "json",
+                   cwd=tmp_path, env={"KUBEWARD_REGO_MEMORY_LIMIT_MB": str(mapped + 250)})  # fmt: skip
+    errors = json.loads(run.stdout)["errors"]
+    assert errors and all("sandbox died during the evaluation" in e["message"] for e in errors)

@@ -8,7 +8,8 @@ Every evaluation runs in one sandbox process per kubeward process (``rego_worker
 the binding holds the GIL for a whole evaluation and offers no instruction or time limit: only
 a process kubeward can kill bounds a policy that never ends. An evaluation that takes longer
 than ``EVALUATION_TIMEOUT`` seconds kills the sandbox and is an error; the next evaluation
-starts a new one (which loads every policy again).
+starts a new one (which loads every policy again). The sandbox's memory is capped as well
+(``rego_worker.MEMORY_LIMIT_MB``): running out kills it the same way.
 
 The input document (the same at every enforcement point):
 
@@ -305,7 +306,13 @@ class Sandbox:
                 f"evaluation exceeded {timeout:g} s and was stopped (a policy that loops "
                 "over a very large collection?)"
             ) from None
-        except (OSError, EOFError, ValueError) as exc:
+        except EOFError:
+            self.close()
+            raise RegoEvaluationError(
+                "the Rego sandbox died during the evaluation (a policy that builds a very large "
+                "collection runs out of its memory)"
+            ) from None
+        except (OSError, ValueError) as exc:
             self.close()
             raise RegoEvaluationError(f"the Rego engine stopped unexpectedly ({exc})") from None
 

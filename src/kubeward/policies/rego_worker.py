@@ -16,8 +16,11 @@ output (a 4-byte big-endian length, then the payload):
 
 Why a process of its own: the regorus binding holds the GIL for a whole evaluation and exposes
 no instruction or time limit, so only a process kubeward can kill bounds a policy that never
-ends. The protocol channel is a private copy of the standard output; the real one is pointed at
-standard error, so nothing a library prints can corrupt a frame.
+ends. Its address space is capped too (``MEMORY_LIMIT_MB``; ``KUBEWARD_REGO_MEMORY_LIMIT_MB``
+overrides it), so that a policy building a huge collection fails here (the process dies, the
+evaluation is an error) before the time limit, rather than exhausting the machine. The
+protocol channel is a private copy of the standard output; the real one is pointed at standard
+error, so nothing a library prints can corrupt a frame.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ evaluation): a policy showing one on the probe input is broken whatever it judge
 on the probe (a builtin failing on a missing value) may well be the input's fault: they are
 left to evaluation."""
 POSITION = re.compile(r"--> [^:\n]+:(\d+):(\d+)")
+MEMORY_LIMIT_MB = 4096
+"""Address space of the sandbox: ~1 GiB is mapped at start (Python, the engine), a realistic
+evaluation needs a few MiB."""
 PROBE_INPUT: dict[str, Any] = {
     "request": {"object": {}},
     "review": {"object": {}},
@@ -151,7 +157,19 @@ def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
         outgoing.flush()
 
 
+def cap_memory() -> None:
+    try:
+        import resource
+    except ImportError:  # not POSIX: no cap, the time limit still applies
+        return
+    limit = int(os.environ.get("KUBEWARD_REGO_MEMORY_LIMIT_MB") or MEMORY_LIMIT_MB) << 20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
 def main() -> None:
+    cap_memory()
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     serve(sys.stdin.buffer, channel)
