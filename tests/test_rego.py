@@ -68,6 +68,11 @@ def policy(rego_text: str, **spec: str) -> str:
     return HEAD + extra + "  rego: |\n" + body
 
 
+def sandbox() -> rego.Sandbox:
+    assert isinstance(rego.SANDBOX, rego.Sandbox), "these tests run with the sandbox"
+    return rego.SANDBOX
+
+
 def rule_of(tmp_path: Path, text: str, name: str = "p.yaml") -> Any:
     (tmp_path / name).write_text(text)
     loaded = load_policies([tmp_path / name], TAKEN)
@@ -256,12 +261,12 @@ def test_the_sandbox_recovers_when_it_dies(tmp_path: Path) -> None:
     rule = rule_of(tmp_path, policy("package p\nimport rego.v1\ndeny if input.request.object"))
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w"}}
     assert judge(rule, pod) == ["The title"]
-    process = rego.SANDBOX._process
+    process = sandbox()._process
     assert process is not None
     process.kill()
     process.wait()
     assert judge(rule, pod) == ["The title"]  # a new sandbox, the policy loaded again
-    assert rego.SANDBOX._process is not process
+    assert sandbox()._process is not process
 
 
 QUOTING = (
@@ -508,8 +513,9 @@ def test_a_policy_that_exhausts_its_memory_is_an_error_result(tmp_path: Path) ->
     (tmp_path / "app.yaml").write_text(MANIFESTS)
     # a cap just above what the sandbox maps at start, so memory runs out before the time limit
     rule_of(tmp_path, policy("package q\nimport rego.v1\ndeny if input.request"), "q.yaml")
-    assert rego.SANDBOX._process is not None
-    status = Path(f"/proc/{rego.SANDBOX._process.pid}/status")
+    process = sandbox()._process
+    assert process is not None
+    status = Path(f"/proc/{process.pid}/status")
     if not status.exists():
         pytest.skip("needs /proc to size the cap")
     mapped = next(int(line.split()[1]) for line in status.read_text().splitlines()
@@ -518,3 +524,13 @@ def test_a_policy_that_exhausts_its_memory_is_an_error_result(tmp_path: Path) ->
                    cwd=tmp_path, env={"KUBEWARD_REGO_MEMORY_LIMIT_MB": str(mapped + 250)})  # fmt: skip
     errors = json.loads(run.stdout)["errors"]
     assert errors and all("sandbox died during the evaluation" in e["message"] for e in errors)
+
+
+def test_in_process_evaluation_gives_the_same_findings(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    runs = [kubeward("scan", "app.yaml", "--policies", str(POLICIES), "--select", "ACME1",
+                     "-f", "json", cwd=tmp_path, env={"KUBEWARD_REGO_IN_PROCESS": flag})
+            for flag in ("0", "1")]  # fmt: skip
+    sandboxed, in_process = ([(f["ruleId"], f["message"]) for f in json.loads(r.stdout)["findings"]]
+                             for r in runs)  # fmt: skip
+    assert sandboxed == in_process and len(sandboxed) == 4
