@@ -9,6 +9,8 @@ TOOLS_BIN := $(shell $(PYTHON) -c "import os;print(os.path.join(os.environ.get('
 export KUBEWARD_HELM := $(TOOLS_BIN)/helm
 export KUBEWARD_KUSTOMIZE := $(TOOLS_BIN)/kustomize
 export KUBEWARD_PSA_ORACLE := $(TOOLS_BIN)/psa-oracle
+export KUBEWARD_CRANE := $(TOOLS_BIN)/crane
+export KUBEWARD_COSIGN := $(TOOLS_BIN)/cosign
 export KUBEWARD_TESTCLUSTER_BIN := $(shell tools/testcluster/build.sh --bin-dir)
 export PATH := $(abspath $(BIN)):$(TOOLS_BIN):$(PATH)
 

@@ -9,6 +9,8 @@
 set -euo pipefail
 
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+COSIGN_VERSION="${COSIGN_VERSION:-v3.1.2}"
 KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.1}"
 CACHE="${KUBEWARD_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeward/tools}"
 BIN="$CACHE/bin"
@@ -61,5 +63,9 @@ build_local() { # name directory
 build helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
     "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 build kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5 "-s -w"
+# Test tools for image signatures: crane pushes images to the test registry, cosign signs them
+# in both of its formats (first build of cosign ~4 min).
+build crane "$CRANE_VERSION" github.com/google/go-containerregistry/cmd/crane "-s -w"
+build cosign "$COSIGN_VERSION" github.com/sigstore/cosign/v3/cmd/cosign "-s -w"
 build_local psa-oracle "$(cd "$(dirname "$0")" && pwd)/psa-oracle"
 echo "$BIN"
