@@ -44,7 +44,9 @@ def serve_command(
     policies: tuple[str, ...],
     log_level: str,
 ) -> int:
-    """Serve POST /validate (AdmissionReview v1) over HTTPS, plus /healthz, /readyz, /metrics.
+    """Serve POST /validate (AdmissionReview v1) over HTTPS, plus /healthz, /readyz, /metrics;
+    with imageSignatures rules in kubeward.yaml also /verify-images (rule I007) and /pin-images
+    (a mutating webhook pinning tags to verified digests).
 
     \b
     Each rule's action at admission (deny, warn, audit, off) and the exempt namespaces, users,
@@ -74,10 +76,17 @@ def serve_command(
         allow_inline_suppressions=config.allow_inline_suppressions,
     )
     reviewer = Reviewer(rules, engine, config.admission)
+    signatures = None
+    if config.signatures is not None and config.signatures.enabled:
+        from kubeward.admission.signatures import SignatureReviewer
+        from kubeward.signatures.verifier import ImageVerifier, client_for
+
+        verifier = ImageVerifier(config.signatures, client_for(config.signatures))
+        signatures = SignatureReviewer(verifier, engine, config.admission)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
-        serve(reviewer, host=host, port=port, cert=Path(tls_cert), key=Path(tls_key),
-              log_level=log_level)  # fmt: skip
+        serve(reviewer, signatures=signatures, host=host, port=port, cert=Path(tls_cert),
+              key=Path(tls_key), log_level=log_level)  # fmt: skip
     except ssl.SSLError as exc:
         raise UsageError(f"--tls-cert/--tls-key: {exc}") from None
     return 0

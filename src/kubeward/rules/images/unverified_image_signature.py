@@ -37,7 +37,16 @@ Use instead: sign the digest in the release pipeline
 from collections.abc import Iterator
 
 from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model.signatures import SignatureStatus
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
+
+_STATE = {
+    SignatureStatus.VERIFIED: "is verified",
+    SignatureStatus.UNSIGNED: "is unsigned",
+    SignatureStatus.INVALID: "has an invalid signature",
+    SignatureStatus.UNPINNED: "is unpinned",
+    SignatureStatus.ERROR: "could not be checked",
+}
 
 
 def _needs_verification(params: RuleParams) -> str | None:
@@ -62,8 +71,10 @@ def unverified_image_signature(obj: K8sObject, params: RuleParams) -> Iterator[V
     for container in obj.containers():
         image = container.image
         verdict = verdicts.get(image) if image is not None else None
-        if verdict is not None and not verdict.verified:
+        if image is not None and verdict is not None and not verdict.verified:
+            named = f" (now {verdict.digest})" if verdict.digest and "@" not in image else ""
             yield Violation(
                 (*container.path, "image"),
-                f"{container.label} image {image} is {verdict.status.value}: {verdict.detail}",
+                f"{container.label} image {image}{named} {_STATE[verdict.status]}: "
+                f"{verdict.detail}",
             )
