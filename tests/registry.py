@@ -8,21 +8,30 @@ fallback kubeward implements (the API answers 404 here).
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import datetime
 import io
+import json
 import os
 import secrets
 import shutil
 import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 from tests.testcluster import free_port
 
@@ -32,8 +41,11 @@ def binary() -> str | None:
 
 
 @contextlib.contextmanager
-def running(directory: Path, htpasswd: Path | None = None) -> Iterator[str]:
-    """Start a registry; yield its ``host:port`` (plain HTTP)."""
+def running(
+    directory: Path, htpasswd: Path | None = None, token: TokenService | None = None
+) -> Iterator[str]:
+    """Start a registry; yield its ``host:port`` (plain HTTP). ``htpasswd``: basic auth;
+    ``token``: the bearer-token flow, with ``token`` as the token service."""
     program = binary()
     if program is None:
         raise RuntimeError("docker-registry is not installed (tools/ensure-registry.sh)")
@@ -42,6 +54,11 @@ def running(directory: Path, htpasswd: Path | None = None) -> Iterator[str]:
     auth = (
         f"auth:\n  htpasswd:\n    realm: kubeward-test\n    path: {htpasswd}\n" if htpasswd else ""
     )
+    if token is not None:
+        auth = (
+            f"auth:\n  token:\n    realm: {token.realm}\n    service: {token.SERVICE}\n"
+            f"    issuer: {token.ISSUER}\n    rootcertbundle: {token.certificate}\n"
+        )
     config = directory / "config.yml"
     config.write_text(
         "version: 0.1\n"
@@ -146,3 +163,94 @@ class Signing:
             "--type", "https://example.com/review/v1", "--predicate", str(predicate), "-y",
             image,
         )  # fmt: skip
+
+
+class TokenService:
+    """A bearer-token service for the registry (distribution's token auth): checks basic
+    credentials and issues ES256 JWTs whose x5c certificate the registry trusts."""
+
+    SERVICE = "kubeward-test-registry"
+    ISSUER = "kubeward-test-issuer"
+
+    def __init__(self, directory: Path, username: str, password: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubeward test token issuer")])
+        now = datetime.datetime.now(datetime.UTC)
+        self._cert = (
+            x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name).public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self._key, hashes.SHA256())
+        )  # fmt: skip
+        self.certificate = directory / "token-issuer.crt"
+        self.certificate.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+        self._expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.issued: list[str] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        # a name, not 127.0.0.1: clients refuse token realms at private IP literals (SSRF)
+        self.realm = f"http://localhost:{self._server.server_address[1]}/token"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TokenService:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def token(self, scope: str) -> str:
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        der = self._cert.public_bytes(serialization.Encoding.DER)
+        header = {"typ": "JWT", "alg": "ES256", "x5c": [base64.b64encode(der).decode()]}
+        now = int(time.time())
+        access = []
+        for part in scope.split():
+            kind, _, rest = part.partition(":")
+            repository, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": repository, "actions": actions.split(",")})
+        claims = {
+            "iss": self.ISSUER,
+            "sub": "puller",
+            "aud": self.SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": secrets.token_hex(8),
+            "access": access,
+        }
+        signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+        der_signature = self._key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der_signature)
+        return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                query = parse_qs(urlparse(self.path).query)
+                if self.headers.get("Authorization") != service._expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                scope = " ".join(query.get("scope", []))
+                token = service.token(scope)
+                service.issued.append(scope)
+                body = json.dumps({"token": token, "access_token": token}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        return Handler

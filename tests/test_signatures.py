@@ -20,7 +20,7 @@ import pytest
 from kubeward.model.signatures import SignatureStatus
 from kubeward.signatures.cosign import load_public_key
 from kubeward.signatures.policy import Require, SignaturePolicy, SignatureRule, Unpinned
-from kubeward.signatures.registry import RegistryClient
+from kubeward.signatures.registry import Credentials, RegistryClient
 from kubeward.signatures.verifier import ImageVerifier
 from tests import registry
 from tests.cli_helpers import kubeward
@@ -271,6 +271,72 @@ def test_credentials_from_a_docker_config(
         allowed = kubeward("verify", *common, "--credentials", str(config), layer_image)
         assert allowed.code == 0, allowed.stdout + allowed.stderr
         assert "s3cret" not in allowed.stdout + allowed.stderr + refused.stdout + refused.stderr
+
+
+def test_bearer_tokens_from_the_registrys_token_service(
+    oci_registry: Signing, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    """Distribution's token auth: a 401 with a Bearer challenge, a token fetched from the realm
+    with the configured credentials, then reused for every request of the repository."""
+    with (
+        registry.TokenService(tmp_path / "tokens", "puller", "t0ken-pass") as tokens,
+        registry.running(tmp_path / "bearer", token=tokens) as address,
+    ):
+        auth = base64.b64encode(b"puller:t0ken-pass").decode()
+        config = tmp_path / "config.json"
+        config.write_text(orjson.dumps({"auths": {address: {"auth": auth}}}).decode())
+        env = {"DOCKER_CONFIG": str(tmp_path)}
+        image = f"{address}/acme/tokened:1.0"
+        oci_registry.run(oci_registry.crane, "append", "--insecure", "-f",
+                         str(_layer(tmp_path)), "-t", image, env=env)  # fmt: skip
+        digest = oci_registry.run(oci_registry.crane, "digest", "--insecure", image, env=env)
+        oci_registry.run(
+            oci_registry.cosign, "sign", "--key", str(keys["release"][0]),
+            "--use-signing-config=false", "--tlog-upload=false", "--allow-insecure-registry",
+            "--new-bundle-format=true", "-y", f"{address}/acme/tokened@{digest}", env=env,
+        )  # fmt: skip
+        tokens.issued.clear()
+        key = load_public_key(keys["release"][1].read_bytes(), "release.pub")
+        policy = SignaturePolicy(
+            rules=(SignatureRule("test", ("**",), (key,)),), plain_http=frozenset({address})
+        )
+        anonymous = RegistryClient(insecure=policy.plain_http)
+        _CLIENTS.append(anonymous)
+        refused = ImageVerifier(policy, anonymous).verify(image, resolve_tags=True)
+        assert refused is not None and refused.status is SignatureStatus.ERROR
+        assert "token service refused" in refused.detail
+        client = RegistryClient(
+            insecure=policy.plain_http,
+            credentials={address: Credentials("puller", "t0ken-pass")},
+        )
+        _CLIENTS.append(client)
+        verdict = ImageVerifier(policy, client).verify(image, resolve_tags=True)
+        assert verdict is not None and verdict.verified, verdict.detail
+        assert tokens.issued == ["repository:acme/tokened:pull"]  # one token, reused
+        assert "t0ken-pass" not in verdict.detail + refused.detail
+
+
+@pytest.mark.parametrize(
+    ("realm", "allowed"),
+    [
+        ("https://auth.example.com/token", True),
+        ("http://auth.example.com/token", False),  # credentials in clear to a TLS registry
+        ("https://169.254.169.254/latest/meta-data", False),  # the cloud metadata service
+        ("https://10.0.0.7/token", False),
+        ("https://[::1]/token", False),
+        ("https://registry.example:5000/token", True),  # the registry itself
+    ],
+)
+def test_token_realms_cannot_point_the_webhook_into_private_networks(
+    realm: str, allowed: bool
+) -> None:
+    from kubeward.signatures.registry import RegistryError, check_realm
+
+    if allowed:
+        check_realm(realm, "registry.example:5000", plain_http=False)
+    else:
+        with pytest.raises(RegistryError):
+            check_realm(realm, "registry.example:5000", plain_http=False)
 
 
 def _layer(directory: Path) -> Path:

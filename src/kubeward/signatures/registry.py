@@ -9,6 +9,7 @@ Secret. Content fetched by digest is hashed and checked here; response sizes are
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
 import threading
 from collections.abc import Mapping
@@ -79,6 +80,29 @@ def read_docker_config(path: Path) -> dict[str, Credentials]:
                 host = "docker.io"
             found[host] = Credentials(user, password)
     return found
+
+
+def check_realm(realm: str, registry: str, *, plain_http: bool) -> None:
+    """Refuse a token realm that would turn the webhook into a proxy into the cluster's network.
+
+    A registry names the token service in its challenge, and the webhook then sends
+    credentials there: an https URL (http only for a plain-HTTP registry), on the registry's
+    own host:port, or anywhere but a private, loopback or link-local IP literal (the cloud
+    metadata service lives at 169.254.169.254). The same rule as go-containerregistry's
+    ``validateRealmURL`` (google/go-containerregistry#2258).
+    """
+    url = httpx.URL(realm)
+    if url.scheme != "https" and not (url.scheme == "http" and plain_http):
+        raise RegistryError(f"{registry}: token realm {realm!r}: only https is allowed")
+    authority = f"{url.host}:{url.port}" if url.port else url.host
+    if authority == registry:
+        return
+    try:
+        address = ipaddress.ip_address(url.host)
+    except ValueError:
+        return  # a name: resolving it is the network policy's business (egress rules)
+    if address.is_private or address.is_loopback or address.is_link_local:
+        raise RegistryError(f"{registry}: token realm {realm!r} is a private or link-local address")
 
 
 @dataclass(frozen=True)
@@ -165,6 +189,7 @@ class RegistryClient:
         realm = params.get("realm")
         if not realm:
             raise RegistryError(f"{registry}: bearer challenge without a realm")
+        check_realm(realm, registry, plain_http=registry in self._insecure)
         query = {"scope": params.get("scope", scope)}
         if "service" in params:
             query["service"] = params["service"]

@@ -239,8 +239,9 @@ def verify_images(
     """Verdicts for the covered images among ``images`` (each distinct image asked once,
     several registries in parallel: the lookups are network-bound)."""
     wanted = sorted({image for image in images if verifier.covers(image)})
-    if not wanted:
-        return {}
+    if len(wanted) <= 1:  # the common admission: no thread pool to start and stop
+        verdicts = [verifier.verify(image, resolve_tags=resolve_tags) for image in wanted]
+        return {image: v for image, v in zip(wanted, verdicts, strict=True) if v is not None}
     with ThreadPoolExecutor(max_workers=min(workers, len(wanted))) as pool:
         verdicts = pool.map(lambda image: verifier.verify(image, resolve_tags=resolve_tags), wanted)
         return {image: v for image, v in zip(wanted, verdicts, strict=True) if v is not None}
