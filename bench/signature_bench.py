@@ -36,6 +36,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from tests import registry  # noqa: E402
+from tests.registry import Signing  # noqa: E402
+
 from kubeward.admission.review import parse, response  # noqa: E402
 from kubeward.admission.signatures import SignatureReviewer  # noqa: E402
 from kubeward.engine import EngineSettings  # noqa: E402
@@ -44,8 +47,6 @@ from kubeward.signatures.cosign import load_public_key  # noqa: E402
 from kubeward.signatures.policy import SignaturePolicy, SignatureRule  # noqa: E402
 from kubeward.signatures.registry import RegistryClient  # noqa: E402
 from kubeward.signatures.verifier import ImageVerifier  # noqa: E402
-from tests import registry  # noqa: E402
-from tests.registry import Signing  # noqa: E402
 
 TOOLS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kubeward/tools/bin"
 
@@ -139,7 +140,8 @@ def main() -> None:
     record = {
         "command": "python bench/signature_bench.py " + " ".join(sys.argv[1:]),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
         "results": results,
     }
     out = HERE / "results" / "signatures.json"

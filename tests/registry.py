@@ -234,7 +234,7 @@ class TokenService:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 query = parse_qs(urlparse(self.path).query)
                 if self.headers.get("Authorization") != service._expected:
                     self.send_response(401)
@@ -250,7 +250,7 @@ class TokenService:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         return Handler

@@ -311,7 +311,8 @@ def test_bearer_tokens_from_the_registrys_token_service(
         )
         _CLIENTS.append(client)
         verdict = ImageVerifier(policy, client).verify(image, resolve_tags=True)
-        assert verdict is not None and verdict.verified, verdict.detail
+        assert verdict is not None
+        assert verdict.verified, verdict.detail
         assert tokens.issued == ["repository:acme/tokened:pull"]  # one token, reused
         assert "t0ken-pass" not in verdict.detail + refused.detail
 

@@ -240,8 +240,8 @@ def verify_images(
     several registries in parallel: the lookups are network-bound)."""
     wanted = sorted({image for image in images if verifier.covers(image)})
     if len(wanted) <= 1:  # the common admission: no thread pool to start and stop
-        verdicts = [verifier.verify(image, resolve_tags=resolve_tags) for image in wanted]
-        return {image: v for image, v in zip(wanted, verdicts, strict=True) if v is not None}
+        found = [verifier.verify(image, resolve_tags=resolve_tags) for image in wanted]
+        return {image: v for image, v in zip(wanted, found, strict=True) if v is not None}
     with ThreadPoolExecutor(max_workers=min(workers, len(wanted))) as pool:
         verdicts = pool.map(lambda image: verifier.verify(image, resolve_tags=resolve_tags), wanted)
         return {image: v for image, v in zip(wanted, verdicts, strict=True) if v is not None}
