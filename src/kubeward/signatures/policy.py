@@ -50,12 +50,22 @@ def _pattern(glob: str) -> re.Pattern[str]:
 
 
 def check_image_pattern(glob: str) -> str:
-    """A pattern's normal form; ``ValueError`` for one that cannot match an image name."""
+    """A pattern's normal form (Docker Hub names spelled out, as image names are normalised);
+    ``ValueError`` for one that cannot match an image name."""
     text = glob.strip()
     if not text or "://" in text or "@" in text or any(c.isspace() for c in text):
         raise ValueError(f"{glob!r} is not an image name pattern (registry/path, * and **)")
     if ":" in text.rpartition("/")[2]:
         raise ValueError(f"{glob!r}: patterns match names; leave out the tag")
+    first, slash, rest = text.partition("/")
+    if "*" in first or "?" in first:
+        return text
+    if not slash:  # `nginx`: an official Docker Hub image, as the runtime reads it
+        return f"docker.io/library/{text}"
+    if first in ("index.docker.io", "registry-1.docker.io"):
+        return f"docker.io/{rest}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{text}"  # `acme/app`: a Docker Hub user's repository
     return text
 
 
