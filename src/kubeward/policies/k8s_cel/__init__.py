@@ -20,7 +20,7 @@ from typing import Any
 from cel_expr_python import cel
 
 from kubeward.policies.k8s_cel import lists, net, quantity, regex, urls
-from kubeward.policies.k8s_cel.values import CIDR, IP, QUANTITY, URL, tag, untag
+from kubeward.policies.k8s_cel.values import CIDR, INT64, IP, QUANTITY, URL, is_int, tag, untag
 
 T = cel.Type
 QUANTITY_TYPE, URL_TYPE = T.AbstractType(QUANTITY), T.AbstractType(URL)
@@ -126,12 +126,15 @@ def checker_extension() -> cel.CelExtension:
 # Run time: what each tagged value means to Python
 
 
-def _quantity(value: Any, function: str) -> Any:
-    return quantity.from_canonical(untag(value, QUANTITY, function))
+def _quantity(value: Any, function: str) -> quantity.Quantity:
+    amount = quantity.from_canonical(untag(value, QUANTITY, function))
+    return quantity.Quantity(amount, is_int(value.get(INT64)))
 
 
-def _tag_quantity(amount: Any) -> dict[str, str]:
-    return tag(QUANTITY, quantity.canonical(amount))
+def _tag_quantity(parsed: quantity.Quantity) -> dict[str, Any]:
+    # the AsInt64 flag travels as the *type* of a zero (int or double): CEL's equality finds
+    # 0 == 0.0, so it does not change what == says of two quantities
+    return {**tag(QUANTITY, quantity.canonical(parsed.amount)), INT64: 0 if parsed.int64 else 0.0}
 
 
 def _ip(value: Any, function: str) -> net.Address:
@@ -185,7 +188,7 @@ def _plus(sign: int) -> Callable[[Any, Any], dict[str, str]]:
 
 
 def _compare(left: Any, right: Any, name: str) -> int:
-    return quantity.compare(_quantity(left, name), _quantity(right, name))
+    return quantity.compare(_quantity(left, name).amount, _quantity(right, name).amount)
 
 
 def _as_cidr(value: Any, function: str) -> tuple[net.Address, int]:
@@ -238,12 +241,12 @@ RUNTIME: list[tuple[str, bool, list[Any], Any, Callable[..., Any]]] = [
     ("getQuery", True, [MAP], MAP, lambda u: urls.query(_url(u, "getQuery"))),
     ("quantity", False, [S], MAP, lambda text: _tag_quantity(quantity.parse(text))),
     ("isQuantity", False, [S], T.BOOL, _is_quantity),
-    ("sign", False, [MAP], T.INT, lambda q: quantity.sign(_quantity(q, "sign"))),
+    ("sign", False, [MAP], T.INT, lambda q: quantity.sign(_quantity(q, "sign").amount)),
     ("isGreaterThan", True, [MAP, MAP], T.BOOL, lambda a, b: _compare(a, b, "isGreaterThan") == 1),
     ("isLessThan", True, [MAP, MAP], T.BOOL, lambda a, b: _compare(a, b, "isLessThan") == -1),
     ("compareTo", True, [MAP, MAP], T.INT, lambda a, b: _compare(a, b, "compareTo")),
     ("asApproximateFloat", True, [MAP], T.DOUBLE,
-     lambda q: quantity.as_approximate_float(_quantity(q, "asApproximateFloat"))),
+     lambda q: quantity.as_approximate_float(_quantity(q, "asApproximateFloat").amount)),
     ("asInteger", True, [MAP], T.INT, _to_int),
     ("isInteger", True, [MAP], T.BOOL,
      lambda q: quantity.as_integer(_quantity(q, "isInteger")) is not None),

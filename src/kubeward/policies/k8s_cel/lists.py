@@ -25,7 +25,18 @@ def is_sorted(items: list[Any]) -> bool:
     return True
 
 
+def _plain(result: Any, function: str) -> Any:
+    # cel-expr-python cannot return a duration or timestamp through a dyn result
+    if isinstance(result, datetime.timedelta | datetime.datetime):
+        raise NotImplementedError(f"{function} of durations or timestamps: not in kubeward")
+    return result
+
+
 def total(items: list[Any]) -> Any:
+    return _plain(_total(items), "sum")
+
+
+def _total(items: list[Any]) -> Any:
     """``sum``: the static element type is not known at run time; the first element's kind
     picks the zero (an empty list sums to int 0, as with an untyped list in Kubernetes)."""
     if not items:
@@ -72,11 +83,11 @@ def _extreme(items: list[Any], name: str, replace_when: int) -> Any:
 
 
 def minimum(items: list[Any]) -> Any:
-    return _extreme(items, "min", 1)
+    return _plain(_extreme(items, "min", 1), "min")
 
 
 def maximum(items: list[Any]) -> Any:
-    return _extreme(items, "max", -1)
+    return _plain(_extreme(items, "max", -1), "max")
 
 
 def index_of(items: list[Any], wanted: Any) -> int:

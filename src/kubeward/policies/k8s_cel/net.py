@@ -72,11 +72,9 @@ def contains_ip(address: Address, bits: int, other: Address) -> bool:
 
 
 def contains_cidr(address: Address, bits: int, other: Address, other_bits: int) -> bool:
-    # As Kubernetes 1.35 does it: the inner prefix's address (not masked) must be the outer
-    # network address, so 10.0.0.0/8 does not "contain" 10.1.0.0/16.
     if address.version != other.version:
         return False
-    return masked(address, bits) == other and bits <= other_bits
+    return masked(address, bits) == masked(other, bits) and bits <= other_bits
 
 
 def family(address: Address) -> int:

@@ -4,12 +4,17 @@ and the quantity library (library/quantity.go).
 A parsed quantity is an exact decimal: what Kubernetes keeps in an int64 with a power-of-ten
 scale or, past that, in an arbitrary-precision decimal rounded up to nano units (and, for
 binary suffixes, capped at 2^63-1). Arithmetic and comparisons are exact here too.
+
+Kubernetes' ``isInteger``/``asInteger`` depend on that representation, not only on the value:
+they fail for ``1000m``, ``1.0`` or ``1.5Gi`` (a negative scale, or the decimal path). So a
+quantity also carries ``int64``: whether Kubernetes' ``AsInt64`` would succeed.
 """
 
 from __future__ import annotations
 
 import decimal
 import re
+from typing import NamedTuple
 
 # Exact arithmetic: no rounding, however many digits
 EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
@@ -82,12 +87,18 @@ def _suffix(suffix: str) -> tuple[int, int, str]:
     raise QuantityError("unable to parse quantity's suffix")
 
 
-def parse(text: str) -> decimal.Decimal:
+class Quantity(NamedTuple):
+    amount: decimal.Decimal
+    int64: bool
+    """Kubernetes holds it as an int64 at a scale >= 0 (so ``AsInt64`` succeeds)."""
+
+
+def parse(text: str) -> Quantity:
     """The exact value of a quantity, or QuantityError with Kubernetes' message."""
     if not text:
         raise QuantityError(FORMAT_WRONG)
     if text == "0":
-        return decimal.Decimal(0)
+        return Quantity(decimal.Decimal(0), int64=True)
     positive, value, numerator, denominator, suffix = _scan(text)
     base, exponent, form = _suffix(suffix)
     # The int64 fast path of ParseQuantity: exact, no rounding. Where it does not apply
@@ -103,7 +114,8 @@ def parse(text: str) -> decimal.Decimal:
     if precision >= 0 and scale >= -9:
         result = int(numerator + denominator) * mantissa
         if result <= INT64_MAX:
-            return EXACT.scaleb(decimal.Decimal(result if positive else -result), scale)
+            amount = EXACT.scaleb(decimal.Decimal(result if positive else -result), scale)
+            return Quantity(amount, scale >= 0 and INT64_MIN <= amount <= INT64_MAX)
     if not any(c in DIGITS for c in value):
         raise QuantityError("unable to parse numeric part of quantity")
     # copy_abs/copy_negate: abs() and unary minus would round to 28 digits
@@ -116,7 +128,7 @@ def parse(text: str) -> decimal.Decimal:
         amount = amount.quantize(NANO, rounding=decimal.ROUND_UP, context=_ROUNDING)
     if form == "BinarySI" and amount > INT64_MAX:
         amount = decimal.Decimal(INT64_MAX)
-    return amount if positive else amount.copy_negate()
+    return Quantity(amount if positive else amount.copy_negate(), int64=False)
 
 
 _ROUNDING = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
@@ -131,12 +143,23 @@ def from_canonical(text: str) -> decimal.Decimal:
     return decimal.Decimal(text)
 
 
-def add(left: decimal.Decimal, right: decimal.Decimal) -> decimal.Decimal:
-    return EXACT.add(left, right)
+def add(left: Quantity, right: Quantity) -> Quantity:
+    return _combine(left, right, EXACT.add(left.amount, right.amount))
 
 
-def subtract(left: decimal.Decimal, right: decimal.Decimal) -> decimal.Decimal:
-    return EXACT.subtract(left, right)
+def subtract(left: Quantity, right: Quantity) -> Quantity:
+    return _combine(left, right, EXACT.subtract(left.amount, right.amount))
+
+
+def _combine(left: Quantity, right: Quantity, amount: decimal.Decimal) -> Quantity:
+    # Kubernetes' int64Amount.Add: a zero operand leaves the other's representation, else the
+    # smaller scale, else (overflow) the decimal path. A zero in the decimal path cannot be
+    # told from an int64 zero here; it is taken as the latter.
+    if not right.amount:
+        return Quantity(amount, left.int64)
+    if not left.amount:
+        return Quantity(amount, right.int64)
+    return Quantity(amount, left.int64 and right.int64 and INT64_MIN <= amount <= INT64_MAX)
 
 
 def compare(left: decimal.Decimal, right: decimal.Decimal) -> int:
@@ -147,12 +170,9 @@ def sign(amount: decimal.Decimal) -> int:
     return (amount > 0) - (amount < 0)
 
 
-def as_integer(amount: decimal.Decimal) -> int | None:
-    """The value as an int64, or None where it has a fraction or does not fit."""
-    if amount.adjusted() > 19 or amount != amount.to_integral_value(context=_ROUNDING):
-        return None  # (checked before int(): 1e999999999 is a valid quantity)
-    integer = int(amount)
-    return integer if INT64_MIN <= integer <= INT64_MAX else None
+def as_integer(quantity: Quantity) -> int | None:
+    """Kubernetes' ``AsInt64``: the value as an int64, or None."""
+    return int(quantity.amount) if quantity.int64 else None
 
 
 def as_approximate_float(amount: decimal.Decimal) -> float:

@@ -5,10 +5,9 @@ getters read ``url.Parse``'s result. Python's urllib splits URLs differently, he
 
 from __future__ import annotations
 
+import ipaddress
 import string
 from dataclasses import dataclass
-
-from kubeward.policies.k8s_cel.net import parse_ip
 
 HEX = frozenset(string.hexdigits)
 ALPHANUMERIC = frozenset(string.ascii_letters + string.digits)
@@ -103,9 +102,8 @@ def _parse_host(host: str) -> str:
             raise URLError(f"invalid port {host[close + 1 :]!r} after host")
         zone = host.find("%25", 0, close)
         literal = host[1 : zone if zone >= 0 else close]
-        try:  # only an IPv6 address between brackets (Go 1.25 checks it)
-            if parse_ip(_unescape(literal, "host")).version != 6:
-                raise ValueError
+        try:  # only an IPv6 address between brackets (Go 1.25 checks it; IPv4-mapped is fine)
+            ipaddress.IPv6Address(_unescape(literal, "host"))
         except ValueError:
             raise URLError(f"invalid IP-literal {literal!r}") from None
         if zone >= 0:

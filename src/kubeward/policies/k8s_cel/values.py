@@ -3,6 +3,7 @@ ordering for plain values (the list functions need them).
 
 cel-expr-python cannot hand an opaque value to or from a Python function, so a Quantity, an
 IP, a CIDR or a URL is a one-entry map at run time: ``{"kubernetes.Quantity": "<canonical>"}``.
+(A quantity has a second entry, see quantity.py.)
 The type checker still sees the real opaque type (see ``declarations``), so a misuse such as
 ``quantity('1').isLessThan(1)`` fails to compile as in Kubernetes. The canonical form is what
 Kubernetes' ``==`` compares, so CEL's map equality gives the right answer: equal quantities
@@ -20,6 +21,8 @@ QUANTITY = "kubernetes.Quantity"
 URL = "kubernetes.URL"
 IP = "net.IP"
 CIDR = "net.CIDR"
+INT64 = "int64"
+"""A quantity's second entry (see quantity.py)."""
 
 
 class NoSuchOverload(TypeError):
@@ -35,7 +38,7 @@ def tag(type_name: str, canonical: str) -> dict[str, str]:
 
 def untag(value: Any, type_name: str, function: str) -> str:
     """The canonical text of a tagged value of ``type_name``, or NoSuchOverload."""
-    if isinstance(value, Mapping) and len(value) == 1:
+    if isinstance(value, Mapping) and len(value) == (2 if type_name == QUANTITY else 1):
         canonical = value.get(type_name)
         if isinstance(canonical, str):
             return canonical
