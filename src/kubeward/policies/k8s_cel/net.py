@@ -4,10 +4,12 @@ parsing rules, with Kubernetes' refusals of zones and IPv4-mapped IPv6 addresses
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@lru_cache(maxsize=4096)  # the same few texts come back object after object
 def parse_ip(raw: str) -> Address:
     """An address as ``netip.ParseAddr`` reads it, or ValueError with Kubernetes' message."""
     # netip picks the family by the first '.', ':' or '%' in the text
@@ -33,6 +35,7 @@ def parse_ip(raw: str) -> Address:
     return address
 
 
+@lru_cache(maxsize=4096)
 def parse_cidr(raw: str) -> tuple[Address, int]:
     """A prefix as ``netip.ParsePrefix`` reads it (host bits kept), or ValueError."""
     address_text, slash, bits_text = raw.rpartition("/")
@@ -61,8 +64,8 @@ def cidr_text(address: Address, bits: int) -> str:
 
 
 def masked(address: Address, bits: int) -> Address:
-    network = ipaddress.ip_network((address, bits), strict=False)
-    return network.network_address
+    host_bits = address.max_prefixlen - bits
+    return type(address)(int(address) >> host_bits << host_bits)
 
 
 def contains_ip(address: Address, bits: int, other: Address) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import decimal
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 # Exact arithmetic: no rounding, however many digits
@@ -93,6 +94,7 @@ class Quantity(NamedTuple):
     """Kubernetes holds it as an int64 at a scale >= 0 (so ``AsInt64`` succeeds)."""
 
 
+@lru_cache(maxsize=4096)  # the same few texts come back object after object
 def parse(text: str) -> Quantity:
     """The exact value of a quantity, or QuantityError with Kubernetes' message."""
     if not text:
@@ -134,11 +136,13 @@ def parse(text: str) -> Quantity:
 _ROUNDING = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 
+@lru_cache(maxsize=4096)
 def canonical(amount: decimal.Decimal) -> str:
     """One text per value, so that CEL's map equality is Kubernetes' Quantity.Equal."""
     return "0" if not amount else str(amount.normalize(_ROUNDING))
 
 
+@lru_cache(maxsize=4096)
 def from_canonical(text: str) -> decimal.Decimal:
     return decimal.Decimal(text)
 

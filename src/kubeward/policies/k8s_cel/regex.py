@@ -17,21 +17,27 @@ _PRIVATE_USE = range(0xE000, 0xF8FF)
 
 
 @lru_cache(maxsize=1)
-def _replace() -> tuple[cel.Expression, cel.Expression]:
+def _environment() -> cel.Env:
     config = cel.NewEnvConfigFromYaml("extensions:\n  - name: optional\n  - name: regex\n")
-    variables = {"text": cel.Type.STRING, "pattern": cel.Type.STRING, "marked": cel.Type.STRING}
-    env = cel.NewEnv(config=config, variables=variables)
-    every = env.compile("regex.replace(text, pattern, marked)")
-    first = env.compile("regex.replace(text, pattern, marked, 1)")
-    return every, first
+    return cel.NewEnv(config=config, variables={"text": cel.Type.STRING, "marked": cel.Type.STRING})
+
+
+@lru_cache(maxsize=1024)
+def _program(pattern: str, limit_one: bool) -> cel.Expression:
+    # The pattern is a literal, so cel-cpp compiles the RE2 program once, not per call.
+    # Every character is escaped: the literal must mean exactly the pattern.
+    literal = "".join(f"\\U{ord(c):08x}" for c in pattern)
+    count = ", 1" if limit_one else ""
+    return _environment().compile(f"regex.replace(text, '{literal}', marked{count})")
 
 
 def _matches(text: str, pattern: str, limit: int) -> list[str]:
     opening, closing = (chr(c) for c in _two_unused(text))
-    every, first = _replace()
-    program = first if limit == 1 else every
-    data = {"text": text, "pattern": pattern, "marked": f"{opening}\\0{closing}"}
-    result = program.eval(data=data)
+    try:
+        program = _program(pattern, limit == 1)
+    except RuntimeError as exc:  # an invalid pattern, found when the literal is checked
+        raise ValueError(f"Illegal regex: {exc}") from None
+    result = program.eval(data={"text": text, "marked": f"{opening}\\0{closing}"})
     if result.type() == cel.Type.ERROR:
         raise ValueError(f"Illegal regex: {result.value()}")
     marked: str = result.value()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 
 HEX = frozenset(string.hexdigits)
 ALPHANUMERIC = frozenset(string.ascii_letters + string.digits)
@@ -177,10 +178,12 @@ def _parse(raw: str, via_request: bool) -> ParsedURL:
     return url
 
 
+@lru_cache(maxsize=1024)  # read-only results; the same texts come back
 def parse_request_uri(raw: str) -> ParsedURL:
     return _parse(raw, via_request=True)
 
 
+@lru_cache(maxsize=1024)
 def parse(raw: str) -> ParsedURL:
     without_fragment, hash_sign, fragment = raw.partition("#")
     url = _parse(without_fragment, via_request=False)
