@@ -9,8 +9,10 @@ plane are not judged.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -198,3 +200,30 @@ def test_a_registry_that_cannot_be_asked_is_refused_not_passed(
     reply = create(webhook.cluster, pod("unreachable", image))
     assert reply.status_code == 403, reply.text
     assert "could not be checked" in reply.json()["message"]
+
+
+def test_scan_cluster_verify_images_reports_the_running_unsigned_image(
+    cluster: TestCluster, oci_registry: Signing, images: dict[str, str], tmp_path: Path
+) -> None:
+    """A live scan asks the registries about what the cluster runs (no webhook involved)."""
+    from tests.cli_helpers import kubeward
+
+    namespace = "signature-scan"
+    running = pod("mixed", images["signed@"], images["unsigned@"])
+    running["metadata"]["namespace"] = namespace
+    cluster.apply(
+        [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, running]
+    )
+    (tmp_path / "kubeward.yaml").write_text(
+        "imageSignatures:\n  rules:\n    - name: shop\n"
+        f'      images: ["{oci_registry.address}/shop/**"]\n      keys: [{images["key"]}]\n'
+        f'  plainHTTP: ["{oci_registry.address}"]\n'
+    )
+    run = kubeward(
+        "scan", "--cluster", "--kubeconfig", cluster.kubeconfig, "-n", namespace,
+        "--verify-images", "--select", "I007", "-f", "json", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.code == 1, run.stderr
+    findings = json.loads(run.stdout)["findings"]
+    assert [(f["ruleId"], f["path"]) for f in findings] == [("I007", "spec.containers[1].image")]
+    assert images["unsigned-digest"] in findings[0]["message"]
