@@ -14,7 +14,8 @@ import pytest
 from kubeward.config import Config, load_config
 from kubeward.model import ScanResult, Severity
 from kubeward.scan import ScanRequest, run_scan
-from tests import postgres, testcluster
+from tests import postgres, registry, testcluster
+from tests.registry import Signing
 from tests.testcluster import TestCluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,8 @@ TOOLS_BIN = (
     / "bin"
 )
 # A plain `pytest` finds the tools `make tools` built, so their tests run instead of skipping.
-for _tool, _variable in (*TOOL_ENV.items(), ("psa-oracle", "KUBEWARD_PSA_ORACLE")):
+SIGNING_TOOLS = (("crane", "KUBEWARD_CRANE"), ("cosign", "KUBEWARD_COSIGN"))
+for _tool, _variable in (*TOOL_ENV.items(), ("psa-oracle", "KUBEWARD_PSA_ORACLE"), *SIGNING_TOOLS):
     if not os.environ.get(_variable) and (TOOLS_BIN / _tool).exists():
         os.environ[_variable] = str(TOOLS_BIN / _tool)
 
@@ -137,3 +139,26 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signing]:
+    """A real registry (Debian's docker-registry) with crane and cosign to fill it."""
+    missing = [
+        name for name, variable in SIGNING_TOOLS if not Path(os.environ.get(variable, "")).is_file()
+    ]
+    if registry.binary() is None:
+        missing.append("docker-registry (tools/ensure-registry.sh)")
+    if missing:
+        message = f"not available: {', '.join(missing)} (make tools)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    directory = tmp_path_factory.mktemp("registry")
+    with registry.running(directory / "registry") as address:
+        yield Signing(
+            address,
+            directory,
+            crane=os.environ["KUBEWARD_CRANE"],
+            cosign=os.environ["KUBEWARD_COSIGN"],
+        )

@@ -324,6 +324,8 @@ def test_vap_export_maps_actions_and_explains_the_rest() -> None:
     assert reasons["W002"] == "its admission action is off"
     assert "inventory scope" in reasons["R001"]
     assert "trustedRegistries" in reasons["I001"]
+    assert "no network access" in reasons["I007"]
+    assert not [rule for rule, why in reasons.items() if "not exported yet" in why]
     with_trust = export(ALL_RULES, AdmissionSettings(), params=TRUSTED)[0]
     (allow_list,) = [o for o in with_trust if o["kind"] == "ConfigMap"]
     assert allow_list["data"] == {"registries": "registry.corp.example"}

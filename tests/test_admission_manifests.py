@@ -92,3 +92,66 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
         run = kubeward("admission", "manifests", *image, *args, cwd=tmp_path)
         assert run.code == 2, (args, run.stderr)
         assert "Traceback" not in run.stderr
+
+
+def write_signature_config(directory: Path) -> None:
+    """A kubeward.yaml with imageSignatures and its key file under keys/."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    (directory / "keys").mkdir()
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    (directory / "keys" / "release.pub").write_bytes(
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    (directory / "kubeward.yaml").write_text(
+        "trustedRegistries: [ghcr.io/kubeward]\n"
+        "imageSignatures:\n  rules:\n    - name: kubeward\n"
+        "      images: [ghcr.io/kubeward/**]\n      keys: [keys/release.pub]\n"
+        "  plainHTTP: [registry.internal:5000]\n"
+    )
+
+
+def test_signature_webhooks_have_their_own_failure_policy_and_timeout(tmp_path: Path) -> None:
+    write_signature_config(tmp_path)
+    run = kubeward(
+        "admission", "manifests", "--image", IMAGE, "--apiserver-cidr", "10.0.0.0/24",
+        "--cert-manager", "--signature-failure-policy", "Ignore", "--signature-timeout", "20", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    (tmp_path / "install.yaml").write_text(run.stdout)
+    objects = list(yaml.safe_load_all(run.stdout))
+    by_kind = {o["kind"]: o for o in reversed(objects)}  # the first of each kind
+    cheap = by_kind["ValidatingWebhookConfiguration"]["webhooks"][0]  # the first: /validate
+    assert (cheap["failurePolicy"], cheap["timeoutSeconds"]) == ("Fail", 5)
+    verify = next(o for o in objects if o["metadata"]["name"] == "kubeward-image-signatures")
+    hook = verify["webhooks"][0]
+    assert (hook["failurePolicy"], hook["timeoutSeconds"]) == ("Ignore", 20)
+    assert hook["clientConfig"]["service"]["path"] == "/verify-images"
+    assert (
+        "pods" in hook["rules"][0]["resources"] and "services" not in hook["rules"][0]["resources"]
+    )
+    pin = by_kind["MutatingWebhookConfiguration"]["webhooks"][0]
+    assert pin["clientConfig"]["service"]["path"] == "/pin-images"
+    assert pin["failurePolicy"] == "Ignore" and pin["reinvocationPolicy"] == "IfNeeded"
+    injected = by_kind["MutatingWebhookConfiguration"]["metadata"]["annotations"]
+    assert injected == {"cert-manager.io/inject-ca-from": "kubeward/kubeward-webhook"}
+    config_map = by_kind["ConfigMap"]
+    assert "BEGIN PUBLIC KEY" in config_map["data"]["key.keys_release.pub"]
+    volume = next(
+        v for v in by_kind["Deployment"]["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "config"
+    )  # fmt: skip
+    assert {"key": "key.keys_release.pub", "path": "keys/release.pub"} in volume["configMap"][
+        "items"
+    ]
+    egress_ports = {
+        p["port"] for rule in by_kind["NetworkPolicy"]["spec"]["egress"] for p in rule["ports"]
+    }
+    assert egress_ports == {53, 443, 5000}
+    result = scan(tmp_path)
+    assert not result.errors
+    assert [(f.rule_id, f.message) for f in result.findings] == []
+    assert [f.rule_id for f in result.suppressed] == ["N005"]  # registries only: DNS is confined

@@ -60,7 +60,9 @@ spec:
 def test_policies_load_as_rules() -> None:
     loaded = load_policies([POLICIES], TAKEN)
     assert not loaded.problems
-    assert [r.id for r in loaded.rules] == ["ACME001", "ACME002", "ACME003"]
+    assert [r.id for r in loaded.rules] == ["ACME001", "ACME002", "ACME003"] + [
+        f"ACME01{n}" for n in range(5)
+    ]  # acme.yaml, then k8s_libs.yaml
     team = loaded.rules[0]
     assert team.name == "require-team-label" and team.severity.value == "medium"
     assert team.target.workloads
@@ -69,7 +71,7 @@ def test_policies_load_as_rules() -> None:
 
 def test_scan_reports_policy_findings_with_lines(tmp_path: Path) -> None:
     (tmp_path / "app.yaml").write_text(MANIFESTS)
-    run = kubeward("scan", "app.yaml", "--policies", str(POLICIES), "--select", "ACME",
+    run = kubeward("scan", "app.yaml", "--policies", str(POLICIES), "--select", "ACME00",
                    "-f", "json", cwd=tmp_path)  # fmt: skip
     assert run.code == 1, run.stderr
     report = json.loads(run.stdout)
@@ -179,7 +181,7 @@ def test_admission_and_export_use_the_policies() -> None:
 def test_policy_test_command(tmp_path: Path) -> None:
     run = kubeward("policy", "test", str(POLICIES))
     assert run.code == 0, run.stdout + run.stderr
-    assert "5 passed, 0 failed" in run.stdout
+    assert "11 passed, 0 failed" in run.stdout
     (tmp_path / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
     (tmp_path / "wrong_test.yaml").write_text(
         "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: wrong}\nspec:\n"

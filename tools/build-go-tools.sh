@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Build the external renderers kubeward drives (helm, kustomize) and the test oracles (the Pod
-# Security admission library, opa) from the Go module proxy, once per version, into a cache
-# outside the repository. Used by `make tools` (and so by `make demo` / `make test`); users
-# install these tools their own way.
+# Build the external renderers kubeward drives (helm, kustomize) and the test tools (the Pod
+# Security admission library, opa, crane, cosign) from the Go module proxy, once per version,
+# into a cache outside the repository. Used by `make tools` (and so by `make demo` /
+# `make test`); users install these tools their own way.
 #
 #   tools/build-go-tools.sh            # build what is missing, print the bin directory
 #
@@ -10,6 +10,8 @@
 set -euo pipefail
 
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+COSIGN_VERSION="${COSIGN_VERSION:-v3.1.2}"
 KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.1}"
 OPA_VERSION="${OPA_VERSION:-v1.22.3}"
 CACHE="${KUBEWARD_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeward/tools}"
@@ -63,7 +65,11 @@ build_local() { # name directory
 build helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
     "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 build kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5 "-s -w"
-# Test oracle for users' Rego policies: kubeward evaluates Rego in-process (regorus); the
+# Test tools for image signatures: crane pushes images to the test registry, cosign signs them
+# in both of its formats (first build of cosign ~4 min).
+build crane "$CRANE_VERSION" github.com/google/go-containerregistry/cmd/crane "-s -w"
+build cosign "$COSIGN_VERSION" github.com/sigstore/cosign/v3/cmd/cosign "-s -w"
+# Test oracle for users' Rego policies: kubeward evaluates Rego with regorus; the
 # differential test runs `opa eval` on the same policies and inputs. Never needed at runtime.
 build opa "$OPA_VERSION" github.com/open-policy-agent/opa \
     "-s -w -X github.com/open-policy-agent/opa/v1/version.Version=${OPA_VERSION#v}"

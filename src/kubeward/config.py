@@ -16,6 +16,11 @@ kubernetesVersion: "1.30"      # the version objects are judged for (default: 1.
 requiredLimits: [memory]       # resources W022 requires limits for (default: memory, cpu)
 requiredRequests: [memory, cpu]  # resources W023 requires requests for (default: both)
 allowInlineSuppressions: true  # honour kubeward.io/ignore.<ID> annotations in manifests
+imageSignatures:               # cosign signatures images must carry (rule I007)
+  rules:
+    - name: releases
+      images: ["registry.corp.example/acme/**"]
+      keys: [keys/release.pub]
 rbacPolicies:                  # who alone may hold a power (rule R027)
   - name: prod-secrets
     verbs: [get, list, watch]
@@ -53,6 +58,15 @@ from kubeward.rbac.queries import QueryError, parse_target
 from kubeward.rules import ALL_RULES, lookup
 from kubeward.rules._base import RuleParams
 from kubeward.rules._common.images import RegistryPattern, parse_registry_pattern
+from kubeward.signatures.cosign import PublicKey, UnusableKey, load_public_key
+from kubeward.signatures.policy import (
+    Require,
+    SignaturePolicy,
+    SignatureRule,
+    Unpinned,
+    check_image_pattern,
+)
+from kubeward.signatures.registry import read_docker_config
 from kubeward.yaml_lines import node_line
 
 RESOURCE_NAMES = ("memory", "cpu")
@@ -94,6 +108,22 @@ class _AdmissionEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"
     exempt: _AdmissionExempt | None = None
 
 
+class _SignatureRuleEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    name: str
+    images: list[str]
+    keys: list[str]
+    require: str = "any"
+
+
+class _SignaturesEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    rules: list[_SignatureRuleEntry] = []
+    unpinned: str = "pin"
+    cache_ttl: float = msgspec.field(default=3600.0, name="cacheTTL")
+    timeout: float = 5.0
+    plain_http: list[str] = msgspec.field(default_factory=list, name="plainHTTP")
+    credentials: str | None = None
+
+
 class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     select: list[str] = []
     ignore: list[str] = []
@@ -110,6 +140,7 @@ class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     rbac_policies: list[_RbacPolicyEntry] = []
     admission: _AdmissionEntry | None = None
     policies: list[str] = []
+    image_signatures: _SignaturesEntry | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,6 +162,8 @@ class Config:
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     policy_paths: tuple[str, ...] = ()
     """Files and directories of users' policies, CEL and Rego (relative to the config file)."""
+    signatures: SignaturePolicy | None = None
+    """``imageSignatures:``: which images must be signed by which keys (rule I007)."""
 
 
 def find_config(scanned: Iterable[str], cwd: Path | None = None) -> Path | None:
@@ -221,7 +254,85 @@ def load_config(path: Path) -> Config:
         raise fail(message, where) from None
     config = _resolve(raw, shown, root)
     base = path.parent
-    return replace(config, policy_paths=tuple(str(base / entry) for entry in raw.policies))
+    signatures = _signatures(raw.image_signatures, base, fail) if raw.image_signatures else None
+    return replace(
+        config,
+        policy_paths=tuple(str(base / entry) for entry in raw.policies),
+        signatures=signatures,
+    )
+
+
+def _signatures(
+    entry: _SignaturesEntry, base: Path, fail: Callable[[str, Sequence[str | int]], ConfigError]
+) -> SignaturePolicy:
+    top = "imageSignatures"
+    rules: list[SignatureRule] = []
+    loaded: dict[Path, PublicKey] = {}
+    for index, rule in enumerate(entry.rules):
+        at: list[str | int] = [top, "rules", index]
+        label = f"{top}.rules[{index}]"
+        if not rule.name.strip() or any(r.name == rule.name for r in rules):
+            raise fail(f"{label}: a unique name is required", [*at, "name"])
+        if not rule.images:
+            raise fail(f"{label}: list the images it covers", [*at, "images"])
+        images = []
+        for image_index, glob in enumerate(rule.images):
+            try:
+                images.append(check_image_pattern(glob))
+            except ValueError as exc:
+                raise fail(
+                    f"{label}.images[{image_index}]: {exc}", [*at, "images", image_index]
+                ) from None
+        if not rule.keys:
+            raise fail(f"{label}: list the public keys that may sign", [*at, "keys"])
+        keys = []
+        for key_index, key_path in enumerate(rule.keys):
+            path = (base / key_path).resolve()
+            if path not in loaded:
+                try:
+                    loaded[path] = load_public_key(path.read_bytes(), key_path)
+                except (OSError, UnusableKey) as exc:
+                    reason = (
+                        exc
+                        if isinstance(exc, UnusableKey)
+                        else f"cannot read {key_path}: {exc.strerror}"
+                    )
+                    raise fail(
+                        f"{label}.keys[{key_index}]: {reason}", [*at, "keys", key_index]
+                    ) from None
+            keys.append(loaded[path])
+        try:
+            require = Require(rule.require.strip().lower())
+        except ValueError:
+            raise fail(
+                f"{label}.require: {rule.require!r} is not any or all", [*at, "require"]
+            ) from None
+        rules.append(SignatureRule(rule.name, tuple(images), tuple(keys), require))
+    try:
+        unpinned = Unpinned(entry.unpinned.strip().lower())
+    except ValueError:
+        raise fail(
+            f"{top}.unpinned: {entry.unpinned!r} is not pin or deny", [top, "unpinned"]
+        ) from None
+    if not 0 < entry.timeout <= 30:
+        raise fail(f"{top}.timeout: between 0 and 30 seconds", [top, "timeout"])
+    if entry.cache_ttl < 0:
+        raise fail(f"{top}.cacheTTL: seconds, 0 or more", [top, "cacheTTL"])
+    credentials = None
+    if entry.credentials:
+        credentials = (base / entry.credentials).resolve()
+        try:
+            read_docker_config(credentials)
+        except ValueError as exc:
+            raise fail(f"{top}.credentials: {exc}", [top, "credentials"]) from None
+    return SignaturePolicy(
+        rules=tuple(rules),
+        unpinned=unpinned,
+        cache_ttl=entry.cache_ttl,
+        timeout=entry.timeout,
+        plain_http=frozenset(h.strip().lower() for h in entry.plain_http),
+        credentials=credentials,
+    )
 
 
 def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from kubeward import __version__
 from kubeward.config import Config
 from kubeward.engine import EngineSettings, Evaluation, evaluate
+from kubeward.errors import ConfigError
 from kubeward.frameworks import Framework, evaluate_framework
 from kubeward.model import (
     DOCS_URL,
@@ -37,9 +38,11 @@ from kubeward.model import (
     ToolInfo,
     Verdict,
 )
+from kubeward.model.signatures import SignatureStatus
 from kubeward.policies.loader import POLICY_MODULE, LoadedPolicies, load_policies
 from kubeward.rules import ALL_RULES, select
 from kubeward.rules._base import Rule
+from kubeward.signatures.verifier import ImageVerifier, client_for, verify_images
 from kubeward.sources.bootstrap import bootstrap_objects
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, discover
@@ -73,6 +76,8 @@ class ScanRequest:
     today: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     policies: tuple[str, ...] = ()
     """Files and directories of users' policies (besides the config's ``policies``)."""
+    verify_images: bool = False
+    """Check the images' cosign signatures against ``imageSignatures`` (rule I007; network)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +193,8 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             Problem(kind=ProblemKind.INPUT, message=p.message, file=p.file, line=p.line)
             for p in custom.problems
         )
+        if request.verify_images:
+            request = _with_signature_verdicts(request, source)
         inventory = Inventory(source.objects, source.context)
         evaluation = evaluate(inventory, rules, engine_settings(request, started))
     finally:
@@ -207,6 +214,33 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
         duration=time.perf_counter() - clock,
         namespace=namespace,
     )
+
+
+def _with_signature_verdicts(request: ScanRequest, source: ScanSource) -> ScanRequest:
+    """Ask the registries about every image the signature policy covers (tags are resolved
+    to the digest they name now), so that rule I007 can report; registry failures are also
+    reported as warnings: an image that could not be checked is never a pass."""
+    policy = request.config.signatures
+    if policy is None or not policy.enabled:
+        raise ConfigError("--verify-images: no imageSignatures rules in kubeward.yaml")
+    images = (
+        container.image
+        for obj in source.objects
+        for container in obj.containers()
+        if container.image is not None
+    )
+    verifier = ImageVerifier(policy, client_for(policy))
+    try:
+        verdicts = verify_images(verifier, images, resolve_tags=True)
+    finally:
+        verifier.client.close()
+    source.warnings.extend(
+        Problem(kind=ProblemKind.REGISTRY, message=f"image {v.image} not checked: {v.detail}")
+        for v in verdicts.values()
+        if v.status is SignatureStatus.ERROR
+    )
+    params = replace(request.config.params, image_signatures=verdicts)
+    return replace(request, config=replace(request.config, params=params))
 
 
 def build_result(

@@ -227,17 +227,26 @@ def test_webhook_down_fail_rejects_and_ignore_admits(webhook: Webhook) -> None:
         webhook.start()
 
 
-def test_rendered_install_is_accepted_by_the_api_server(cluster: TestCluster) -> None:
+@pytest.mark.parametrize("signatures", [False, True], ids=["rules", "rules+signatures"])
+def test_rendered_install_is_accepted_by_the_api_server(
+    cluster: TestCluster, tmp_path: Path, signatures: bool
+) -> None:
     """`kubeward admission manifests` output, applied with server-side dry run (the namespace
-    for real): every object is valid for the API server (schema, PDB, webhook configuration)."""
+    for real): every object is valid for the API server (schema, PDB, webhook configurations,
+    with image signatures also the mutating one and the key files' ConfigMap items)."""
     from tests.cli_helpers import kubeward
+    from tests.test_admission_manifests import write_signature_config
 
+    if signatures:
+        write_signature_config(tmp_path)
     run = kubeward(
         "admission", "manifests", "--image", GOOD_IMAGE, "--namespace", "kubeward-install",
-        "--apiserver-cidr", "127.0.0.1/32", cwd=Path(__file__).parent,
+        "--apiserver-cidr", "127.0.0.1/32", cwd=tmp_path if signatures else Path(__file__).parent,
     )  # fmt: skip
     assert run.code == 0, run.stderr
     objects = list(yaml.safe_load_all(run.stdout))
+    kinds = [o["kind"] for o in objects]
+    assert ("MutatingWebhookConfiguration" in kinds) is signatures
     namespace, rest = objects[0], objects[1:]
     cluster.apply([namespace])
     resources = cluster.resources()

@@ -189,8 +189,22 @@ SYSCTLS = ["net.ipv4.tcp_syncookies", "net.ipv4.tcp_keepalive_time", "kernel.msg
            "net.ipv4.tcp_rmem", "net.core.somaxconn", "kernel.shm_rmid_forced"]  # fmt: skip
 
 
+MEMORY_LIMITS = ["128Mi", "1Gi", "4Gi", "4096Mi", "4.5Gi", "5Gi", "8G", "4294967296", "4294967297",
+                 "3.9Gi", "4000M", "0.5Ti", "4194304Ki"]  # fmt: skip
+ENDPOINTS = ["https://api.example.com/v1", "http://api.example.com", "https://[::1]:8443/x",
+             "/relative/path", "ftp://files.example.com", "not a url", "https://a:b:c/",
+             "https://shop.example.com/a/b/c", "https://user@host.example.com:80/?q=1",
+             "https://api.example.com/?debug=1", "https://evil.example.org/",
+             "https://api.example.com/path with space"]  # fmt: skip
+EXTRA = random.Random()
+"""Values for tests/policies/k8s_libs.yaml, drawn apart so the main stream stays as it was."""
+
+
 def add_environment(rng: random.Random, item: dict[str, Any]) -> None:
     put(item, "resources", maybe(rng, 0.6, *RESOURCES))
+    if "memory" in item.get("resources", {}).get("limits", {}):  # tests/policies: ACME010
+        limits = {**item["resources"]["limits"], "memory": EXTRA.choice(MEMORY_LIMITS)}
+        item["resources"] = {**item["resources"], "limits": limits}
     if rng.random() < 0.35:
         item["env"] = rng.sample(ENV, rng.randint(1, 2))
     if rng.random() < 0.2:
@@ -437,7 +451,10 @@ def other_object(rng: random.Random, index: int) -> dict[str, Any]:
         return network_policy(rng, meta)
     if kind == "ConfigMap":
         meta["labels"] = rng.choice(HELM_LABELS)
-        return {"apiVersion": "v1", "kind": kind, "metadata": meta, "data": {"release": "H4sI"}}
+        data = {"release": "H4sI"}
+        if EXTRA.random() < 0.7:
+            data["endpoint"] = EXTRA.choice(ENDPOINTS)  # tests/policies: ACME014
+        return {"apiVersion": "v1", "kind": kind, "metadata": meta, "data": data}
     if kind == "Service":
         meta["name"] = rng.choice([name, f"{name}-prod", f"{name}-eu-west-1", f"{name}-api"])
         spec: dict[str, Any] = {"selector": {"app": "x"}, "ports": [{"port": 80}]}
@@ -546,6 +563,7 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
         + objects
     )
     rng = random.Random(20261127)
+    EXTRA.seed(1127)
     corpus = fixture_objects() + [workload(rng, i) for i in range(700)]
     corpus += [other_object(rng, i) for i in range(700)]
     with cluster.client() as api:

@@ -3,19 +3,23 @@
 Fixtures live in ``tests/rules/fixtures/<ID>/``: ``fail*.yaml`` files mark each line that must
 be reported with ``# expect: <ID>``; ``pass*.yaml`` files must produce no finding of the rule.
 Lines without a marker must stay clean, so the clean cases come for free. A ``kubeward.yaml``
-in the directory configures the rule (e.g. trusted registries); a subdirectory
+in the directory configures the rule (e.g. trusted registries), a ``verdicts.json`` gives
+image signature verdicts (I007: the registry lookups are tested in test_signatures.py); a subdirectory
 (``fixtures/<ID>/<variant>/``) holds fixtures for another configuration of the same rule. A
 ``# namespace: NS`` comment in the first line of a file sets the deploy-time namespace.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kubeward.config import Config, load_config
+from kubeward.model.signatures import SignatureStatus, SignatureVerdict
 from kubeward.rules import ALL_RULES, Rule
 from tests.conftest import scan_paths
 
@@ -46,6 +50,14 @@ def test_fixture(fixture: Path) -> None:
     rule_id = fixture.relative_to(FIXTURES).parts[0]
     config_file = fixture.parent / "kubeward.yaml"
     config = load_config(config_file) if config_file.exists() else Config()
+    verdicts_file = fixture.parent / "verdicts.json"
+    if verdicts_file.exists():  # signature verdicts stand in for registry lookups (I007)
+        listed = json.loads(verdicts_file.read_text())["verdicts"]
+        verdicts = {
+            image: SignatureVerdict(image, SignatureStatus(status), detail)
+            for image, (status, detail) in listed.items()
+        }
+        config = replace(config, params=replace(config.params, image_signatures=verdicts))
     first = fixture.read_text().splitlines()[0] if fixture.read_text() else ""
     ns = _NAMESPACE.match(first)
     result = scan_paths(

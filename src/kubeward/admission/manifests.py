@@ -12,6 +12,7 @@ a Certificate and ``cert-manager.io/inject-ca-from``). kubeward's own scan finds
 from __future__ import annotations
 
 import base64
+import copy
 import datetime
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,11 @@ RESOURCES = {
     "networking.k8s.io": ["ingresses", "networkpolicies"],
 }  # fmt: skip
 """What the webhook is registered for: every kind an object-scope rule judges."""
+WORKLOAD_RESOURCES = frozenset({
+    "pods", "pods/ephemeralcontainers", "deployments", "statefulsets", "daemonsets",
+    "replicasets", "jobs", "cronjobs",
+})  # fmt: skip
+"""What the signature webhooks are registered for: everything that carries containers."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +46,17 @@ class InstallOptions:
     cert_manager: bool = False
     certificate_days: int = 365
     apiserver_cidrs: tuple[str, ...] = ()
+    key_files: tuple[tuple[str, bytes], ...] = ()
+    """Image signatures: the public keys kubeward.yaml names (path relative to it, content).
+    With them come the signature webhooks (``/pin-images``, ``/verify-images``)."""
+    signature_failure_policy: str = "Fail"
+    signature_timeout_seconds: int = 15
+    registry_ports: tuple[int, ...] = (443,)
+    """Where the signature webhooks may connect (besides DNS): the registries' ports."""
+
+    @property
+    def signatures(self) -> bool:
+        return bool(self.key_files)
 
 
 def render(
@@ -70,7 +87,10 @@ def render(
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": f"{name}-config", "namespace": ns, "labels": labels},
-            "data": {"kubeward.yaml": config_text},
+            "data": {
+                "kubeward.yaml": config_text,
+                **{_key_item(path): content.decode() for path, content in options.key_files},
+            },
         },
         _deployment(options, name, labels),
         {
@@ -107,7 +127,51 @@ def render(
         )
         webhook["webhooks"][0]["clientConfig"]["caBundle"] = _b64(ca_pem)
     objects.append(webhook)
+    if options.signatures:
+        for configuration in _signature_webhooks(options, name, settings):
+            if options.cert_manager:
+                configuration["metadata"]["annotations"] = {
+                    "cert-manager.io/inject-ca-from": f"{ns}/{name}"
+                }
+            else:
+                configuration["webhooks"][0]["clientConfig"]["caBundle"] = _b64(ca_pem)
+            objects.append(configuration)
     return objects
+
+
+def _key_item(path: str) -> str:
+    """A ConfigMap key for a key file (keys cannot hold ``/``; the volume maps it back)."""
+    return "key." + "".join(c if c.isalnum() or c in "-_." else "_" for c in path)
+
+
+def _signature_webhooks(
+    options: InstallOptions, name: str, settings: AdmissionSettings
+) -> list[dict[str, Any]]:
+    """A mutating webhook that pins tags and a validating one that checks signatures, with
+    their own failurePolicy and timeout: registries are slow or down at times, and that must
+    not fail-close the cheap rules of ``/validate``."""
+    validating = _webhook_configuration(options, name, settings)
+    hook = validating["webhooks"][0]
+    workloads = {group: [r for r in resources if r in WORKLOAD_RESOURCES]
+                 for group, resources in RESOURCES.items()}  # fmt: skip
+    hook["rules"] = [rule for rule in hook["rules"] if workloads[rule["apiGroups"][0]]]
+    for rule in hook["rules"]:
+        rule["resources"] = workloads[rule["apiGroups"][0]]
+    hook["failurePolicy"] = options.signature_failure_policy
+    hook["timeoutSeconds"] = options.signature_timeout_seconds
+    validating["metadata"]["name"] = "kubeward-image-signatures"
+    hook["name"] = "verify-images.kubeward.io"
+    hook["clientConfig"]["service"]["path"] = "/verify-images"
+    mutating = copy.deepcopy(validating)
+    mutating["kind"] = "MutatingWebhookConfiguration"
+    mutating["metadata"]["name"] = "kubeward-pin-images"
+    pin = mutating["webhooks"][0]
+    pin["name"] = "pin-images.kubeward.io"
+    pin["clientConfig"]["service"]["path"] = "/pin-images"
+    # a pin that fails is harmless: /verify-images then refuses the unpinned tag
+    pin["failurePolicy"] = "Ignore"
+    pin["reinvocationPolicy"] = "IfNeeded"  # pin what later mutating webhooks add, too
+    return [mutating, validating]
 
 
 SERVE_ARGS = [
@@ -120,13 +184,21 @@ def _network_policy(options: InstallOptions, name: str, labels: dict[str, str]) 
     """Only the webhook port, only from the API server when its addresses are given."""
     ingress: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": PORT}]}
     metadata: dict[str, Any] = {"name": name, "namespace": options.namespace, "labels": labels}
+    annotations = {}
     if options.apiserver_cidrs:
         ingress["from"] = [{"ipBlock": {"cidr": cidr}} for cidr in options.apiserver_cidrs]
     else:
-        metadata["annotations"] = {
-            "kubeward.io/ignore.N004": "the API server calls the webhook from addresses not "
-            "known when rendering; render with --apiserver-cidr to restrict the sources"
-        }
+        annotations["kubeward.io/ignore.N004"] = (
+            "the API server calls the webhook from addresses not known when rendering; render "
+            "with --apiserver-cidr to restrict the sources"
+        )
+    if options.signatures:
+        annotations["kubeward.io/ignore.N005"] = (
+            "the signature webhooks fetch signatures from the image registries, wherever they "
+            "are; only their ports are open"
+        )
+    if annotations:
+        metadata["annotations"] = annotations
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -135,9 +207,24 @@ def _network_policy(options: InstallOptions, name: str, labels: dict[str, str]) 
             "podSelector": {"matchLabels": labels},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [ingress],
-            "egress": [],
+            "egress": _egress(options),
         },
     }
+
+
+def _egress(options: InstallOptions) -> list[dict[str, Any]]:
+    """Nothing, unless signatures are checked: then DNS and the registries' ports."""
+    if not options.signatures:
+        return []
+    cluster_dns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
+    return [
+        {"to": [cluster_dns],
+         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"ports": [{"protocol": "TCP", "port": port} for port in options.registry_ports]},
+    ]  # fmt: skip
 
 
 def _probe(path: str) -> dict[str, Any]:
@@ -204,12 +291,22 @@ def _deployment(options: InstallOptions, name: str, labels: dict[str, str]) -> d
                     "containers": [container],
                     "volumes": [
                         {"name": "tls", "secret": {"secretName": f"{name}-tls"}},
-                        {"name": "config", "configMap": {"name": f"{name}-config"}},
+                        {"name": "config", "configMap": _config_volume(options, name)},
                     ],
                 },
             },
         },
     }
+
+
+def _config_volume(options: InstallOptions, name: str) -> dict[str, Any]:
+    source: dict[str, Any] = {"name": f"{name}-config"}
+    if options.key_files:  # key files land where kubeward.yaml names them
+        source["items"] = [
+            {"key": "kubeward.yaml", "path": "kubeward.yaml"},
+            *({"key": _key_item(path), "path": path} for path, _ in options.key_files),
+        ]
+    return source
 
 
 def _webhook_configuration(

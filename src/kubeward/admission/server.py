@@ -1,5 +1,5 @@
 """The webhook server: HTTPS only (TLS 1.2+), ``POST /validate``, ``/healthz``, ``/readyz``,
-``/metrics``.
+``/metrics``; with image signatures configured also ``/verify-images`` and ``/pin-images``.
 
 Raw Starlette on uvicorn (uvloop, httptools): the fastest measured combination for this
 workload (see pyproject.toml). The certificate and key are re-read when their files change
@@ -15,12 +15,14 @@ import os
 import ssl
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -34,6 +36,7 @@ from kubeward.admission.review import (
     parse,
     response,
 )
+from kubeward.admission.signatures import SignatureReviewer, patch_response
 
 log = logging.getLogger("kubeward.admission")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -89,8 +92,16 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def create_app(reviewer: Reviewer, metrics: Metrics | None = None) -> Starlette:
-    """The ASGI application (pure request handling; TLS is the server's)."""
+def create_app(
+    reviewer: Reviewer,
+    metrics: Metrics | None = None,
+    signatures: SignatureReviewer | None = None,
+) -> Starlette:
+    """The ASGI application (pure request handling; TLS is the server's).
+
+    With ``signatures``, also ``/verify-images`` and ``/pin-images``: they wait on registries,
+    so they run in worker threads and never hold up ``/validate`` on the event loop.
+    """
     metrics = metrics or Metrics()
 
     def bad_request(message: str) -> Response:
@@ -99,30 +110,55 @@ def create_app(reviewer: Reviewer, metrics: Metrics | None = None) -> Starlette:
             orjson.dumps({"error": message}), status_code=400, media_type="application/json"
         )
 
-    async def validate(request: Request) -> Response:
-        started = time.perf_counter()
+    async def read_review(request: Request) -> AdmissionRequest | Response:
         try:
             body = await _read_body(request)
         except BodyTooLarge:
             return bad_request(f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MiB")
         try:
-            review = parse(body)
+            return parse(body)
         except ReviewError as exc:
             return bad_request(str(exc))
+
+    def judged(judge: Reviewer, *, threaded: bool) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            review = await read_review(request)
+            if isinstance(review, Response):
+                return review
+            try:
+                if threaded:
+                    verdict = await run_in_threadpool(judge.decide, review)
+                else:
+                    verdict = judge.decide(review)
+                answer = orjson.dumps(response(review, verdict))
+            except Exception:  # a bug: the API server's failurePolicy decides, the server lives on
+                log.exception("cannot judge %s (uid %s)", review.describe(), review.uid)
+                metrics.requests.labels(review.operation, "error").inc()
+                return PlainTextResponse("kubeward: internal error", status_code=500)
+            metrics.record(review, verdict)
+            metrics.latency.observe(time.perf_counter() - started)
+            if not verdict.allowed:
+                rules = ",".join(sorted({f.rule_id for f in verdict.denied}))
+                dry = " (dry run)" if review.dry_run else ""
+                log.info("denied %s by %s for %s%s", review.describe(), rules, review.user, dry)
+            return Response(answer, media_type="application/json")
+
+        return endpoint
+
+    async def pin(request: Request) -> Response:
+        assert signatures is not None  # noqa: S101 - the route exists only with signatures
+        review = await read_review(request)
+        if isinstance(review, Response):
+            return review
         try:
-            verdict = reviewer.decide(review)
-            answer = orjson.dumps(response(review, verdict))
-        except Exception:  # a bug: the API server's failurePolicy decides, the server lives on
-            log.exception("cannot judge %s (uid %s)", review.describe(), review.uid)
-            metrics.requests.labels(review.operation, "error").inc()
+            patch = await run_in_threadpool(signatures.pins, review)
+        except Exception:
+            log.exception("cannot pin images of %s (uid %s)", review.describe(), review.uid)
             return PlainTextResponse("kubeward: internal error", status_code=500)
-        metrics.record(review, verdict)
-        metrics.latency.observe(time.perf_counter() - started)
-        if not verdict.allowed:
-            rules = ",".join(sorted({f.rule_id for f in verdict.denied}))
-            dry = " (dry run)" if review.dry_run else ""
-            log.info("denied %s by %s for %s%s", review.describe(), rules, review.user, dry)
-        return Response(answer, media_type="application/json")
+        if patch:
+            log.info("pinned %d image(s) of %s", len(patch), review.describe())
+        return Response(orjson.dumps(patch_response(review, patch)), media_type="application/json")
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -131,11 +167,16 @@ def create_app(reviewer: Reviewer, metrics: Metrics | None = None) -> Starlette:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     routes: list[Route] = [
-        Route("/validate", validate, methods=["POST"]),
+        Route("/validate", judged(reviewer, threaded=False), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", healthz, methods=["GET"]),  # ready once built: the catalog is loaded
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
+    if signatures is not None:
+        routes += [
+            Route("/verify-images", judged(signatures, threaded=True), methods=["POST"]),
+            Route("/pin-images", pin, methods=["POST"]),
+        ]
     return Starlette(routes=routes)
 
 
@@ -197,6 +238,7 @@ class CertificateReloader:
 def serve(
     reviewer: Reviewer,
     *,
+    signatures: SignatureReviewer | None = None,
     host: str,
     port: int,
     cert: Path,
@@ -208,7 +250,7 @@ def serve(
 
     reloader = CertificateReloader(cert, key)
     config = uvicorn.Config(
-        create_app(reviewer),
+        create_app(reviewer, signatures=signatures),
         host=host,
         port=port,
         ssl_certfile=str(cert),

@@ -676,6 +676,8 @@ SPECIAL_REASONS = {
     "N001": "judges every kind in `default`, including what the control plane writes there "
     "(the kubernetes Service's endpoints, events): inside the API server it could refuse the "
     "control plane's own writes",
+    "I007": "checks signatures in registries, and CEL has no network access: the webhook's "
+    "/verify-images and /pin-images do it (docs/signatures.md)",
     "W022": "requiredLimits is empty in kubeward.yaml: the rule is off",
     "W023": "requiredRequests is empty in kubeward.yaml: the rule is off",
 }

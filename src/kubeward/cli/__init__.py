@@ -28,6 +28,7 @@ COMMANDS = {
     "rbac": "kubeward.cli.rbac:rbac",
     "admission": "kubeward.cli.admission:admission",
     "policy": "kubeward.cli.policy:policy",
+    "verify": "kubeward.cli.verify:verify",
 }
 """Subcommand → where it lives. Imported only when run: `kubeward rbac who-can` need not load
 the rule catalog, the engine and the reporters (a third of its start-up time)."""

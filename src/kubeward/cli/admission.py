@@ -44,7 +44,9 @@ def serve_command(
     policies: tuple[str, ...],
     log_level: str,
 ) -> int:
-    """Serve POST /validate (AdmissionReview v1) over HTTPS, plus /healthz, /readyz, /metrics.
+    """Serve POST /validate (AdmissionReview v1) over HTTPS, plus /healthz, /readyz, /metrics;
+    with imageSignatures rules in kubeward.yaml also /verify-images (rule I007) and /pin-images
+    (a mutating webhook pinning tags to verified digests).
 
     \b
     Each rule's action at admission (deny, warn, audit, off) and the exempt namespaces, users,
@@ -74,10 +76,17 @@ def serve_command(
         allow_inline_suppressions=config.allow_inline_suppressions,
     )
     reviewer = Reviewer(rules, engine, config.admission)
+    signatures = None
+    if config.signatures is not None and config.signatures.enabled:
+        from kubeward.admission.signatures import SignatureReviewer
+        from kubeward.signatures.verifier import ImageVerifier, client_for
+
+        verifier = ImageVerifier(config.signatures, client_for(config.signatures))
+        signatures = SignatureReviewer(verifier, engine, config.admission)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
-        serve(reviewer, host=host, port=port, cert=Path(tls_cert), key=Path(tls_key),
-              log_level=log_level)  # fmt: skip
+        serve(reviewer, signatures=signatures, host=host, port=port, cert=Path(tls_cert),
+              key=Path(tls_key), log_level=log_level)  # fmt: skip
     except ssl.SSLError as exc:
         raise UsageError(f"--tls-cert/--tls-key: {exc}") from None
     return 0
@@ -116,6 +125,17 @@ def _custom_rules(config: Config, policies: tuple[str, ...]) -> list[Rule]:
 )
 @click.option("--timeout", default=5, show_default=True, type=click.IntRange(1, 30))
 @click.option(
+    "--signature-failure-policy",
+    type=click.Choice(["Fail", "Ignore"]),
+    default="Fail",
+    show_default=True,
+    help="The image-signature webhook's own failurePolicy (with imageSignatures in the config).",
+)
+@click.option(
+    "--signature-timeout", default=15, show_default=True, type=click.IntRange(1, 30),
+    help="The image-signature webhook's timeoutSeconds (registries can be slow).",
+)  # fmt: skip
+@click.option(
     "--cert-manager",
     is_flag=True,
     help="Let cert-manager issue and rotate the certificate (default: generate one now).",
@@ -134,6 +154,8 @@ def manifests_command(
     replicas: int,
     failure_policy: str,
     timeout: int,
+    signature_failure_policy: str,
+    signature_timeout: int,
     cert_manager: bool,
     apiserver_cidrs: tuple[str, ...],
     config_path: str | None,
@@ -159,13 +181,39 @@ def manifests_command(
             raise UsageError(f"--apiserver-cidr: {exc}") from None
     config = resolve_config(config_path, ["."])
     text = Path(config.path).read_text(encoding="utf-8") if config.path else ""
+    key_files, ports = _signature_files(config)
     options = InstallOptions(
         image=image, namespace=namespace, replicas=replicas, failure_policy=failure_policy,
         timeout_seconds=timeout, cert_manager=cert_manager, apiserver_cidrs=apiserver_cidrs,
+        key_files=key_files, signature_failure_policy=signature_failure_policy,
+        signature_timeout_seconds=signature_timeout, registry_ports=ports,
     )  # fmt: skip
     objects = render(options, text, config.admission)
     sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
     return 0
+
+
+def _signature_files(config: Config) -> tuple[tuple[tuple[str, bytes], ...], tuple[int, ...]]:
+    """The key files kubeward.yaml names (to ship in the ConfigMap) and the registry ports."""
+    policy = config.signatures
+    if policy is None or not policy.enabled or config.path is None:
+        return (), (443,)
+    base = Path(config.path).parent
+    files: dict[str, bytes] = {}
+    for rule in policy.rules:
+        for key in rule.keys:
+            relative = Path(key.name)
+            if relative.is_absolute() or ".." in relative.parts:
+                raise UsageError(
+                    f"imageSignatures: key {key.name}: give key paths relative to kubeward.yaml "
+                    "and below it, so that they can be installed next to it"
+                )
+            files[relative.as_posix()] = (base / relative).read_bytes()
+    ports = {443}
+    for host in policy.plain_http:
+        _, _, port = host.rpartition(":")
+        ports.add(int(port) if port.isdigit() else 80)
+    return tuple(sorted(files.items())), tuple(sorted(ports))
 
 
 @admission.command("export-vap")

@@ -192,6 +192,11 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     help="Policy files (CEL, Rego) or directories (besides the config's `policies`).",
 )
 @click.option(
+    "--verify-images", is_flag=True,
+    help="Check the images' cosign signatures against imageSignatures in kubeward.yaml "
+    "(rule I007; asks the registries).",
+)  # fmt: skip
+@click.option(
     "--select",
     multiple=True,
     metavar="IDS",
@@ -253,6 +258,7 @@ def scan(
     fail_on: str | None,
     exit_zero: bool,
     policies: tuple[str, ...],
+    verify_images: bool,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     helm_values: tuple[str, ...],
@@ -304,6 +310,7 @@ def scan(
         config=config,
         select=_split(select),
         policies=policies,
+        verify_images=verify_images,
         ignore=_split(ignore),
         namespace=None if cluster else (namespaces[0] if namespaces else None),
         cluster=ClusterTarget(
@@ -325,6 +332,8 @@ def scan(
         max_file_size=max_file_size * 2**20,
         frameworks=tuple(_framework(name) for name in framework_names),
     )
+    if verify_images and (config.signatures is None or not config.signatures.enabled):
+        raise UsageError("--verify-images needs imageSignatures rules in kubeward.yaml")
     custom = bool(request.policies or config.policy_paths)  # users' IDs are known only later
     for key in (*request.select, *request.ignore):
         if not is_rule_prefix(key) and not custom:

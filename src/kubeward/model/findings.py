@@ -139,6 +139,8 @@ class ProblemKind(enum.StrEnum):
     """The configuration has a problem that did not stop the scan."""
     COVERAGE = "coverage"
     """Part of a live cluster could not be read (missing permission, kind not served)."""
+    REGISTRY = "registry"
+    """A registry could not be asked about an image's signatures (the image is not passed)."""
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

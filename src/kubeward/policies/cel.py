@@ -16,6 +16,8 @@ from typing import Any
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_optional, ext_strings
 
+from kubeward.policies import k8s_cel
+
 VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject")
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 
@@ -34,8 +36,23 @@ class CelEvaluationError(RuntimeError):
 
 @lru_cache(maxsize=1)
 def environment() -> cel.Env:
+    """Where expressions compile: the Kubernetes functions are declared with their opaque
+    types, so a type error is a compile error as in the API server."""
     variables = dict.fromkeys(VARIABLES, cel.Type.DYN)
-    extensions = [ext_strings.ExtStrings(), ext_optional.ExtOptional()]
+    extensions = [ext_strings.ExtStrings(), ext_optional.ExtOptional(),
+                  k8s_cel.checker_extension()]  # fmt: skip
+    config = cel.NewEnvConfigFromYaml(k8s_cel.CHECKER_CONFIG)
+    return cel.NewEnv(config=config, variables=variables, extensions=extensions,
+                      functions=k8s_cel.checker_functions())  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def runtime() -> cel.Env:
+    """Where checked expressions run: the same functions implemented in Python over tagged
+    values (cel-expr-python cannot pass opaque values to Python; see k8s_cel)."""
+    variables = dict.fromkeys(VARIABLES, cel.Type.DYN)
+    extensions = [ext_strings.ExtStrings(), ext_optional.ExtOptional(),
+                  k8s_cel.runtime_extension()]  # fmt: skip
     return cel.NewEnv(variables=variables, extensions=extensions)
 
 
@@ -45,17 +62,21 @@ class Expression:
     def __init__(self, source: str) -> None:
         self.source = source
         try:
-            self._compiled = environment().compile(source)
+            checked = environment().compile(source)
         except RuntimeError as exc:
             found = _POSITION.search(str(exc))
             if found is None:
                 raise CelError(str(exc).removeprefix("INVALID_ARGUMENT: ")) from None
             raise CelError(found.group(3), int(found.group(1)), int(found.group(2))) from None
+        self._compiled = runtime().deserialize(checked.serialize())
 
     def holds(self, data: Mapping[str, Any]) -> bool:
         """Evaluate with ``data`` (missing variables are null); raises CelEvaluationError."""
         values = {name: data.get(name) for name in VARIABLES}
-        result = self._compiled.eval(data=values)
+        try:
+            result = self._compiled.eval(data=values)
+        except RuntimeError as exc:  # a value the binding cannot convert (e.g. optional in a map)
+            raise CelEvaluationError(f"{self.source!r}: {exc}") from None
         if result.type() == cel.Type.ERROR:
             raise CelEvaluationError(f"{self.source!r}: {result.value()}")
         value = result.value()

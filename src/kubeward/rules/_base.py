@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from kubeward.errors import RuleDefinitionError
 from kubeward.model import Inventory, K8sObject, Severity, Violation
+from kubeward.model.signatures import SignatureVerdict
 from kubeward.rbac.access import AccessPolicy
 from kubeward.rules._common.images import RegistryPattern
 
@@ -56,6 +57,9 @@ class RuleParams:
     """Resources every container must request (W023)."""
     rbac_policies: tuple[AccessPolicy, ...] = ()
     """Who alone may hold which powers where (R027); empty = not configured."""
+    image_signatures: Mapping[str, SignatureVerdict] | None = field(default=None, hash=False)
+    """Verdicts by image reference, computed by the caller before the rules run (I007): the
+    registry lookups are I/O, the rule only reports. ``None``: verification is off."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

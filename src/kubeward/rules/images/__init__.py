@@ -12,6 +12,7 @@ from kubeward.rules.images.mutable_tag_without_always_pull import (
     mutable_tag_without_always_pull,
 )
 from kubeward.rules.images.untrusted_registry import untrusted_registry
+from kubeward.rules.images.unverified_image_signature import unverified_image_signature
 
 RULES: tuple[Rule, ...] = (
     untrusted_registry,
@@ -20,4 +21,5 @@ RULES: tuple[Rule, ...] = (
     insecure_registry,
     deprecated_registry,
     mutable_tag_without_always_pull,
+    unverified_image_signature,
 )

@@ -1,0 +1,247 @@
+"""An image reference in, a ``SignatureVerdict`` out: discovery, verification, caching.
+
+For a digest, both places cosign writes signatures are read: the ``sha256-<hex>.sig`` tag
+(simple signing) and the image's referrers (OCI 1.1 API, or the ``sha256-<hex>`` referrers tag
+where the registry lacks it) filtered to Sigstore bundles. Verdicts are cached by (repository,
+digest, key set) for ``cacheTTL``; a tag's digest is never cached, since a tag can move.
+Registry failures are ``error`` verdicts and are not cached.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from kubeward.model.signatures import SignatureStatus, SignatureVerdict
+from kubeward.rules._common.images import ImageRef, InvalidImageReference, parse_image
+from kubeward.signatures.cosign import (
+    BUNDLE_MEDIA_TYPE_PREFIX,
+    PublicKey,
+    SignatureFormatError,
+    SimpleSigningLayer,
+    bundle_signer,
+    simple_signing_signer,
+)
+from kubeward.signatures.policy import SignaturePolicy, SignatureRule, Unpinned
+from kubeward.signatures.registry import (
+    NotFound,
+    RegistryClient,
+    RegistryError,
+    read_docker_config,
+)
+
+MAX_SIGNATURES = 32
+"""Signature layers and bundles examined per image: a registry cannot make us loop forever."""
+
+
+@dataclass(frozen=True)
+class _Found:
+    signers: frozenset[str]
+    formats: frozenset[str]
+    """``<key> (simple signing)`` / ``<key> (bundle)``: which signature held, for messages."""
+    problems: tuple[str, ...]
+
+
+class ImageVerifier:
+    """Verifies images against a ``SignaturePolicy`` (thread-safe; one per process)."""
+
+    def __init__(
+        self,
+        policy: SignaturePolicy,
+        client: RegistryClient,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self.client = client
+        self._clock = clock
+        self._cache: dict[tuple[str, str, frozenset[str]], tuple[float, _Found]] = {}
+        self._lock = threading.Lock()
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    def covers(self, image: str) -> bool:
+        try:
+            return bool(self.policy.rules_for(parse_image(image)))
+        except InvalidImageReference:
+            return False
+
+    def resolve(self, image: str) -> str:
+        """The digest a tag points at now (``RegistryError`` when the registry cannot say)."""
+        ref = parse_image(image)
+        if ref.digest:
+            return ref.digest
+        return self.client.manifest(ref.registry, ref.repository, ref.tag or "latest").digest
+
+    def verify(self, image: str, *, resolve_tags: bool = False) -> SignatureVerdict | None:
+        """The verdict for one image, ``None`` when no rule covers it.
+
+        A tag is ``unpinned`` unless ``resolve_tags`` (and the policy pins rather than denies):
+        then the digest it points at now is judged.
+        """
+        try:
+            ref = parse_image(image)
+        except InvalidImageReference as exc:
+            return SignatureVerdict(image, SignatureStatus.INVALID, str(exc))
+        rules = self.policy.rules_for(ref)
+        if not rules:
+            return None
+        digest = ref.digest
+        if digest is None:
+            if not resolve_tags or self.policy.unpinned is Unpinned.DENY:
+                return SignatureVerdict(
+                    image, SignatureStatus.UNPINNED,
+                    f"not pinned by digest; signature policy {_names(rules)} requires a digest",
+                )  # fmt: skip
+            try:
+                digest = self.resolve(image)
+            except RegistryError as exc:
+                return SignatureVerdict(image, SignatureStatus.ERROR, f"cannot resolve: {exc}")
+        keys = tuple({k.name: k for rule in rules for k in rule.keys}.values())
+        try:
+            found = self._signers(ref, digest, keys)
+        except RegistryError as exc:
+            return SignatureVerdict(image, SignatureStatus.ERROR, str(exc), digest)
+        failed = [rule for rule in rules if not rule.satisfied_by(found.signers)]
+        signers = tuple(sorted(found.signers))
+        if not failed:
+            return SignatureVerdict(
+                image, SignatureStatus.VERIFIED,
+                f"signed by {', '.join(sorted(found.formats))} ({_names(rules)})", digest,
+                signers,
+            )  # fmt: skip
+        wanted = "; ".join(_wanted(rule) for rule in failed)
+        if found.problems:
+            return SignatureVerdict(
+                image, SignatureStatus.INVALID,
+                f"{wanted}; {'; '.join(found.problems[:3])}", digest, signers,
+            )  # fmt: skip
+        got = f" (signed only by {', '.join(signers)})" if signers else ""
+        return SignatureVerdict(image, SignatureStatus.UNSIGNED, f"{wanted}{got}", digest, signers)
+
+    def _signers(self, ref: ImageRef, digest: str, keys: tuple[PublicKey, ...]) -> _Found:
+        key = (ref.name, digest, frozenset(k.name for k in keys))
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] > now:
+                self.cache_hits += 1
+                return cached[1]
+            self.cache_misses += 1
+        found = self._lookup(ref, digest, keys)
+        with self._lock:
+            if len(self._cache) > 10_000:  # bounded: drop expired entries, then the oldest
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+                while len(self._cache) > 10_000:
+                    self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = (now + self.policy.cache_ttl, found)
+        return found
+
+    def _lookup(self, ref: ImageRef, digest: str, keys: tuple[PublicKey, ...]) -> _Found:
+        signers: set[str] = set()
+        formats: set[str] = set()
+        problems: list[str] = []
+        registry, repository = ref.registry, ref.repository
+        seen = 0
+        hex_digest = digest.removeprefix("sha256:")
+        # simple signing: the .sig tag
+        try:
+            manifest = self.client.manifest(registry, repository, f"sha256-{hex_digest}.sig")
+            layers = SimpleSigningLayer.all_in(manifest.json())
+        except NotFound:
+            layers = []
+        except SignatureFormatError as exc:
+            problems.append(f"malformed .sig manifest: {exc}")
+            layers = []
+        for layer in layers[:MAX_SIGNATURES]:
+            seen += 1
+            try:
+                payload = self.client.blob(registry, repository, layer.payload_digest)
+                signed = simple_signing_signer(payload, layer, digest, keys)
+            except (SignatureFormatError, NotFound) as exc:
+                problems.append(f"simple signing: {exc}")
+                continue
+            signers.update(k.name for k in signed)
+            formats.update(f"{k.name} (simple signing)" for k in signed)
+        # sigstore bundles: referrers API, else the referrers tag
+        descriptors = self.client.referrers(registry, repository, digest)
+        if descriptors is None:
+            try:
+                index = self.client.manifest(registry, repository, f"sha256-{hex_digest}").json()
+                listed = index.get("manifests")
+                descriptors = [d for d in listed if isinstance(d, dict)] if isinstance(
+                    listed, list) else []  # fmt: skip
+            except NotFound:
+                descriptors = []
+            except SignatureFormatError as exc:
+                problems.append(f"malformed referrers index: {exc}")
+                descriptors = []
+        bundles = [
+            d for d in descriptors
+            if isinstance(d.get("artifactType"), str)
+            and d["artifactType"].startswith(BUNDLE_MEDIA_TYPE_PREFIX)
+            and isinstance(d.get("digest"), str)
+        ]  # fmt: skip
+        for descriptor in bundles[: max(0, MAX_SIGNATURES - seen)]:
+            try:
+                signed = self._bundle(registry, repository, descriptor["digest"], digest, keys)
+            except (SignatureFormatError, NotFound) as exc:
+                problems.append(f"bundle: {exc}")
+                continue
+            signers.update(k.name for k in signed)
+            formats.update(f"{k.name} (bundle)" for k in signed)
+        return _Found(frozenset(signers), frozenset(formats), tuple(problems))
+
+    def _bundle(
+        self, registry: str, repository: str, manifest_digest: str, digest: str,
+        keys: tuple[PublicKey, ...],
+    ) -> list[PublicKey]:  # fmt: skip
+        manifest = self.client.manifest(registry, repository, manifest_digest).json()
+        subject = manifest.get("subject")
+        if not isinstance(subject, dict) or subject.get("digest") != digest:
+            raise SignatureFormatError(f"artifact {manifest_digest} does not refer to {digest}")
+        layers = manifest.get("layers")
+        if not isinstance(layers, list) or len(layers) != 1 or not isinstance(layers[0], dict):
+            raise SignatureFormatError(f"artifact {manifest_digest} is not one bundle layer")
+        layer = layers[0]
+        media_type = layer.get("mediaType")
+        if not isinstance(media_type, str) or not media_type.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
+            raise SignatureFormatError(f"artifact {manifest_digest} holds {media_type!r}")
+        blob_digest = layer.get("digest")
+        if not isinstance(blob_digest, str):
+            raise SignatureFormatError(f"artifact {manifest_digest}'s layer has no digest")
+        return bundle_signer(self.client.blob(registry, repository, blob_digest), digest, keys)
+
+
+def _names(rules: tuple[SignatureRule, ...]) -> str:
+    return ", ".join(rule.name for rule in rules)
+
+
+def _wanted(rule: SignatureRule) -> str:
+    keys = ", ".join(k.name for k in rule.keys)
+    how = "every one of" if rule.require.value == "all" and len(rule.keys) > 1 else "one of"
+    return f"policy {rule.name} requires a signature by {how} {keys}"
+
+
+def client_for(policy: SignaturePolicy) -> RegistryClient:
+    """A registry client with the policy's timeout, plain-HTTP hosts and credentials."""
+    credentials = read_docker_config(policy.credentials) if policy.credentials else {}
+    return RegistryClient(
+        timeout=policy.timeout, insecure=policy.plain_http, credentials=credentials
+    )
+
+
+def verify_images(
+    verifier: ImageVerifier, images: Iterable[str], *, resolve_tags: bool, workers: int = 8
+) -> dict[str, SignatureVerdict]:
+    """Verdicts for the covered images among ``images`` (each distinct image asked once,
+    several registries in parallel: the lookups are network-bound)."""
+    wanted = sorted({image for image in images if verifier.covers(image)})
+    if len(wanted) <= 1:  # the common admission: no thread pool to start and stop
+        found = [verifier.verify(image, resolve_tags=resolve_tags) for image in wanted]
+        return {image: v for image, v in zip(wanted, found, strict=True) if v is not None}
+    with ThreadPoolExecutor(max_workers=min(workers, len(wanted))) as pool:
+        verdicts = pool.map(lambda image: verifier.verify(image, resolve_tags=resolve_tags), wanted)
+        return {image: v for image, v in zip(wanted, verdicts, strict=True) if v is not None}
