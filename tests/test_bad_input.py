@@ -213,6 +213,14 @@ def test_missing_path_and_unknown_option(tmp_path: Path) -> None:
         "admission: {actions: {W001: warning}}\n",
         "admission: {exempt: {serviceAccounts: [flux]}}\n",
         "admission: {exempt: {nodes: [a]}}\n",
+        "admission: {onError: ignore}\n",
+        "imageSignatures: {rules: [{name: a, images: ['x.io/*'], keys: []}]}\n",
+        "imageSignatures: {rules: [{name: a, images: ['x.io/a:1'], keys: [k.pub]}]}\n",
+        "imageSignatures: {rules: [{name: a, images: ['x.io/*'], keys: [missing.pub]}]}\n",
+        "imageSignatures: {unpinned: allow}\n",
+        "imageSignatures: {timeout: 60}\n",
+        "imageSignatures: {credentials: missing.json}\n",
+        "imageSignatures: {rules: [{name: a, images: ['x.io/*'], keys: [k.pub], require: most}]}\n",
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None:

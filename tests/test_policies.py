@@ -11,7 +11,7 @@ from kubeward.admission.review import Reviewer, parse, response
 from kubeward.admission.vap import export
 from kubeward.config import load_config
 from kubeward.engine import EngineSettings
-from kubeward.model.enforcement import AdmissionSettings
+from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.policies.loader import load_policies
 from kubeward.rules import ALL_RULES
 from tests.cli_helpers import kubeward
@@ -224,3 +224,35 @@ def test_a_failure_on_a_secret_quotes_no_value(tmp_path: Path) -> None:
     (error,) = json.loads(run.stdout)["errors"]
     assert "details withheld" in error["message"]
     assert "hunter2" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "allowed"),
+    [
+        (AdmissionSettings(), False),  # a deny rule that cannot judge refuses (onError: deny)
+        (AdmissionSettings(deny_on_error=False), True),
+        (AdmissionSettings(actions={"ACME020": Action.WARN}), True),  # it could only have warned
+    ],
+    ids=["deny-on-error", "allow-on-error", "warn-rule"],
+)
+def test_a_policy_that_cannot_judge_at_admission_is_never_passed_silently(
+    tmp_path: Path, settings: AdmissionSettings, allowed: bool
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: strict}\nspec:\n"
+        "  id: ACME020\n  title: t\n  severity: low\n  remediation: r.\n"
+        "  match: {kinds: [Deployment]}\n  validations:\n"
+        "    - {expression: 'object.spec.replicas >= 2', message: m}\n"
+    )
+    loaded = load_policies([tmp_path], TAKEN)
+    reviewer = Reviewer(loaded.rules, EngineSettings(), settings)
+    no_replicas = {"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "web", "namespace": "shop"}, "spec": {}}  # fmt: skip
+    request = parse(review(no_replicas))
+    answer = response(request, reviewer.decide(request))["response"]
+    assert answer["allowed"] is allowed
+    (warning,) = answer["warnings"]  # kubectl prints it either way
+    assert warning.startswith("kubeward: rule ACME020 (strict) could not judge Deployment")
+    assert "could not judge" in answer["auditAnnotations"]["errors"]
+    if not allowed:
+        assert "refused: admission.onError is deny" in answer["status"]["message"]

@@ -106,6 +106,7 @@ class _AdmissionEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"
     actions: dict[str, str] = {}
     allow_existing_violations: bool = True
     exempt: _AdmissionExempt | None = None
+    on_error: str = "deny"
 
 
 class _SignatureRuleEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -469,8 +470,13 @@ def _admission(
                 f"admission.exempt.serviceAccounts[{index}]: {account!r} is not NAMESPACE/NAME",
                 ["admission", "exempt", "serviceAccounts", index],
             )
+    if entry.on_error.strip().lower() not in ("deny", "allow"):
+        raise fail(
+            f"admission.onError: {entry.on_error!r} is not deny or allow", ["admission", "onError"]
+        )
     defaults = AdmissionSettings()
     return AdmissionSettings(
+        deny_on_error=entry.on_error.strip().lower() == "deny",
         default_action=action(entry.default_action, ["admission", "defaultAction"]),
         actions=actions,
         allow_existing_violations=entry.allow_existing_violations,

@@ -20,7 +20,7 @@ import orjson
 
 from kubeward.cluster.live import LIVE_ORIGIN
 from kubeward.engine import EngineSettings, evaluate
-from kubeward.model import Finding, Inventory, K8sObject
+from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.model.secrets import without_secret_values
 from kubeward.rules import Rule, Scope
@@ -131,6 +131,9 @@ class Verdict:
     exempt: str | None = None
     skipped_rules: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
+    """Rules that could not judge the object (a policy that failed on it, a crash)."""
+    refused_on_error: bool = False
+    """An error of a deny rule refused the request (``admission.onError: deny``)."""
 
 
 class Reviewer:
@@ -161,7 +164,11 @@ class Reviewer:
             "oldObject": without_secret_values(old) if old is not None else None,
         }
         findings, errors = self._judge(context, request.namespace, engine)
-        verdict.errors = errors
+        verdict.errors = [problem.message for problem in errors]
+        # a rule that could not judge could have denied: never pass that silently
+        verdict.refused_on_error = self.settings.deny_on_error and any(
+            self.settings.action_for(p.rule_id or "") is Action.DENY for p in errors
+        )
         if request.old_object is not None and self.settings.allow_existing_violations:
             # the old object is judged as the object of the same request, with nothing before it
             before_context = {**context, "object": context["oldObject"], "oldObject": None}
@@ -178,20 +185,19 @@ class Reviewer:
                 verdict.warned.append(finding)
             elif action is Action.AUDIT:
                 verdict.audited.append(finding)
-        verdict.allowed = not verdict.denied
+        verdict.allowed = not verdict.denied and not verdict.refused_on_error
         return verdict
 
     def _judge(
         self, context: dict[str, Any], namespace: str, engine: EngineSettings
-    ) -> tuple[list[Finding], list[str]]:
+    ) -> tuple[list[Finding], list[Problem]]:
         """Judge ``context["object"]`` (Secret values removed already); ``context`` is the
         request that carries it."""
         obj = K8sObject(
             context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
         )
         evaluation = evaluate(Inventory([obj]), self.rules, engine)
-        errors = [p.message for p in evaluation.errors]
-        return evaluation.findings, errors
+        return evaluation.findings, evaluation.errors
 
 
 def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
@@ -202,10 +208,14 @@ def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
             "status": "Failure",
             "code": 403,
             "reason": "Forbidden",
-            "message": deny_message(request, verdict.denied),
+            "message": deny_message(
+                request, verdict.denied, verdict.errors if verdict.refused_on_error else ()
+            ),
         }
-    if verdict.warned:
-        answer["warnings"] = [_line(f)[:MAX_WARNING_CHARS] for f in verdict.warned]
+    warnings = [_line(f) for f in verdict.warned]
+    warnings += [f"kubeward: {error}" for error in verdict.errors]  # kubectl prints them
+    if warnings:
+        answer["warnings"] = [w[:MAX_WARNING_CHARS] for w in warnings]
     annotations: dict[str, str] = {}
     if verdict.audited:
         annotations["findings"] = "; ".join(_line(f) for f in verdict.audited)
@@ -223,14 +233,17 @@ def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
     return {"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": answer}
 
 
-def deny_message(request: AdmissionRequest, denied: Sequence[Finding]) -> str:
+def deny_message(
+    request: AdmissionRequest, denied: Sequence[Finding], errors: Sequence[str] = ()
+) -> str:
     head = f"kubeward denied {request.describe()}: "
+    lines = [_line(f) for f in denied]
+    lines += [f"{error} (refused: admission.onError is deny)" for error in errors]
     parts: list[str] = []
     size = len(head)
-    for index, finding in enumerate(denied):
-        part = _line(finding)
+    for index, part in enumerate(lines):
         if size + len(part) > MAX_MESSAGE_CHARS and parts:
-            parts.append(f"... and {len(denied) - index} more (kubeward scan shows all)")
+            parts.append(f"... and {len(lines) - index} more (kubeward scan shows all)")
             break
         parts.append(part)
         size += len(part) + 2

@@ -23,7 +23,7 @@ import orjson
 from kubeward.admission.review import AdmissionRequest, Reviewer
 from kubeward.cluster.live import LIVE_ORIGIN
 from kubeward.engine import EngineSettings, evaluate
-from kubeward.model import Finding, Inventory, K8sObject
+from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import AdmissionSettings
 from kubeward.model.signatures import SignatureStatus, SignatureVerdict
 from kubeward.rules import REGISTRY
@@ -44,7 +44,7 @@ class SignatureReviewer(Reviewer):
 
     def _judge(
         self, context: dict[str, Any], namespace: str, engine: EngineSettings
-    ) -> tuple[list[Finding], list[str]]:
+    ) -> tuple[list[Finding], list[Problem]]:
         # Reviewer.decide removed the Secret values of context["object"] already
         obj = K8sObject(
             context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
@@ -62,7 +62,7 @@ class SignatureReviewer(Reviewer):
                 )  # fmt: skip
         judged = replace(engine, params=replace(engine.params, image_signatures=verdicts))
         evaluation = evaluate(Inventory([obj]), self.rules, judged)
-        return evaluation.findings, [p.message for p in evaluation.errors]
+        return evaluation.findings, evaluation.errors
 
     def pins(self, request: AdmissionRequest) -> list[dict[str, str]]:
         """JSONPatch operations pinning covered tags to their verified digests."""

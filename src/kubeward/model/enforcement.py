@@ -37,6 +37,10 @@ class AdmissionSettings:
     exempt_groups: tuple[str, ...] = ()
     exempt_service_accounts: tuple[str, ...] = ()
     """``NAMESPACE/NAME`` globs."""
+    deny_on_error: bool = True
+    """A deny rule that could not judge the object (a user's policy failing on it, a timeout,
+    a crash) refuses the request, as a webhook's ``failurePolicy: Fail`` would; else it is
+    admitted. Either way the error comes back as a warning and an audit annotation."""
 
     def action_for(self, rule_id: str) -> Action:
         best = ""
