@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kubeward.admission.review import Reviewer, parse, response
 from kubeward.admission.vap import export
@@ -256,3 +257,38 @@ def test_a_policy_that_cannot_judge_at_admission_is_never_passed_silently(
     assert "could not judge" in answer["auditAnnotations"]["errors"]
     if not allowed:
         assert "refused: admission.onError is deny" in answer["status"]["message"]
+
+
+def test_cel_policies_see_the_admission_request_and_the_old_object(tmp_path: Path) -> None:
+    """VAP's `request` and `oldObject`: the API server's at admission, a CREATE by nobody in a
+    scan (as Rego policies see it)."""
+    (tmp_path / "p.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: keep-owner}\nspec:\n"
+        "  id: ACME030\n  title: t\n  severity: low\n  remediation: r.\n"
+        "  match: {kinds: [ConfigMap]}\n  validations:\n"
+        "    - expression: >-\n"
+        "        request.operation == 'CREATE' ||\n"
+        "        object.metadata.?labels.?owner == oldObject.metadata.?labels.?owner ||\n"
+        "        request.userInfo.username == 'admin'\n"
+        "      message: only admin changes the owner label\n"
+    )
+    loaded = load_policies([tmp_path], TAKEN)
+    assert not loaded.problems
+    reviewer = Reviewer(loaded.rules, EngineSettings(), AdmissionSettings())
+
+    def config_map(owner: str) -> dict[str, object]:
+        return {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "c", "namespace": "shop", "labels": {"owner": owner}}}  # fmt: skip
+
+    def decide(user: str, old_owner: str) -> bool:
+        body = review(config_map("b"), "UPDATE", oldObject=config_map(old_owner),
+                      userInfo={"username": user})  # fmt: skip
+        request = parse(body)
+        return bool(response(request, reviewer.decide(request))["response"]["allowed"])
+
+    assert decide("bob", "b") is True  # the owner did not change
+    assert decide("bob", "a") is False
+    assert decide("admin", "a") is True
+    (tmp_path / "cm.yaml").write_text(yaml.safe_dump(config_map("a")))
+    result = scan_paths([tmp_path / "cm.yaml"], config=None, select=("ACME030",))
+    assert not result.findings  # a scan judges a CREATE

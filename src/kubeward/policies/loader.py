@@ -60,6 +60,7 @@ from kubeward.policies.rego_policies import (
     rego_file_rule,
     rego_policy_rule,
 )
+from kubeward.policies.request import admission_request
 from kubeward.rules import Rule, RuleParams, Scope, Target
 from kubeward.yaml_lines import node_line
 
@@ -267,7 +268,13 @@ def _checker(
     checks: Sequence[tuple[Expression, str]],
 ) -> Any:
     def check(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-        data = {"object": obj.raw}
+        # VAP's variables: `object`, `oldObject` and `request` (the attributes without them)
+        request = admission_request(obj)
+        data = {
+            "object": request.pop("object"),
+            "oldObject": request.pop("oldObject"),
+            "request": request,
+        }
         for expression, message in checks:
             try:
                 holds = expression.holds(data)

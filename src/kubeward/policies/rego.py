@@ -44,7 +44,7 @@ from typing import Any
 import orjson
 
 from kubeward.model import K8sObject
-from kubeward.model.secrets import without_secret_values
+from kubeward.policies.request import admission_request
 
 EVALUATION_TIMEOUT = 1.0
 """Seconds one evaluation of one policy on one object may take (a Pod against a realistic
@@ -149,22 +149,7 @@ def compile_program(modules: Sequence[RegoModule], version: str | None = None) -
 
 def document(obj: K8sObject, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The input document for ``obj`` (see the module docstring)."""
-    if obj.admission is not None:
-        request = dict(obj.admission)
-        old = request.get("oldObject")
-        request["oldObject"] = without_secret_values(old) if isinstance(old, dict) else old
-    else:
-        group, _, version = obj.api_version.rpartition("/")
-        request = {
-            "kind": {"group": group, "version": version, "kind": obj.kind},
-            "operation": "CREATE",
-            "namespace": obj.namespace or "",
-            "name": obj.name,
-            "oldObject": None,
-            "userInfo": {},
-            "dryRun": False,
-        }
-    request["object"] = without_secret_values(obj.raw)
+    request = admission_request(obj)
     return {"request": request, "review": request, "parameters": dict(parameters or {})}
 
 
