@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +151,9 @@ def test_a_signed_tag_is_admitted_pinned_to_its_verified_digest(
         f"{images['signed']}@{images['signed-digest']}",
         f"{images['signed-bundle']}@{images['signed-bundle-digest']}",
     ]
+    trust = ssl.create_default_context(cafile=str(webhook.cluster.certs.path("ca.crt")))
+    metrics = httpx.get(f"https://127.0.0.1:{webhook.port}/metrics", verify=trust).text
+    assert 'kubeward_admission_requests_total{decision="pinned",operation="CREATE"}' in metrics
 
 
 def test_a_signed_digest_is_admitted_unchanged(

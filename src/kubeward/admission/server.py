@@ -151,11 +151,15 @@ def create_app(
         review = await read_review(request)
         if isinstance(review, Response):
             return review
+        started = time.perf_counter()
         try:
             patch = await run_in_threadpool(signatures.pins, review)
         except Exception:
             log.exception("cannot pin images of %s (uid %s)", review.describe(), review.uid)
+            metrics.requests.labels(review.operation, "error").inc()
             return PlainTextResponse("kubeward: internal error", status_code=500)
+        metrics.requests.labels(review.operation, "pinned" if patch else "unchanged").inc()
+        metrics.latency.observe(time.perf_counter() - started)
         if patch:
             log.info("pinned %d image(s) of %s", len(patch), review.describe())
         return Response(orjson.dumps(patch_response(review, patch)), media_type="application/json")
