@@ -42,7 +42,6 @@ from kubeward.model.signatures import SignatureStatus
 from kubeward.policies.loader import POLICY_MODULE, LoadedPolicies, load_policies
 from kubeward.rules import ALL_RULES, select
 from kubeward.rules._base import Rule
-from kubeward.signatures.verifier import ImageVerifier, client_for, verify_images
 from kubeward.sources.bootstrap import bootstrap_objects
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, discover
@@ -220,6 +219,10 @@ def _with_signature_verdicts(request: ScanRequest, source: ScanSource) -> ScanRe
     """Ask the registries about every image the signature policy covers (tags are resolved
     to the digest they name now), so that rule I007 can report; registry failures are also
     reported as warnings: an image that could not be checked is never a pass."""
+    # Imported here: the registry client (httpx) and the crypto libraries cost start-up time
+    # that scans without --verify-images do not need.
+    from kubeward.signatures.verifier import ImageVerifier, client_for, verify_images
+
     policy = request.config.signatures
     if policy is None or not policy.enabled:
         raise ConfigError("--verify-images: no imageSignatures rules in kubeward.yaml")
