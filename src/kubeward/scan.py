@@ -9,9 +9,11 @@ from __future__ import annotations
 import gc
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -258,15 +260,14 @@ def build_result(
 ) -> ScanResult:
     """The report of one evaluation of ``source`` (also used for ``audit --watch`` snapshots)."""
     config = request.config
-    counts = SeverityCounts()
-    for finding in evaluation.findings:
-        setattr(counts, finding.severity.value, getattr(counts, finding.severity.value) + 1)
+    # Tallied in C (a Counter over a map): a Python loop with getattr/setattr over the
+    # findings took ~80 ms for the 173,000 of the 20k-object corpus.
+    tally = Counter(map(_severity_of, evaluation.findings))
+    counts = SeverityCounts(**{severity.value: n for severity, n in tally.items()})
     errors = sorted(source.errors + evaluation.errors, key=_where)
     warnings = sorted(source.warnings + evaluation.warnings, key=_where)
     threshold = request.fail_on
-    failing = threshold is not None and any(
-        f.severity.rank >= threshold.rank for f in evaluation.findings
-    )
+    failing = threshold is not None and any(s.rank >= threshold.rank for s in tally)
     verdict = Verdict.ERROR if errors else (Verdict.FAIL if failing else Verdict.PASS)
     rule_summaries = [
         RuleSummary(
@@ -391,6 +392,9 @@ def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObje
             namespaces=list(target.namespaces),
         ),
     )
+
+
+_severity_of = attrgetter("severity")
 
 
 def _where(problem: Problem) -> tuple[str, int]:
