@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import yaml
@@ -58,7 +59,6 @@ from kubeward.rbac.queries import QueryError, parse_target
 from kubeward.rules import ALL_RULES, lookup
 from kubeward.rules._base import RuleParams
 from kubeward.rules._common.images import RegistryPattern, parse_registry_pattern
-from kubeward.signatures.cosign import PublicKey, UnusableKey, load_public_key
 from kubeward.signatures.policy import (
     Require,
     SignaturePolicy,
@@ -66,8 +66,10 @@ from kubeward.signatures.policy import (
     Unpinned,
     check_image_pattern,
 )
-from kubeward.signatures.registry import read_docker_config
 from kubeward.yaml_lines import node_line
+
+if TYPE_CHECKING:
+    from kubeward.signatures.cosign import PublicKey
 
 RESOURCE_NAMES = ("memory", "cpu")
 """Resources whose limits and requests rules W022/W023 require (both unless configured)."""
@@ -266,6 +268,11 @@ def load_config(path: Path) -> Config:
 def _signatures(
     entry: _SignaturesEntry, base: Path, fail: Callable[[str, Sequence[str | int]], ConfigError]
 ) -> SignaturePolicy:
+    # Imported here: the key parsers (cryptography, pycryptodome) and the registry client
+    # (httpx) cost ~0.1-0.2 s of start-up, and only configurations with imageSignatures use them.
+    from kubeward.signatures.cosign import UnusableKey, load_public_key
+    from kubeward.signatures.registry import read_docker_config
+
     top = "imageSignatures"
     rules: list[SignatureRule] = []
     loaded: dict[Path, PublicKey] = {}

@@ -287,7 +287,7 @@ class _Evaluator:
                 )
         inline = self.inline_suppressions(obj)
         evaluated: set[str] = set()
-        failed: list[tuple[Rule, Violation]] = []
+        failed: list[tuple[Rule, list[Violation]]] = []
         inventory = self.inventory
         for rule, check, outcome, skip, inventory_scope in self.applicable(obj):
             if skip:
@@ -321,7 +321,7 @@ class _Evaluator:
                 )
                 continue
             if violations:
-                failed.extend((rule, v) for v in violations)
+                failed.append((rule, violations))
             else:
                 outcome.passed += 1
         if failed:
@@ -338,48 +338,52 @@ class _Evaluator:
         self,
         obj: K8sObject,
         ref: ObjectRef,
-        failed: list[tuple[Rule, Violation]],
+        failed: list[tuple[Rule, list[Violation]]],
         inline: _InlineSuppressions | None,
     ) -> None:
         outcomes = self.result.outcomes
-        # Several rules often point at the same place (a container, its securityContext).
-        unique = list(dict.fromkeys(v.path for _, v in failed))
-        line_of = dict(zip(unique, obj.origin.lines(unique), strict=True))
+        findings, suppressed = self.result.findings, self.result.suppressed
+        # Several rules often point at the same place (a container, its securityContext): each
+        # distinct path is located and rendered once, and looked up once per finding.
+        unique = list(dict.fromkeys(v.path for _, violations in failed for v in violations))
+        where = {
+            path: (format_path(path), line)
+            for path, line in zip(unique, obj.origin.lines(unique), strict=True)
+        }
         file = obj.origin.file
         rendered = obj.origin.rendered_from
         severity = self.severity
         exceptions = self.exceptions_by_rule
-        active_rules: set[str] = set()
-        suppressed_rules: set[str] = set()
-        for rule, violation in failed:
-            suppression = (
-                self.suppression_for(rule, obj, inline)
-                if inline is not None or exceptions[rule.id]
-                else None
-            )
-            finding = Finding(
-                rule_id=rule.id,
-                rule_name=rule.name,
-                severity=severity[rule.id],
-                title=rule.title,
-                message=violation.message,
-                object=ref,
-                path=format_path(violation.path),
-                file=file,
-                line=line_of[violation.path],
-                rendered_from=rendered,
-                suppression=suppression,
-            )
-            if suppression is None:
-                self.result.findings.append(finding)
-                active_rules.add(rule.id)
+        for rule, violations in failed:
+            rule_id = rule.id
+            suppressible = inline is not None or bool(exceptions[rule_id])
+            active = False
+            for violation in violations:
+                suppression = self.suppression_for(rule, obj, inline) if suppressible else None
+                path, line = where[violation.path]
+                finding = Finding(
+                    rule_id=rule_id,
+                    rule_name=rule.name,
+                    severity=severity[rule_id],
+                    title=rule.title,
+                    message=violation.message,
+                    object=ref,
+                    path=path,
+                    file=file,
+                    line=line,
+                    rendered_from=rendered,
+                    suppression=suppression,
+                )
+                if suppression is None:
+                    findings.append(finding)
+                    active = True
+                else:
+                    suppressed.append(finding)
+            # A rule whose every finding here is suppressed counts as passed on this object.
+            if active:
+                outcomes[rule_id].failed += 1
             else:
-                self.result.suppressed.append(finding)
-                suppressed_rules.add(rule.id)
-        for rule_id in active_rules:
-            outcomes[rule_id].failed += 1
-        for rule_id in suppressed_rules - active_rules:
-            outcomes[rule_id].passed += 1
+                outcomes[rule_id].passed += 1
 
 
 def finalize(evaluation: Evaluation, settings: EngineSettings) -> Evaluation:

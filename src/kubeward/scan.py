@@ -9,9 +9,11 @@ from __future__ import annotations
 import gc
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -42,7 +44,6 @@ from kubeward.model.signatures import SignatureStatus
 from kubeward.policies.loader import POLICY_MODULE, LoadedPolicies, load_policies
 from kubeward.rules import ALL_RULES, select
 from kubeward.rules._base import Rule
-from kubeward.signatures.verifier import ImageVerifier, client_for, verify_images
 from kubeward.sources.bootstrap import bootstrap_objects
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, discover
@@ -220,6 +221,10 @@ def _with_signature_verdicts(request: ScanRequest, source: ScanSource) -> ScanRe
     """Ask the registries about every image the signature policy covers (tags are resolved
     to the digest they name now), so that rule I007 can report; registry failures are also
     reported as warnings: an image that could not be checked is never a pass."""
+    # Imported here: the registry client (httpx) and the crypto libraries cost start-up time
+    # that scans without --verify-images do not need.
+    from kubeward.signatures.verifier import ImageVerifier, client_for, verify_images
+
     policy = request.config.signatures
     if policy is None or not policy.enabled:
         raise ConfigError("--verify-images: no imageSignatures rules in kubeward.yaml")
@@ -255,15 +260,14 @@ def build_result(
 ) -> ScanResult:
     """The report of one evaluation of ``source`` (also used for ``audit --watch`` snapshots)."""
     config = request.config
-    counts = SeverityCounts()
-    for finding in evaluation.findings:
-        setattr(counts, finding.severity.value, getattr(counts, finding.severity.value) + 1)
+    # Tallied in C (a Counter over a map): a Python loop with getattr/setattr over the
+    # findings took ~80 ms for the 173,000 of the 20k-object corpus.
+    tally = Counter(map(_severity_of, evaluation.findings))
+    counts = SeverityCounts(**{severity.value: n for severity, n in tally.items()})
     errors = sorted(source.errors + evaluation.errors, key=_where)
     warnings = sorted(source.warnings + evaluation.warnings, key=_where)
     threshold = request.fail_on
-    failing = threshold is not None and any(
-        f.severity.rank >= threshold.rank for f in evaluation.findings
-    )
+    failing = threshold is not None and any(s.rank >= threshold.rank for s in tally)
     verdict = Verdict.ERROR if errors else (Verdict.FAIL if failing else Verdict.PASS)
     rule_summaries = [
         RuleSummary(
@@ -388,6 +392,9 @@ def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObje
             namespaces=list(target.namespaces),
         ),
     )
+
+
+_severity_of = attrgetter("severity")
 
 
 def _where(problem: Problem) -> tuple[str, int]:

@@ -8,11 +8,12 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import jsonschema
+import msgspec
 import pytest
 
 from kubeward.model import ScanResult
 from kubeward.reporters import FORMATS, renderer
-from kubeward.reporters.json import schema
+from kubeward.reporters.json import render, render_chunks, schema
 from tests.reporters.conftest import CANARY
 
 
@@ -32,6 +33,13 @@ def test_json_report_matches_its_published_schema(sample_result: ScanResult) -> 
     for key in ("file", "line", "message"):
         assert key in report["errors"][0]
     assert report["summary"]["verdict"] == "error"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 10_000])
+def test_json_report_in_chunks_is_the_report(sample_result: ScanResult, chunk: int) -> None:
+    assert b"".join(render_chunks(sample_result, chunk)) == render(sample_result)
+    empty = msgspec.structs.replace(sample_result, findings=[], suppressed=[])
+    assert b"".join(render_chunks(empty, chunk)) == render(empty)
 
 
 def _sarif_schema() -> dict[str, Any]:

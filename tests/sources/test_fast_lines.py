@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ryml
 from hypothesis import HealthCheck, given, settings
 
 from kubeward.model import Path
@@ -61,3 +62,13 @@ def test_fast_locator_agrees_with_libyaml(text: str) -> None:
 def test_empty_items_get_their_own_lines() -> None:
     text = b"kind: X\nitems:\n  - {}\n  - []\n  -\n  - x\n  - a: 1\n    b: {}\n"
     assert not mismatches(text)
+
+
+def test_view_addresses_read_directly_match_the_buffer_api() -> None:
+    assert yaml_fast._VIEW_ADDRESS_OFFSET is not None  # CPython's layout: the fast read is used
+    data = bytearray(b"kind: Pod\nmetadata:\n  name: web\n")
+    tree = ryml.parse_in_place(data)
+    views = [memoryview(data), memoryview(data)[3:], memoryview(b"xyz")[1:]]
+    views += [yaml_fast._key(tree.this, node) for node in range(1, 3)]
+    for view in views:
+        assert yaml_fast._view_address(view) == yaml_fast._address(view)

@@ -27,9 +27,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubeward.rules._common.images import ImageRef
-from kubeward.signatures.cosign import PublicKey
+
+if TYPE_CHECKING:  # only named in annotations: importing cosign loads the crypto libraries
+    from kubeward.signatures.cosign import PublicKey
 
 
 class Require(enum.StrEnum):

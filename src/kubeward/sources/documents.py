@@ -26,7 +26,9 @@ class Span:
 
 def split_documents(data: bytes) -> list[Span] | None:
     """Documents of ``data``; None if the stream uses ``...`` or directives (parse it whole)."""
-    if data.startswith((b"...", b"%")) or b"\n..." in data or b"\n%" in data:
+    # ``b"%" in data`` first: a one-byte search runs at memory speed, while ``b"\n%"`` took
+    # ~0.15 ms per 150 kB file (newlines are everywhere), and "%" is rare in manifests.
+    if data.startswith((b"...", b"%")) or b"\n..." in data or (b"%" in data and b"\n%" in data):
         return None
     starts: list[int] = []
     if data.startswith(b"---") and (len(data) == 3 or data[3] in _SEPARATOR_FOLLOW):
