@@ -5,6 +5,7 @@ isInteger, Go's FindAllString around empty matches, netip and net/url rules)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -221,3 +222,46 @@ def test_standard_string_conversions_still_work() -> None:
         "11truexs"
     )
     assert evaluate("string(duration('1s'))") == "1s"
+
+
+def test_functions_that_leak_in_the_engine_are_named_and_long_running_servers_refuse_them(
+    tmp_path: Path,
+) -> None:
+    """cel-expr-python 0.1.3 never frees a list or map it hands to a Python function: the
+    expressions that would do so are known at compile time, and the webhook refuses them."""
+    import gc
+
+    from kubeward.policies.cel import Expression
+    from tests.cli_helpers import kubeward
+
+    leaking = Expression("quantity('1Gi').isLessThan(quantity('4Gi'))")
+    assert leaking.leaking_functions == ("quantity_is_less_than",)
+    clean = Expression("isQuantity('1Gi') && quantity('1G') == quantity('1000M') && "
+                       "isCIDR('10.0.0.0/8') && 'a'.find('a') == 'a' && 'ab'.indexOf('b') == 1")  # fmt: skip
+    assert clean.leaking_functions == ()
+    for expression, grows in ((leaking, True), (clean, False)):
+        for _ in range(50):
+            expression.holds({})
+        gc.collect()
+        before = len(gc.get_objects())
+        for _ in range(500):
+            expression.holds({})
+        gc.collect()
+        grown = len(gc.get_objects()) - before
+        assert grown >= 400 if grows else grown < 100  # the leak is real, and only there
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: small-memory}\n"
+        "spec:\n  id: ACME040\n  title: t\n  severity: low\n  remediation: r.\n"
+        "  match: {kinds: [Pod]}\n  validations:\n"
+        "    - {expression: \"quantity('1Gi').isLessThan(quantity('4Gi'))\", message: m}\n"
+    )
+    (tmp_path / "tls.crt").write_text("x")
+    (tmp_path / "tls.key").write_text("x")
+    served = kubeward("admission", "serve", "--tls-cert", "tls.crt", "--tls-key", "tls.key",
+                      "--policies", "p.yaml", cwd=tmp_path)  # fmt: skip
+    assert served.code == 2
+    assert "ACME040 calls quantity_is_less_than, which leak memory" in served.stderr
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n")
+    scanned = kubeward("scan", "pod.yaml", "--policies", "p.yaml", "--select", "ACME", cwd=tmp_path)
+    assert scanned.code == 0, scanned.stderr  # a scan ends: the leak is bounded by its size

@@ -109,7 +109,13 @@ def _custom_policies(config: Config, policies: tuple[str, ...]) -> LoadedPolicie
 
 
 def _custom_rules(config: Config, policies: tuple[str, ...]) -> list[Rule]:
-    return _custom_policies(config, policies).rules
+    from kubeward.policies.loader import refuse_leaking_policies
+
+    loaded = _custom_policies(config, policies)
+    refused = refuse_leaking_policies(loaded, "the webhook (a long-running server)")
+    if refused:
+        raise UsageError("policies: " + "; ".join(refused))
+    return loaded.rules
 
 
 @admission.command("manifests")

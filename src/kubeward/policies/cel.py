@@ -68,7 +68,11 @@ class Expression:
             if found is None:
                 raise CelError(str(exc).removeprefix("INVALID_ARGUMENT: ")) from None
             raise CelError(found.group(3), int(found.group(1)), int(found.group(2))) from None
-        self._compiled = runtime().deserialize(checked.serialize())
+        serialized = checked.serialize()
+        self._compiled = runtime().deserialize(serialized)
+        self.leaking_functions = k8s_cel.leaking_functions(serialized)
+        """Kubernetes library functions it calls whose arguments or results leak (see
+        ``k8s_cel.LEAKING_OVERLOADS``): fine in a scan, refused by long-running servers."""
 
     def holds(self, data: Mapping[str, Any]) -> bool:
         """Evaluate with ``data`` (missing variables are null); raises CelEvaluationError."""

@@ -83,6 +83,9 @@ class CelDefinition:
     target: Target
     validations: tuple[tuple[str, str], ...]
     """(expression, message)."""
+    leaking_functions: tuple[str, ...] = ()
+    """Kubernetes CEL functions it calls that leak memory in the engine (see
+    ``k8s_cel.LEAKING_OVERLOADS``)."""
 
 
 Definition = CelDefinition | RegoDefinition
@@ -94,6 +97,23 @@ class LoadedPolicies:
     problems: list[PolicyProblem] = field(default_factory=list)
     definitions: dict[str, Definition] = field(default_factory=dict)
     """By rule ID."""
+
+
+def refuse_leaking_policies(loaded: LoadedPolicies, where: str) -> list[str]:
+    """Why each CEL policy cannot run in a long-running process (``where``): it calls
+    Kubernetes CEL functions whose values cel-expr-python 0.1.3 never frees."""
+    reasons = []
+    for rule in loaded.rules:
+        definition = loaded.definitions.get(rule.id)
+        if isinstance(definition, CelDefinition) and definition.leaking_functions:
+            file = rule.module.removeprefix(f"{POLICY_MODULE}:")
+            reasons.append(
+                f"{file}: {rule.id} calls {', '.join(definition.leaking_functions)}, which leak "
+                f"memory in the CEL engine (cel-expr-python 0.1.3) on every call, so {where} "
+                "refuses it; scans are fine, and `kubeward admission export-vap` enforces it "
+                "inside the API server instead"
+            )
+    return reasons
 
 
 def policy_files(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -224,7 +244,8 @@ def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinitio
         module=f"{POLICY_MODULE}:{file}",
         check=_checker(checks),
     )
-    return rule, CelDefinition(head.target, tuple((e.source, m) for e, m in checks))
+    leaking = tuple(sorted({f for e, _ in checks for f in e.leaking_functions}))
+    return rule, CelDefinition(head.target, tuple((e.source, m) for e, m in checks), leaking)
 
 
 def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
