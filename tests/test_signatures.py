@@ -9,6 +9,8 @@ keys, the verdict cache, credentials and the CLI's exit codes.
 from __future__ import annotations
 
 import base64
+import io
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -253,7 +255,6 @@ def test_credentials_from_a_docker_config(
         auth = base64.b64encode(b"puller:s3cret").decode()
         config = tmp_path / "config.json"
         config.write_text(orjson.dumps({"auths": {address: {"auth": auth}}}).decode())
-        private = Signing(address, oci_registry.directory, oci_registry.crane, oci_registry.cosign)
         env = {"DOCKER_CONFIG": str(tmp_path)}
         layer_image = f"{address}/acme/private:1.0"
         oci_registry.run(oci_registry.crane, "append", "--insecure", "-f",
@@ -264,7 +265,6 @@ def test_credentials_from_a_docker_config(
             "--use-signing-config=false", "--tlog-upload=false", "--allow-insecure-registry",
             "-y", f"{address}/acme/private@{digest}", env=env,
         )  # fmt: skip
-        del private
         common = ("--key", str(keys["release"][1]), "--plain-http", address)
         refused = kubeward("verify", *common, layer_image)
         assert refused.code == 2 and "credentials" in refused.stdout
@@ -341,9 +341,6 @@ def test_token_realms_cannot_point_the_webhook_into_private_networks(
 
 
 def _layer(directory: Path) -> Path:
-    import io
-    import tarfile
-
     path = directory / "layer.tar"
     with tarfile.open(path, "w") as tar:
         info = tarfile.TarInfo("x")
