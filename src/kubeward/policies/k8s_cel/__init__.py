@@ -15,13 +15,23 @@ it cannot pass an opaque value (a Quantity, an IP) to or from Python. So there a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from cel_expr_python import cel
 
 from kubeward.policies.k8s_cel import lists, net, quantity, regex, urls
-from kubeward.policies.k8s_cel.values import CIDR, INT64, IP, QUANTITY, URL, is_int, tag, untag
+from kubeward.policies.k8s_cel.values import (
+    CIDR,
+    INT64,
+    IP,
+    QUANTITY,
+    URL,
+    NoSuchOverload,
+    is_int,
+    tag,
+    untag,
+)
 
 T = cel.Type
 QUANTITY_TYPE, URL_TYPE = T.AbstractType(QUANTITY), T.AbstractType(URL)
@@ -125,15 +135,13 @@ def checker_extension() -> cel.CelExtension:
 
 
 # cel-expr-python 0.1.3 leaks every list or map it converts for a Python function: a list or
-# map argument (an Quantity, IP, CIDR or URL travels as a map) or a list result stays
+# map argument (a Quantity travels as a map; see _tag_quantity) or a list result stays
 # referenced forever (measured: ~1 object per call; 3.3 MiB per 1,000 admission reviews with
 # tests/policies/k8s_libs.yaml). Harmless in a scan; a webhook or a watch would grow without
 # bound, so they refuse expressions that call these. Overload IDs of the checking environment:
 LEAKING_OVERLOADS = re.compile(
     rb"(?<![a-z_])(list_[a-z]+_(?:is_sorted_bool|sum_[a-z]+|min_[a-z]+|max_[a-z]+|index_of_int"
-    rb"|last_index_of_int)|string_find_all_string(?:_int)?|url_get_[a-z_]+|quantity_[a-z_]+"
-    rb"|cidr_ip|ip_(?:family|isUnspecified|isLoopback|isLinkLocalMulticast|isLinkLocalUnicast"
-    rb"|isGlobalUnicast|to_string)|cidr_(?:contains_[a-z_]+|masked|prefix_length|to_string))"
+    rb"|last_index_of_int)|string_find_all_string(?:_int)?|quantity_[a-z_]+|url_get_query)"
 )
 
 
@@ -156,16 +164,27 @@ def _tag_quantity(parsed: quantity.Quantity) -> dict[str, Any]:
     return {**tag(QUANTITY, quantity.canonical(parsed.amount)), INT64: 0 if parsed.int64 else 0.0}
 
 
+# An IP, a CIDR and a URL travel as their canonical text: strings cross into Python without
+# leaking (maps do not, see LEAKING_OVERLOADS), the checker has already typed every use, and
+# `==` and `string()` on the canonical text are Kubernetes' own.
+
+
+def _text(value: Any, function: str) -> str:
+    if not isinstance(value, str):
+        raise NoSuchOverload(function)
+    return value
+
+
 def _ip(value: Any, function: str) -> net.Address:
-    return net.parse_ip(untag(value, IP, function))
+    return net.parse_ip(_text(value, function))
 
 
 def _cidr(value: Any, function: str) -> tuple[net.Address, int]:
-    return net.parse_cidr(untag(value, CIDR, function))
+    return net.parse_cidr(_text(value, function))
 
 
 def _url(value: Any, function: str) -> urls.ParsedURL:
-    return urls.parse(untag(value, URL, function))
+    return urls.parse(_text(value, function))
 
 
 def _is_quantity(text: str) -> bool:
@@ -218,20 +237,14 @@ def _as_ip(value: Any, function: str) -> net.Address:
     return net.parse_ip(value) if isinstance(value, str) else _ip(value, function)
 
 
-def _string(value: Any) -> str:
-    if isinstance(value, Mapping) and IP in value:
-        return net.ip_text(_ip(value, "string"))
-    return net.cidr_text(*_cidr(value, "string"))
-
-
-def _ip_member(value: Any) -> dict[str, str]:
+def _ip_member(value: Any) -> str:
     address, _ = _cidr(value, "ip")
-    return tag(IP, net.ip_text(address))
+    return net.ip_text(address)
 
 
-def _masked(value: Any) -> dict[str, str]:
+def _masked(value: Any) -> str:
     address, bits = _cidr(value, "masked")
-    return tag(CIDR, net.cidr_text(net.masked(address, bits), bits))
+    return net.cidr_text(net.masked(address, bits), bits)
 
 
 def _ip_predicate(check: Callable[[net.Address], bool], name: str) -> Callable[[Any], bool]:
@@ -250,14 +263,14 @@ RUNTIME: list[tuple[str, bool, list[Any], Any, Callable[..., Any]]] = [
     ("find", True, [S, S], S, regex.find),
     ("findAll", True, [S, S], T.List(S), regex.find_all),
     ("findAll", True, [S, S, T.INT], T.List(S), regex.find_all),
-    ("url", False, [S], MAP, lambda text: tag(URL, urls.to_string(urls.to_url(text)))),
+    ("url", False, [S], S, lambda text: urls.to_string(urls.to_url(text))),
     ("isURL", False, [S], T.BOOL, urls.is_url),
-    ("getScheme", True, [MAP], S, lambda u: _url(u, "getScheme").scheme),
-    ("getHost", True, [MAP], S, lambda u: _url(u, "getHost").host),
-    ("getHostname", True, [MAP], S, lambda u: urls.hostname(_url(u, "getHostname"))),
-    ("getPort", True, [MAP], S, lambda u: urls.port(_url(u, "getPort"))),
-    ("getEscapedPath", True, [MAP], S, lambda u: urls.escaped_path(_url(u, "getEscapedPath"))),
-    ("getQuery", True, [MAP], MAP, lambda u: urls.query(_url(u, "getQuery"))),
+    ("getScheme", True, [S], S, lambda u: _url(u, "getScheme").scheme),
+    ("getHost", True, [S], S, lambda u: _url(u, "getHost").host),
+    ("getHostname", True, [S], S, lambda u: urls.hostname(_url(u, "getHostname"))),
+    ("getPort", True, [S], S, lambda u: urls.port(_url(u, "getPort"))),
+    ("getEscapedPath", True, [S], S, lambda u: urls.escaped_path(_url(u, "getEscapedPath"))),
+    ("getQuery", True, [S], MAP, lambda u: urls.query(_url(u, "getQuery"))),
     ("quantity", False, [S], MAP, lambda text: _tag_quantity(quantity.parse(text))),
     ("isQuantity", False, [S], T.BOOL, _is_quantity),
     ("sign", False, [MAP], T.INT, lambda q: quantity.sign(_quantity(q, "sign").amount)),
@@ -273,32 +286,27 @@ RUNTIME: list[tuple[str, bool, list[Any], Any, Callable[..., Any]]] = [
     ("add", True, [MAP, T.INT], MAP, _plus(1)),
     ("sub", True, [MAP, MAP], MAP, _plus(-1)),
     ("sub", True, [MAP, T.INT], MAP, _plus(-1)),
-    ("ip", False, [S], MAP, lambda text: tag(IP, net.ip_text(net.parse_ip(text)))),
-    ("ip", True, [MAP], MAP, _ip_member),
+    ("ip", False, [S], S, lambda text: net.ip_text(net.parse_ip(text))),
+    ("ip", True, [S], S, _ip_member),
     ("isIP", False, [S], T.BOOL, _is(net.parse_ip)),
     ("ip.isCanonical", False, [S], T.BOOL, lambda text: net.ip_text(net.parse_ip(text)) == text),
-    ("family", True, [MAP], T.INT, lambda v: net.family(_ip(v, "family"))),
-    ("isUnspecified", True, [MAP], T.BOOL, _ip_predicate(net.is_unspecified, "isUnspecified")),
-    ("isLoopback", True, [MAP], T.BOOL, _ip_predicate(net.is_loopback, "isLoopback")),
-    ("isLinkLocalMulticast", True, [MAP], T.BOOL,
+    ("family", True, [S], T.INT, lambda v: net.family(_ip(v, "family"))),
+    ("isUnspecified", True, [S], T.BOOL, _ip_predicate(net.is_unspecified, "isUnspecified")),
+    ("isLoopback", True, [S], T.BOOL, _ip_predicate(net.is_loopback, "isLoopback")),
+    ("isLinkLocalMulticast", True, [S], T.BOOL,
      _ip_predicate(net.is_link_local_multicast, "isLinkLocalMulticast")),
-    ("isLinkLocalUnicast", True, [MAP], T.BOOL,
+    ("isLinkLocalUnicast", True, [S], T.BOOL,
      _ip_predicate(net.is_link_local_unicast, "isLinkLocalUnicast")),
-    ("isGlobalUnicast", True, [MAP], T.BOOL,
+    ("isGlobalUnicast", True, [S], T.BOOL,
      _ip_predicate(net.is_global_unicast, "isGlobalUnicast")),
-    ("string", False, [MAP], S, _string),
-    ("cidr", False, [S], MAP, lambda text: tag(CIDR, net.cidr_text(*net.parse_cidr(text)))),
+    ("cidr", False, [S], S, lambda text: net.cidr_text(*net.parse_cidr(text))),
     ("isCIDR", False, [S], T.BOOL, _is(net.parse_cidr)),
-    ("containsIP", True, [MAP, S], T.BOOL,
-     lambda c, i: net.contains_ip(*_cidr(c, "containsIP"), _as_ip(i, "containsIP"))),
-    ("containsIP", True, [MAP, MAP], T.BOOL,
-     lambda c, i: net.contains_ip(*_cidr(c, "containsIP"), _as_ip(i, "containsIP"))),
-    ("containsCIDR", True, [MAP, S], T.BOOL,
-     lambda c, o: net.contains_cidr(*_cidr(c, "containsCIDR"), *_as_cidr(o, "containsCIDR"))),
-    ("containsCIDR", True, [MAP, MAP], T.BOOL,
-     lambda c, o: net.contains_cidr(*_cidr(c, "containsCIDR"), *_as_cidr(o, "containsCIDR"))),
-    ("masked", True, [MAP], MAP, _masked),
-    ("prefixLength", True, [MAP], T.INT, lambda c: _cidr(c, "prefixLength")[1]),
+    ("containsIP", True, [S, S], T.BOOL,
+     lambda c, i: net.contains_ip(*_cidr(c, "containsIP"), _ip(i, "containsIP"))),
+    ("containsCIDR", True, [S, S], T.BOOL,
+     lambda c, o: net.contains_cidr(*_cidr(c, "containsCIDR"), *_cidr(o, "containsCIDR"))),
+    ("masked", True, [S], S, _masked),
+    ("prefixLength", True, [S], T.INT, lambda c: _cidr(c, "prefixLength")[1]),
 ]  # fmt: skip
 
 

@@ -1,9 +1,10 @@
 """How the Kubernetes CEL types travel through cel-expr-python, and CEL's own equality and
 ordering for plain values (the list functions need them).
 
-cel-expr-python cannot hand an opaque value to or from a Python function, so a Quantity, an
-IP, a CIDR or a URL is a one-entry map at run time: ``{"kubernetes.Quantity": "<canonical>"}``.
-(A quantity has a second entry, see quantity.py.)
+cel-expr-python cannot hand an opaque value to or from a Python function, so at run time an
+IP, a CIDR or a URL is its canonical text (a plain string: strings cross into Python without
+leaking), and a Quantity is a map: ``{"kubernetes.Quantity": "<canonical>", "int64": 0}`` (the
+second entry is the AsInt64 flag, see ``_tag_quantity``).
 The type checker still sees the real opaque type (see ``declarations``), so a misuse such as
 ``quantity('1').isLessThan(1)`` fails to compile as in Kubernetes. The canonical form is what
 Kubernetes' ``==`` compares, so CEL's map equality gives the right answer: equal quantities
