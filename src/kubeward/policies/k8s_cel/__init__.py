@@ -23,14 +23,10 @@ from cel_expr_python import cel
 from kubeward.policies.k8s_cel import lists, net, quantity, regex, urls
 from kubeward.policies.k8s_cel.values import (
     CIDR,
-    INT64,
     IP,
     QUANTITY,
     URL,
     NoSuchOverload,
-    is_int,
-    tag,
-    untag,
 )
 
 T = cel.Type
@@ -135,13 +131,13 @@ def checker_extension() -> cel.CelExtension:
 
 
 # cel-expr-python 0.1.3 leaks every list or map it converts for a Python function: a list or
-# map argument (a Quantity travels as a map; see _tag_quantity) or a list result stays
+# map argument or a list result (IPs, CIDRs, URLs and quantities travel as strings) stays
 # referenced forever (measured: ~1 object per call; 3.3 MiB per 1,000 admission reviews with
 # tests/policies/k8s_libs.yaml). Harmless in a scan; a webhook or a watch would grow without
 # bound, so they refuse expressions that call these. Overload IDs of the checking environment:
 LEAKING_OVERLOADS = re.compile(
     rb"(?<![a-z_])(list_[a-z]+_(?:is_sorted_bool|sum_[a-z]+|min_[a-z]+|max_[a-z]+|index_of_int"
-    rb"|last_index_of_int)|string_find_all_string(?:_int)?|quantity_[a-z_]+|url_get_query)"
+    rb"|last_index_of_int)|string_find_all_string(?:_int)?|url_get_query)"
 )
 
 
@@ -154,14 +150,22 @@ def leaking_functions(serialized: bytes) -> tuple[str, ...]:
 
 
 def _quantity(value: Any, function: str) -> quantity.Quantity:
-    amount = quantity.from_canonical(untag(value, QUANTITY, function))
-    return quantity.Quantity(amount, is_int(value.get(INT64)))
+    try:
+        amount = quantity.from_canonical(_text(value, function))
+    except (ArithmeticError, ValueError):  # a plain string reached it through dyn
+        raise NoSuchOverload(function) from None
+    # The canonical text does not say how Kubernetes held the value: an integral value that
+    # fits is taken to be an int64 (`1000m` and `1.0` are too here; Kubernetes says no, but
+    # the API server canonicalises objects' quantities to `1` before CEL sees them)
+    integral = amount == amount.to_integral_value()
+    fits = quantity.INT64_MIN <= amount <= quantity.INT64_MAX
+    return quantity.Quantity(amount, integral and fits)
 
 
-def _tag_quantity(parsed: quantity.Quantity) -> dict[str, Any]:
+def _tag_quantity(parsed: quantity.Quantity) -> str:
     # the AsInt64 flag travels as the *type* of a zero (int or double): CEL's equality finds
     # 0 == 0.0, so it does not change what == says of two quantities
-    return {**tag(QUANTITY, quantity.canonical(parsed.amount)), INT64: 0 if parsed.int64 else 0.0}
+    return quantity.canonical(parsed.amount)
 
 
 # An IP, a CIDR and a URL travel as their canonical text: strings cross into Python without
@@ -213,8 +217,8 @@ def _to_int(value: Any) -> Any:
     return integer
 
 
-def _plus(sign: int) -> Callable[[Any, Any], dict[str, str]]:
-    def arithmetic(left: Any, right: Any) -> dict[str, str]:
+def _plus(sign: int) -> Callable[[Any, Any], str]:
+    def arithmetic(left: Any, right: Any) -> str:
         name = "add" if sign > 0 else "sub"
         amount = _quantity(left, name)
         other = (quantity.parse(str(right)) if isinstance(right, int)
@@ -271,21 +275,21 @@ RUNTIME: list[tuple[str, bool, list[Any], Any, Callable[..., Any]]] = [
     ("getPort", True, [S], S, lambda u: urls.port(_url(u, "getPort"))),
     ("getEscapedPath", True, [S], S, lambda u: urls.escaped_path(_url(u, "getEscapedPath"))),
     ("getQuery", True, [S], MAP, lambda u: urls.query(_url(u, "getQuery"))),
-    ("quantity", False, [S], MAP, lambda text: _tag_quantity(quantity.parse(text))),
+    ("quantity", False, [S], S, lambda text: _tag_quantity(quantity.parse(text))),
     ("isQuantity", False, [S], T.BOOL, _is_quantity),
-    ("sign", False, [MAP], T.INT, lambda q: quantity.sign(_quantity(q, "sign").amount)),
-    ("isGreaterThan", True, [MAP, MAP], T.BOOL, lambda a, b: _compare(a, b, "isGreaterThan") == 1),
-    ("isLessThan", True, [MAP, MAP], T.BOOL, lambda a, b: _compare(a, b, "isLessThan") == -1),
-    ("compareTo", True, [MAP, MAP], T.INT, lambda a, b: _compare(a, b, "compareTo")),
-    ("asApproximateFloat", True, [MAP], T.DOUBLE,
+    ("sign", False, [S], T.INT, lambda q: quantity.sign(_quantity(q, "sign").amount)),
+    ("isGreaterThan", True, [S, S], T.BOOL, lambda a, b: _compare(a, b, "isGreaterThan") == 1),
+    ("isLessThan", True, [S, S], T.BOOL, lambda a, b: _compare(a, b, "isLessThan") == -1),
+    ("compareTo", True, [S, S], T.INT, lambda a, b: _compare(a, b, "compareTo")),
+    ("asApproximateFloat", True, [S], T.DOUBLE,
      lambda q: quantity.as_approximate_float(_quantity(q, "asApproximateFloat").amount)),
-    ("asInteger", True, [MAP], T.INT, _to_int),
-    ("isInteger", True, [MAP], T.BOOL,
+    ("asInteger", True, [S], T.INT, _to_int),
+    ("isInteger", True, [S], T.BOOL,
      lambda q: quantity.as_integer(_quantity(q, "isInteger")) is not None),
-    ("add", True, [MAP, MAP], MAP, _plus(1)),
-    ("add", True, [MAP, T.INT], MAP, _plus(1)),
-    ("sub", True, [MAP, MAP], MAP, _plus(-1)),
-    ("sub", True, [MAP, T.INT], MAP, _plus(-1)),
+    ("add", True, [S, S], S, _plus(1)),
+    ("add", True, [S, T.INT], S, _plus(1)),
+    ("sub", True, [S, S], S, _plus(-1)),
+    ("sub", True, [S, T.INT], S, _plus(-1)),
     ("ip", False, [S], S, lambda text: net.ip_text(net.parse_ip(text))),
     ("ip", True, [S], S, _ip_member),
     ("isIP", False, [S], T.BOOL, _is(net.parse_ip)),

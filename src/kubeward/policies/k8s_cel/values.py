@@ -1,13 +1,12 @@
 """How the Kubernetes CEL types travel through cel-expr-python, and CEL's own equality and
 ordering for plain values (the list functions need them).
 
-cel-expr-python cannot hand an opaque value to or from a Python function, so at run time an
-IP, a CIDR or a URL is its canonical text (a plain string: strings cross into Python without
-leaking), and a Quantity is a map: ``{"kubernetes.Quantity": "<canonical>", "int64": 0}`` (the
-second entry is the AsInt64 flag, see ``_tag_quantity``).
+cel-expr-python cannot hand an opaque value to or from a Python function, so at run time a
+Quantity, an IP, a CIDR or a URL is its canonical text (a plain string: strings cross into
+Python without leaking, lists and maps do not).
 The type checker still sees the real opaque type (see ``declarations``), so a misuse such as
 ``quantity('1').isLessThan(1)`` fails to compile as in Kubernetes. The canonical form is what
-Kubernetes' ``==`` compares, so CEL's map equality gives the right answer: equal quantities
+Kubernetes' ``==`` compares, so CEL's string equality gives the right answer: equal quantities
 (``1G`` and ``1000M``), addresses and prefixes, and URLs with the same ``String()``.
 """
 
@@ -22,8 +21,6 @@ QUANTITY = "kubernetes.Quantity"
 URL = "kubernetes.URL"
 IP = "net.IP"
 CIDR = "net.CIDR"
-INT64 = "int64"
-"""A quantity's second entry (see quantity.py)."""
 
 
 class NoSuchOverload(TypeError):
@@ -31,19 +28,6 @@ class NoSuchOverload(TypeError):
 
     def __init__(self, function: str) -> None:
         super().__init__(f"no such overload: {function}")
-
-
-def tag(type_name: str, canonical: str) -> dict[str, str]:
-    return {type_name: canonical}
-
-
-def untag(value: Any, type_name: str, function: str) -> str:
-    """The canonical text of a tagged value of ``type_name``, or NoSuchOverload."""
-    if isinstance(value, Mapping) and len(value) == (2 if type_name == QUANTITY else 1):
-        canonical = value.get(type_name)
-        if isinstance(canonical, str):
-            return canonical
-    raise NoSuchOverload(function)
 
 
 def is_int(value: Any) -> bool:
