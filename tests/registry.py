@@ -21,7 +21,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -105,11 +105,13 @@ class Signing:
     directory: Path
     crane: str
     cosign: str
+    env: dict[str, str] = field(default_factory=dict)
+    """For the tools, e.g. ``DOCKER_CONFIG`` with a registry's credentials."""
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> str:
+    def run(self, *args: str) -> str:
         done = subprocess.run(
             args, capture_output=True, text=True, timeout=120, check=False,
-            env={**os.environ, "COSIGN_PASSWORD": "", **(env or {})}, cwd=self.directory,
+            env={**os.environ, "COSIGN_PASSWORD": "", **self.env}, cwd=self.directory,
         )  # fmt: skip
         if done.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed: {done.stderr[-2000:]}")

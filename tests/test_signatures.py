@@ -9,9 +9,8 @@ keys, the verdict cache, credentials and the CLI's exit codes.
 from __future__ import annotations
 
 import base64
-import io
-import tarfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import bcrypt
@@ -255,16 +254,10 @@ def test_credentials_from_a_docker_config(
         auth = base64.b64encode(b"puller:s3cret").decode()
         config = tmp_path / "config.json"
         config.write_text(orjson.dumps({"auths": {address: {"auth": auth}}}).decode())
-        env = {"DOCKER_CONFIG": str(tmp_path)}
         layer_image = f"{address}/acme/private:1.0"
-        oci_registry.run(oci_registry.crane, "append", "--insecure", "-f",
-                         str(_layer(tmp_path)), "-t", layer_image, env=env)  # fmt: skip
-        digest = oci_registry.run(oci_registry.crane, "digest", "--insecure", layer_image, env=env)
-        oci_registry.run(
-            oci_registry.cosign, "sign", "--key", str(keys["release"][0]),
-            "--use-signing-config=false", "--tlog-upload=false", "--allow-insecure-registry",
-            "-y", f"{address}/acme/private@{digest}", env=env,
-        )  # fmt: skip
+        tools = _authenticated(oci_registry, address, tmp_path)
+        digest = tools.push("acme/private", "1.0")
+        tools.sign(f"{address}/acme/private@{digest}", keys["release"][0], bundle=True)
         common = ("--key", str(keys["release"][1]), "--plain-http", address)
         refused = kubeward("verify", *common, layer_image)
         assert refused.code == 2 and "credentials" in refused.stdout
@@ -285,16 +278,10 @@ def test_bearer_tokens_from_the_registrys_token_service(
         auth = base64.b64encode(b"puller:t0ken-pass").decode()
         config = tmp_path / "config.json"
         config.write_text(orjson.dumps({"auths": {address: {"auth": auth}}}).decode())
-        env = {"DOCKER_CONFIG": str(tmp_path)}
         image = f"{address}/acme/tokened:1.0"
-        oci_registry.run(oci_registry.crane, "append", "--insecure", "-f",
-                         str(_layer(tmp_path)), "-t", image, env=env)  # fmt: skip
-        digest = oci_registry.run(oci_registry.crane, "digest", "--insecure", image, env=env)
-        oci_registry.run(
-            oci_registry.cosign, "sign", "--key", str(keys["release"][0]),
-            "--use-signing-config=false", "--tlog-upload=false", "--allow-insecure-registry",
-            "--new-bundle-format=true", "-y", f"{address}/acme/tokened@{digest}", env=env,
-        )  # fmt: skip
+        tools = _authenticated(oci_registry, address, tmp_path)
+        digest = tools.push("acme/tokened", "1.0")
+        tools.sign(f"{address}/acme/tokened@{digest}", keys["release"][0], bundle=True)
         tokens.issued.clear()
         key = load_public_key(keys["release"][1].read_bytes(), "release.pub")
         policy = SignaturePolicy(
@@ -340,62 +327,6 @@ def test_token_realms_cannot_point_the_webhook_into_private_networks(
             check_realm(realm, "registry.example:5000", plain_http=False)
 
 
-def _layer(directory: Path) -> Path:
-    path = directory / "layer.tar"
-    with tarfile.open(path, "w") as tar:
-        info = tarfile.TarInfo("x")
-        info.size = 1
-        tar.addfile(info, io.BytesIO(b"x"))
-    return path
-
-
-def test_scan_verify_images_reports_i007_at_the_image_line(
-    oci_registry: Signing, keys: dict[str, tuple[Path, Path]], tmp_path: Path
-) -> None:
-    base = f"{oci_registry.address}/acme/scanned"
-    signed = oci_registry.push("acme/scanned", "signed")
-    oci_registry.push("acme/scanned", "unsigned")
-    oci_registry.sign(f"{base}@{signed}", keys["release"][0], bundle=True)
-    (tmp_path / "release.pub").write_bytes(keys["release"][1].read_bytes())
-    (tmp_path / "kubeward.yaml").write_text(
-        "imageSignatures:\n"
-        "  rules:\n"
-        "    - name: acme\n"
-        f'      images: ["{oci_registry.address}/acme/**"]\n'
-        "      keys: [release.pub]\n"
-        f'  plainHTTP: ["{oci_registry.address}"]\n'
-    )
-    (tmp_path / "pod.yaml").write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
-        "  containers:\n"
-        f"    - name: good\n      image: {base}:signed\n"
-        f"    - name: bad\n      image: {base}:unsigned\n"
-        "    - name: elsewhere\n      image: docker.io/library/busybox:1.36\n"
-    )
-    run = kubeward("scan", "--verify-images", "--select", "I007", "-f", "json", "pod.yaml",
-                   cwd=tmp_path)  # fmt: skip
-    assert run.code == 1, run.stderr
-    findings = orjson.loads(run.stdout)["findings"]
-    assert [(f["ruleId"], f["line"]) for f in findings] == [("I007", 9)]
-    assert "unsigned" in findings[0]["message"]
-    skipped = kubeward("scan", "--select", "I007", "-f", "json", "pod.yaml", cwd=tmp_path)
-    assert skipped.code == 0  # off unless asked: a CI scan does not reach registries by surprise
-    assert orjson.loads(skipped.stdout)["findings"] == []
-
-
-def test_signature_config_errors_name_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "kubeward.yaml").write_text(
-        "imageSignatures:\n  rules:\n    - name: acme\n      images: [registry.example/**]\n"
-        "      keys: [missing.pub]\n"
-    )
-    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n")
-    run = kubeward("scan", "pod.yaml", cwd=tmp_path)
-    assert run.code == 2
-    assert "kubeward.yaml:5" in run.stderr and "missing.pub" in run.stderr
-    (tmp_path / "bad.pub").write_text("not a key")
-    (tmp_path / "kubeward.yaml").write_text(
-        "imageSignatures:\n  rules:\n    - name: acme\n      images: ['registry.example/app:1']\n"
-        "      keys: [bad.pub]\n"
-    )
-    run = kubeward("scan", "pod.yaml", cwd=tmp_path)
-    assert run.code == 2 and "kubeward.yaml:4" in run.stderr and "leave out the tag" in run.stderr
+def _authenticated(signing: Signing, address: str, config_dir: Path) -> Signing:
+    """crane and cosign for another registry, logged in by the Docker config in ``config_dir``."""
+    return replace(signing, address=address, env={"DOCKER_CONFIG": str(config_dir)})

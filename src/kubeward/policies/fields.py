@@ -12,7 +12,8 @@ import yaml
 
 from kubeward.errors import RuleEvaluationError
 from kubeward.model import Severity
-from kubeward.rules import Target
+from kubeward.rules import Rule, Scope, Target
+from kubeward.rules._base import ObjectCheck
 from kubeward.yaml_lines import node_line
 
 API_VERSION = "kubeward.io/v1alpha1"
@@ -52,6 +53,18 @@ class Header:
     remediation: str
     description: str
     target: Target
+
+    def rule(self, *, file: str, module: str, example: str, check: ObjectCheck) -> Rule:
+        """The object-scope rule of a users' policy, documented like the built-in ones."""
+        doc = (
+            f"## What it does\n{self.description or self.title}\n\n## Why is this bad?\n"
+            f"A policy of this organisation ({file}).\n\n## Example\n{example}"
+        )
+        return Rule(
+            id=self.id, name=self.name, title=self.title, severity=self.severity,
+            target=self.target, scope=Scope.OBJECT, remediation=self.remediation, doc=doc,
+            module=module, check=check,
+        )  # fmt: skip
 
 
 def text_field(

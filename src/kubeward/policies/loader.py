@@ -61,7 +61,7 @@ from kubeward.policies.rego_policies import (
     rego_policy_rule,
 )
 from kubeward.policies.request import admission_request
-from kubeward.rules import Rule, RuleParams, Scope, Target
+from kubeward.rules import Rule, RuleParams, Target
 from kubeward.yaml_lines import node_line
 
 KIND = "CELPolicy"
@@ -227,21 +227,10 @@ def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinitio
     meta, spec = spec_of(document, node, KIND)
     head = header(meta, spec, node, frozenset({"validations"}))
     checks = _validations(spec.get("validations"), node)
-    doc = (
-        f"## What it does\n{head.description or head.title}\n\n## Why is this bad?\n"
-        f"A policy of this organisation ({file}).\n\n## Example\n"
-        + "\n".join(f"`{expression.source}`" for expression, _ in checks)
-    )
-    rule = Rule(
-        id=head.id,
-        name=head.name,
-        title=head.title,
-        severity=head.severity,
-        target=head.target,
-        scope=Scope.OBJECT,
-        remediation=head.remediation,
-        doc=doc,
+    rule = head.rule(
+        file=file,
         module=f"{POLICY_MODULE}:{file}",
+        example="\n".join(f"`{expression.source}`" for expression, _ in checks),
         check=_checker(checks),
     )
     leaking = tuple(sorted({f for e, _ in checks for f in e.leaking_functions}))

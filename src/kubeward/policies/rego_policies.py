@@ -63,7 +63,7 @@ from kubeward.policies.rego import (
     evaluate,
     messages,
 )
-from kubeward.rules import Rule, RuleParams, Scope
+from kubeward.rules import Rule, RuleParams
 from kubeward.yaml_lines import node_line
 
 REGO_KIND = "RegoPolicy"
@@ -208,20 +208,10 @@ def rule_for(
     applies: Callable[[K8sObject], bool] | None = None,
 ) -> Rule:
     source = "\n".join(m.text.rstrip() for m in program.modules[:1])
-    doc = (
-        f"## What it does\n{head.description or head.title}\n\n## Why is this bad?\n"
-        f"A policy of this organisation ({file}).\n\n## Example\n```rego\n{source}\n```"
-    )
-    return Rule(
-        id=head.id,
-        name=head.name,
-        title=head.title,
-        severity=head.severity,
-        target=head.target,
-        scope=Scope.OBJECT,
-        remediation=head.remediation,
-        doc=doc,
+    return head.rule(
+        file=file,
         module=f"{module_prefix}:{file}",
+        example=f"```rego\n{source}\n```",
         check=rego_checker(program, head.title, parameters, applies),
     )
 
