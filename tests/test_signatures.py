@@ -330,3 +330,55 @@ def test_token_realms_cannot_point_the_webhook_into_private_networks(
 def _authenticated(signing: Signing, address: str, config_dir: Path) -> Signing:
     """crane and cosign for another registry, logged in by the Docker config in ``config_dir``."""
     return replace(signing, address=address, env={"DOCKER_CONFIG": str(config_dir)})
+
+
+def test_scan_verify_images_reports_i007_at_the_image_line(
+    oci_registry: Signing, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    base = f"{oci_registry.address}/acme/scanned"
+    signed = oci_registry.push("acme/scanned", "signed")
+    oci_registry.push("acme/scanned", "unsigned")
+    oci_registry.sign(f"{base}@{signed}", keys["release"][0], bundle=True)
+    (tmp_path / "release.pub").write_bytes(keys["release"][1].read_bytes())
+    (tmp_path / "kubeward.yaml").write_text(
+        "imageSignatures:\n"
+        "  rules:\n"
+        "    - name: acme\n"
+        f'      images: ["{oci_registry.address}/acme/**"]\n'
+        "      keys: [release.pub]\n"
+        f'  plainHTTP: ["{oci_registry.address}"]\n'
+    )
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  containers:\n"
+        f"    - name: good\n      image: {base}:signed\n"
+        f"    - name: bad\n      image: {base}:unsigned\n"
+        "    - name: elsewhere\n      image: docker.io/library/busybox:1.36\n"
+    )
+    run = kubeward("scan", "--verify-images", "--select", "I007", "-f", "json", "pod.yaml",
+                   cwd=tmp_path)  # fmt: skip
+    assert run.code == 1, run.stderr
+    findings = orjson.loads(run.stdout)["findings"]
+    assert [(f["ruleId"], f["line"]) for f in findings] == [("I007", 9)]
+    assert "unsigned" in findings[0]["message"]
+    skipped = kubeward("scan", "--select", "I007", "-f", "json", "pod.yaml", cwd=tmp_path)
+    assert skipped.code == 0  # off unless asked: a CI scan does not reach registries by surprise
+    assert orjson.loads(skipped.stdout)["findings"] == []
+
+
+def test_signature_config_errors_name_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "kubeward.yaml").write_text(
+        "imageSignatures:\n  rules:\n    - name: acme\n      images: [registry.example/**]\n"
+        "      keys: [missing.pub]\n"
+    )
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n")
+    run = kubeward("scan", "pod.yaml", cwd=tmp_path)
+    assert run.code == 2
+    assert "kubeward.yaml:5" in run.stderr and "missing.pub" in run.stderr
+    (tmp_path / "bad.pub").write_text("not a key")
+    (tmp_path / "kubeward.yaml").write_text(
+        "imageSignatures:\n  rules:\n    - name: acme\n      images: ['registry.example/app:1']\n"
+        "      keys: [bad.pub]\n"
+    )
+    run = kubeward("scan", "pod.yaml", cwd=tmp_path)
+    assert run.code == 2 and "kubeward.yaml:4" in run.stderr and "leave out the tag" in run.stderr
