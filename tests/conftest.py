@@ -42,12 +42,14 @@ def scan_paths(
     namespace: str | None = None,
     fail_on: Severity | None = Severity.LOW,
     stdin: bytes | None = None,
+    policies: tuple[str, ...] = (),
 ) -> ScanResult:
     return run_scan(
         ScanRequest(
             paths=tuple(str(p) for p in paths),
             config=config or Config(),
             select=select,
+            policies=policies,
             namespace=namespace,
             fail_on=fail_on,
             stdin=io.BytesIO(stdin) if stdin is not None else None,

@@ -155,3 +155,27 @@ def test_signature_webhooks_have_their_own_failure_policy_and_timeout(tmp_path: 
     assert not result.errors
     assert [(f.rule_id, f.message) for f in result.findings] == []
     assert [f.rule_id for f in result.suppressed] == ["N005"]  # registries only: DNS is confined
+
+
+def test_namespace_lookup_grants_reading_namespaces_and_nothing_more(tmp_path: Path) -> None:
+    objects = render(
+        tmp_path, "--namespace-lookup", "--cert-manager", "--apiserver-cidr", "10.0.0.0/24"
+    )
+    result = scan(tmp_path)
+    assert [(f.rule_id, f.message) for f in result.findings] == []
+    assert [f.rule_id for f in result.suppressed] == ["A002"]
+    (role,) = [o for o in objects if o["kind"] == "ClusterRole"]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]}
+    ]
+    (binding,) = [o for o in objects if o["kind"] == "ClusterRoleBinding"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "kubeward-webhook", "namespace": "kubeward"}
+    ]
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    policy = next(o for o in objects if o["kind"] == "NetworkPolicy")
+    assert policy["spec"]["egress"] == [
+        {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}],
+         "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}
+    ]  # fmt: skip

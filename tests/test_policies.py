@@ -292,3 +292,137 @@ def test_cel_policies_see_the_admission_request_and_the_old_object(tmp_path: Pat
     (tmp_path / "cm.yaml").write_text(yaml.safe_dump(config_map("a")))
     result = scan_paths([tmp_path / "cm.yaml"], config=None, select=("ACME030",))
     assert not result.findings  # a scan judges a CREATE
+
+
+PARAMS_POLICY = """\
+apiVersion: kubeward.io/v1alpha1
+kind: CELPolicy
+metadata: {name: replica-ceiling}
+spec:
+  id: ACME040
+  title: Too many replicas
+  severity: low
+  remediation: Ask for a quota.
+  match: {kinds: [Deployment]}
+  params:
+    data: {maxReplicas: "5"}
+  validations:
+    - expression: object.spec.?replicas.orValue(1) <= int(params.data.maxReplicas)
+      message: more replicas than the ceiling
+---
+apiVersion: kubeward.io/v1alpha1
+kind: CELPolicy
+metadata: {name: prod-needs-owner}
+spec:
+  id: ACME041
+  title: Production workload names no owner
+  severity: medium
+  remediation: Label it with its owner.
+  match: {kinds: [Deployment]}
+  validations:
+    - expression: >-
+        namespaceObject.metadata.?labels.?tier.orValue('') != 'prod' ||
+        'owner' in object.metadata.?labels.orValue({})
+      message: a workload in a production namespace names no owner
+"""
+
+
+def deployment(name: str, namespace: str, replicas: int, **labels: str) -> dict[str, object]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"replicas": replicas}}  # fmt: skip
+
+
+def test_cel_policies_read_params_from_the_policy_or_from_kubeward_yaml(tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.yaml").write_text(PARAMS_POLICY)
+    (tmp_path / "app.yaml").write_text(
+        yaml.safe_dump_all([deployment("small", "a", 3), deployment("big", "a", 8)])
+    )
+    run = kubeward("scan", "app.yaml", "--policies", "policies", "--select", "ACME040",
+                   "-f", "json", cwd=tmp_path)  # fmt: skip
+    report = json.loads(run.stdout)
+    assert [f["object"]["name"] for f in report["findings"]] == ["big"]
+    # kubeward.yaml's policyParams replace the policy's own
+    (tmp_path / "kubeward.yaml").write_text(
+        "policies: [policies]\npolicyParams:\n  ACME040: {data: {maxReplicas: '2'}}\n"
+        "  ZZZ001: {data: {}}\n"
+    )
+    run = kubeward("scan", "app.yaml", "--select", "ACME040", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert sorted(f["object"]["name"] for f in report["findings"]) == ["big", "small"]
+    assert any(
+        "policyParams: ZZZ001 is not a CEL policy that was loaded" in w["message"]
+        for w in report["warnings"]
+    )
+    (tmp_path / "kubeward.yaml").write_text("policyParams:\n  acme: {data: {}}\n")
+    run = kubeward("scan", "app.yaml", cwd=tmp_path)
+    assert run.code == 2
+    assert "kubeward.yaml:2" in run.stderr and "'acme' is not a policy ID" in run.stderr
+
+
+def test_namespace_object_is_the_scanned_namespace_or_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PARAMS_POLICY)
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": "shop", "labels": {"tier": "prod"}}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}},
+    ]  # fmt: skip
+    objects = [
+        deployment("orphan", "shop", 1),
+        deployment("owned", "shop", 1, owner="team-a"),
+        deployment("lab-app", "lab", 1),
+        deployment("elsewhere", "unknown", 1),
+    ]
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump_all([*namespaces, *objects]))
+    result = scan_paths([tmp_path / "app.yaml"], config=None, select=("ACME041",),
+                        policies=(str(tmp_path / "p.yaml"),))  # fmt: skip
+    assert [f.object.name for f in result.findings] == ["orphan"]
+    (error,) = result.errors
+    assert "elsewhere" in error.message
+    assert "namespaceObject is null: Namespace 'unknown' is not among the objects scanned" in (
+        error.message
+    )
+
+
+def test_policy_tests_give_params_and_the_namespace(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PARAMS_POLICY)
+    cases = [
+        {"name": "ceiling from the case", "rule": "ACME040", "expect": "fail",
+         "params": {"data": {"maxReplicas": "1"}}, "object": deployment("d", "x", 2)},
+        {"name": "ceiling from the policy", "rule": "ACME040", "expect": "pass",
+         "object": deployment("d", "x", 2)},
+        {"name": "prod namespace", "rule": "ACME041", "expect": "fail",
+         "namespaceObject": {"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": "x", "labels": {"tier": "prod"}}},
+         "object": deployment("d", "x", 2)},
+        {"name": "no namespace given", "rule": "ACME041", "expect": "error",
+         "object": deployment("d", "x", 2)},
+    ]  # fmt: skip
+    (tmp_path / "p_test.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kubeward.io/v1alpha1", "kind": "PolicyTest", "metadata": {"name": "t"},
+        "spec": {"cases": cases}}))  # fmt: skip
+    run = kubeward("policy", "test", str(tmp_path))
+    assert run.code == 0, run.stdout + run.stderr
+    assert "4 passed, 0 failed" in run.stdout
+
+
+def test_export_turns_config_map_params_into_a_param_ref(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PARAMS_POLICY)
+    loaded = load_policies([tmp_path], TAKEN)
+    objects, skipped = export(loaded.rules, AdmissionSettings(), custom=loaded.definitions)
+    assert not skipped
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    name = "kubeward-acme040-replica-ceiling"
+    assert by_name[("ConfigMap", name)]["data"] == {"maxReplicas": "5"}
+    assert by_name[("ValidatingAdmissionPolicy", name)]["spec"]["paramKind"]["kind"] == "ConfigMap"
+    assert by_name[("ValidatingAdmissionPolicyBinding", name)]["spec"]["paramRef"]["name"] == name
+    assert "paramKind" not in by_name[("ValidatingAdmissionPolicy",
+                                       "kubeward-acme041-prod-needs-owner")]["spec"]  # fmt: skip
+    structured = PARAMS_POLICY.replace('data: {maxReplicas: "5"}', "limits: [5]")
+    (tmp_path / "p.yaml").write_text(structured)
+    loaded = load_policies([tmp_path], TAKEN)
+    _, skipped = export(loaded.rules, AdmissionSettings(), custom=loaded.definitions)
+    assert [(r.id, why.split(":")[0]) for r, why in skipped] == [
+        ("ACME040", "its params are not a ConfigMap's data ({data")
+    ]

@@ -28,6 +28,9 @@ rbacPolicies:                  # who alone may hold a power (rule R027)
     namespaces: ["prod-*"]       # globs; omitted = everywhere
     allowedSubjects: ["group:platform-admins", "sa:vault/vault"]
     reason: production credentials are read by Vault only
+policies: [policies/]          # users' CEL and Rego policies
+policyParams:                  # what a CEL policy sees as `params`, by its ID
+  ACME003: {data: {maxReplicas: "10"}}
 exceptions:
   - rules: [W001]
     namespaces: [kube-system]
@@ -45,7 +48,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import yaml
@@ -143,6 +146,7 @@ class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     rbac_policies: list[_RbacPolicyEntry] = []
     admission: _AdmissionEntry | None = None
     policies: list[str] = []
+    policy_params: dict[str, dict[str, Any]] = {}
     image_signatures: _SignaturesEntry | None = None
 
 
@@ -347,17 +351,29 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
     def fail(message: str, at: Sequence[str | int]) -> ConfigError:
         return ConfigError(message, file=shown, line=node_line(root, at))
 
+    # A config that lists users' policies may name their IDs, known only once they are loaded.
+    custom = bool(raw.policies)
+
+    def known(prefix: str) -> bool:
+        return is_rule_prefix(prefix) or (
+            custom and _POLICY_PREFIX.match(prefix.strip().upper()) is not None
+        )
+
     for key, entries in (("select", raw.select), ("ignore", raw.ignore)):
         for index, entry in enumerate(entries):
-            if not is_rule_prefix(entry):
+            if not known(entry):
                 raise fail(f"{key}: {entry!r} matches no rule ID", [key, index])
     overrides: dict[str, Severity] = {}
     for rule_key, severity in raw.severity.items():
         found = lookup(rule_key)
-        if found is None:
+        if found is not None:
+            rule_id = found.id
+        elif custom and _POLICY_ID.match(rule_key.strip().upper()):
+            rule_id = rule_key.strip().upper()
+        else:
             raise fail(f"severity: unknown rule {rule_key!r}", ["severity", rule_key])
         try:
-            overrides[found.id] = Severity.parse(severity)
+            overrides[rule_id] = Severity.parse(severity)
         except ValueError as exc:
             raise fail(f"severity.{rule_key}: {exc}", ["severity", rule_key]) from None
     fail_on: Severity | None = Severity.LOW
@@ -404,14 +420,14 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
                 raise fail(f"{key}[{index}]: {name!r} is not one of {choices}", [key, index])
         resources[key] = tuple(dict.fromkeys(names))
     rbac_policies = _rbac_policies(raw.rbac_policies, fail)
-    admission = _admission(raw.admission, fail) if raw.admission else AdmissionSettings()
+    admission = _admission(raw.admission, fail, known) if raw.admission else AdmissionSettings()
     exceptions = []
     for index, exception in enumerate(raw.exceptions):
         at: list[str | int] = ["exceptions", index]
         if not exception.rules:
             raise fail(f"exceptions[{index}]: list the rules it covers", [*at, "rules"])
         for rule_index, prefix in enumerate(exception.rules):
-            if not is_rule_prefix(prefix):
+            if not known(prefix):
                 raise fail(
                     f"exceptions[{index}].rules: {prefix!r} matches no rule ID",
                     [*at, "rules", rule_index],
@@ -446,6 +462,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
             required_limits=resources["requiredLimits"],
             required_requests=resources["requiredRequests"],
             rbac_policies=rbac_policies,
+            policy_params=_policy_params(raw.policy_params, fail),
         ),
         allow_inline_suppressions=raw.allow_inline_suppressions,
         exceptions=tuple(exceptions),
@@ -453,8 +470,27 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
     )
 
 
+_POLICY_ID = re.compile(r"^[A-Z]{1,10}\d{3,6}$")  # as policies.fields.ID_PATTERN
+_POLICY_PREFIX = re.compile(r"^[A-Z]{1,10}\d{0,6}$")
+
+
+def _policy_params(
+    entries: dict[str, dict[str, Any]], fail: Callable[[str, Sequence[str | int]], ConfigError]
+) -> dict[str, dict[str, Any]]:
+    """``policyParams:``: rule ID → what that CEL policy sees as ``params``."""
+    for rule_id in entries:
+        if not _POLICY_ID.match(rule_id):
+            raise fail(
+                f"policyParams: {rule_id!r} is not a policy ID (upper-case letters then digits)",
+                ["policyParams", rule_id],
+            )
+    return entries
+
+
 def _admission(
-    entry: _AdmissionEntry, fail: Callable[[str, Sequence[str | int]], ConfigError]
+    entry: _AdmissionEntry,
+    fail: Callable[[str, Sequence[str | int]], ConfigError],
+    known: Callable[[str], bool],
 ) -> AdmissionSettings:
     choices = ", ".join(a.value for a in Action)
 
@@ -467,7 +503,7 @@ def _admission(
     actions: dict[str, Action] = {}
     for key, text in entry.actions.items():
         at = ["admission", "actions", key]
-        if not is_rule_prefix(key):
+        if not known(key):
             raise fail(f"admission.actions: {key!r} matches no rule ID", at)
         actions[key.strip().upper()] = action(text, at)
     exempt = entry.exempt or _AdmissionExempt()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from kubeward.errors import RuleEvaluationError
@@ -428,6 +428,9 @@ def evaluate(
     checked whenever object-scope rules run.
     """
     settings = settings or EngineSettings()
+    if settings.params.namespaces is None:
+        # users' CEL policies see the Namespace of the object they judge (``namespaceObject``)
+        settings = replace(settings, params=replace(settings.params, namespaces=inventory))
     chosen = tuple(r for r in rules if scope is None or r.scope is scope)
     evaluator = _Evaluator(inventory, chosen, settings, object_phase=scope is not Scope.INVENTORY)
     for obj in inventory if objects is None else objects:

@@ -41,7 +41,7 @@ from kubeward.model import (
     Verdict,
 )
 from kubeward.model.signatures import SignatureStatus
-from kubeward.policies.loader import POLICY_MODULE, LoadedPolicies, load_policies
+from kubeward.policies.loader import POLICY_MODULE, CelDefinition, LoadedPolicies, load_policies
 from kubeward.rules import ALL_RULES, select
 from kubeward.rules._base import Rule
 from kubeward.sources.bootstrap import bootstrap_objects
@@ -145,6 +145,22 @@ def custom_rules(request: ScanRequest, builtin: Sequence[Rule]) -> LoadedPolicie
     return loaded
 
 
+def unused_policy_params(config: Config, loaded: LoadedPolicies) -> list[Problem]:
+    """``policyParams:`` entries that no loaded CEL policy reads (a typo, or a policy gone)."""
+    policies = {
+        rule_id for rule_id, d in loaded.definitions.items() if isinstance(d, CelDefinition)
+    }
+    return [
+        Problem(
+            kind=ProblemKind.CONFIG,
+            file=config.path,
+            message=f"policyParams: {rule_id} is not a CEL policy that was loaded (unused)",
+        )
+        for rule_id in config.params.policy_params
+        if rule_id not in policies
+    ]
+
+
 def help_uri(rule: Rule) -> str:
     """Where a rule's documentation is: its page, or a user policy's file."""
     if rule.module.startswith(f"{POLICY_MODULE}:"):
@@ -194,6 +210,7 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             Problem(kind=ProblemKind.INPUT, message=p.message, file=p.file, line=p.line)
             for p in custom.problems
         )
+        source.warnings.extend(unused_policy_params(request.config, custom))
         if request.verify_images:
             request = _with_signature_verdicts(request, source)
         inventory = Inventory(source.objects, source.context)

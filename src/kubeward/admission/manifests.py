@@ -53,6 +53,9 @@ class InstallOptions:
     signature_timeout_seconds: int = 15
     registry_ports: tuple[int, ...] = (443,)
     """Where the signature webhooks may connect (besides DNS): the registries' ports."""
+    namespace_lookup: bool = False
+    """Users' CEL policies read ``namespaceObject``: the webhook lists and watches Namespaces
+    (a token, a ClusterRole allowing exactly that, egress to the API server)."""
 
     @property
     def signatures(self) -> bool:
@@ -110,6 +113,8 @@ def render(
             },
         },
     ]
+    if options.namespace_lookup:
+        objects[3:3] = _namespace_reader(ns, name, labels)
     webhook = _webhook_configuration(options, name, settings)
     if options.cert_manager:
         objects += _cert_manager(ns, name, service_dns, labels)
@@ -137,6 +142,32 @@ def render(
                 configuration["webhooks"][0]["clientConfig"]["caBundle"] = _b64(ca_pem)
             objects.append(configuration)
     return objects
+
+
+def _namespace_reader(ns: str, name: str, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Read access to Namespaces, and nothing else, for the webhook's service account."""
+    role = f"{name}-namespace-reader"
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": role, "labels": labels},
+            "rules": [
+                {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]}
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": role, "labels": labels},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role,
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+        },
+    ]
 
 
 def _key_item(path: str) -> str:
@@ -192,6 +223,11 @@ def _network_policy(options: InstallOptions, name: str, labels: dict[str, str]) 
             "the API server calls the webhook from addresses not known when rendering; render "
             "with --apiserver-cidr to restrict the sources"
         )
+    if options.namespace_lookup and not options.apiserver_cidrs:
+        annotations["kubeward.io/ignore.N005"] = (
+            "the webhook watches Namespaces through the API server, whose addresses are not "
+            "known when rendering; render with --apiserver-cidr to restrict the destinations"
+        )
     if options.signatures:
         annotations["kubeward.io/ignore.N005"] = (
             "the signature webhooks fetch signatures from the image registries, wherever they "
@@ -213,14 +249,24 @@ def _network_policy(options: InstallOptions, name: str, labels: dict[str, str]) 
 
 
 def _egress(options: InstallOptions) -> list[dict[str, Any]]:
-    """Nothing, unless signatures are checked: then DNS and the registries' ports."""
+    """Nothing, unless signatures are checked (DNS and the registries' ports) or Namespaces
+    are looked up (the API server)."""
+    out: list[dict[str, Any]] = []
+    if options.namespace_lookup:
+        api_server: dict[str, Any] = {
+            "ports": [{"protocol": "TCP", "port": port} for port in (443, 6443)]
+        }
+        if options.apiserver_cidrs:
+            api_server["to"] = [{"ipBlock": {"cidr": cidr}} for cidr in options.apiserver_cidrs]
+        out.append(api_server)
     if not options.signatures:
-        return []
+        return out
     cluster_dns = {
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
         "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
     }
     return [
+        *out,
         {"to": [cluster_dns],
          "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         {"ports": [{"protocol": "TCP", "port": port} for port in options.registry_ports]},
@@ -259,7 +305,7 @@ def _deployment(options: InstallOptions, name: str, labels: dict[str, str]) -> d
             {"name": "config", "mountPath": "/config", "readOnly": True},
         ],
     }
-    return {
+    deployment: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": name, "namespace": options.namespace, "labels": labels},
@@ -297,6 +343,14 @@ def _deployment(options: InstallOptions, name: str, labels: dict[str, str]) -> d
             },
         },
     }
+    if options.namespace_lookup:
+        pod = deployment["spec"]["template"]
+        pod["spec"]["automountServiceAccountToken"] = True
+        pod["metadata"]["annotations"] = {
+            "kubeward.io/ignore.A002": "the webhook watches Namespaces for policies that read "
+            "namespaceObject; its ClusterRole allows get, list and watch on namespaces only"
+        }
+    return deployment
 
 
 def _config_volume(options: InstallOptions, name: str) -> dict[str, Any]:

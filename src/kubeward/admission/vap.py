@@ -291,7 +291,7 @@ class Translation:
     variables: tuple[tuple[str, str], ...] = ()
     resources: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(API group, resources) it applies to; empty = the workloads (pod specs)."""
-    params: tuple[tuple[str, str], ...] = ()
+    params: tuple[tuple[str, str], ...] | None = None
     """Data of the ConfigMap the policy reads as ``params`` (an allow-list), if it has one."""
     messages: tuple[tuple[str, str], ...] = ()
     """A user policy's own (expression, message) validations, exported one by one."""
@@ -722,18 +722,21 @@ def export(
     """(policies and bindings, [(rule, why it is not exported)]). ``action`` overrides the
     configured per-rule actions (tests use Warn to see every verdict at once)."""
     table = dict(translations(params))
-    rego = set()
+    refused: dict[str, str] = {}
+    overrides = params.policy_params if params is not None else {}
     for rule_id, definition in (custom or {}).items():
         if isinstance(definition, RegoDefinition):
-            rego.add(rule_id)
+            refused[rule_id] = REGO_REASON
             continue
-        translation = custom_translation(definition)
-        if translation is not None:
+        translation = custom_translation(definition, overrides.get(rule_id, definition.params))
+        if isinstance(translation, str):
+            refused[rule_id] = translation
+        elif translation is not None:
             table[rule_id] = translation
     objects: list[dict[str, Any]] = []
     skipped: list[tuple[Rule, str]] = []
     for rule in rules:
-        reason = REGO_REASON if rule.id in rego else why_not(rule, table)
+        reason = refused.get(rule.id) or why_not(rule, table)
         chosen = action or settings.action_for(rule.id)
         if reason is None and chosen is Action.OFF:
             reason = "its admission action is off"
@@ -774,9 +777,26 @@ KIND_RESOURCES: dict[str, tuple[str, str]] = {
 """Built-in kinds a user policy may name, and where the API serves them."""
 
 
-def custom_translation(definition: CelDefinition) -> Translation | None:
-    """A user's CEL policy as a VAP: its expressions as they are (one dialect); None when it
-    names a kind the export does not know where to find."""
+PARAMS_SHAPE = (
+    "its params are not a ConfigMap's data ({data: {key: string}}): a VAP reads params from "
+    "an object in the cluster, and the export creates ConfigMaps only"
+)
+
+
+def custom_translation(
+    definition: CelDefinition, params: Mapping[str, Any] | None = None
+) -> Translation | str | None:
+    """A user's CEL policy as a VAP: its expressions as they are (one dialect), ``params``
+    (``policyParams:`` or its own) as a ConfigMap; None when it names a kind the export does not
+    know where to find, a reason when its params cannot be a ConfigMap."""
+    config_map: tuple[tuple[str, str], ...] | None = None
+    if params is not None:
+        data = params.get("data", {})
+        if set(params) - {"data"} or not isinstance(data, dict):
+            return PARAMS_SHAPE
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            return PARAMS_SHAPE
+        config_map = tuple(sorted(data.items()))
     groups: dict[str, list[str]] = {}
     if definition.target.workloads:
         for group, resources in WORKLOAD_RESOURCES.items():
@@ -791,6 +811,7 @@ def custom_translation(definition: CelDefinition) -> Translation | None:
     return Translation(
         expression,
         resources=tuple((g, tuple(r)) for g, r in groups.items()),
+        params=config_map,
         messages=tuple(definition.validations),
     )
 
@@ -836,7 +857,7 @@ def _policy_and_binding(
             ],
         },
     }
-    if translation.params:
+    if translation.params is not None:
         policy["spec"]["paramKind"] = {"apiVersion": "v1", "kind": "ConfigMap"}
     if workload:  # a ReplicationController may come without a template: nothing to judge
         policy["spec"]["matchConditions"] = [
@@ -854,7 +875,7 @@ def _policy_and_binding(
         "spec": {"policyName": name, "validationActions": actions},
     }
     extra: list[dict[str, Any]] = []
-    if translation.params:
+    if translation.params is not None:
         binding["spec"]["paramRef"] = {
             "name": name,
             "namespace": PARAMS_NAMESPACE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import click
 from kubeward.errors import UsageError
 
 if TYPE_CHECKING:
+    from kubeward.admission.namespaces import NamespaceCache
     from kubeward.config import Config
     from kubeward.policies.loader import LoadedPolicies
     from kubeward.rules import Rule
@@ -30,6 +32,13 @@ def admission() -> None:
 @click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml (default: found).")
 @click.option("--policies", multiple=True, metavar="PATH", help="CEL, Rego policy files, dirs.")
 @click.option(
+    "--kubeconfig",
+    metavar="FILE",
+    help="Where to read Namespaces from, for policies that read namespaceObject "
+    "(default: $KUBECONFIG, ~/.kube/config, else the pod's service account).",
+)
+@click.option("--context", "kube_context", metavar="NAME", help="Kubeconfig context.")
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -42,6 +51,8 @@ def serve_command(
     tls_key: str,
     config_path: str | None,
     policies: tuple[str, ...],
+    kubeconfig: str | None,
+    kube_context: str | None,
     log_level: str,
 ) -> int:
     """Serve POST /validate (AdmissionReview v1) over HTTPS, plus /healthz, /readyz, /metrics;
@@ -52,7 +63,9 @@ def serve_command(
     Each rule's action at admission (deny, warn, audit, off) and the exempt namespaces, users,
     groups and service accounts come from the admission: section of kubeward.yaml; select,
     ignore, exceptions and rule parameters apply as in a scan. The certificate and key are
-    reloaded when their files change.
+    reloaded when their files change. When a CEL policy reads namespaceObject, the server
+    lists and watches the cluster's Namespaces (--kubeconfig, else in-cluster) and does not
+    start without them.
     """
     import logging
     import ssl
@@ -67,10 +80,15 @@ def serve_command(
     for path in (tls_cert, tls_key):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
+    loaded = _custom_policies(config, policies)
     rules = (*select(ALL_RULES, select=config.select, ignore=config.ignore),
-             *_custom_rules(config, policies))  # fmt: skip
+             *_custom_rules(loaded))  # fmt: skip
+    params = config.params
+    readers = _namespace_readers(loaded)
+    if readers:
+        params = replace(params, namespaces=_namespace_cache(kubeconfig, kube_context, readers))
     engine = EngineSettings(
-        params=config.params,
+        params=params,
         severity_overrides=config.severity_overrides,
         exceptions=config.exceptions,
         allow_inline_suppressions=config.allow_inline_suppressions,
@@ -108,10 +126,38 @@ def _custom_policies(config: Config, policies: tuple[str, ...]) -> LoadedPolicie
     return loaded
 
 
-def _custom_rules(config: Config, policies: tuple[str, ...]) -> list[Rule]:
+def _namespace_readers(loaded: LoadedPolicies) -> list[str]:
+    """The IDs of the CEL policies that read ``namespaceObject``."""
+    from kubeward.policies.loader import CelDefinition
+
+    return sorted(
+        rule_id
+        for rule_id, definition in loaded.definitions.items()
+        if isinstance(definition, CelDefinition) and definition.reads_namespace
+    )
+
+
+def _namespace_cache(
+    kubeconfig: str | None, kube_context: str | None, readers: list[str]
+) -> NamespaceCache:
+    from kubeward.admission.namespaces import NamespaceCache
+    from kubeward.cluster import kubeconfig as kubeconfigs
+    from kubeward.errors import ClusterError
+
+    try:
+        cache = NamespaceCache(kubeconfigs.load(kubeconfig, kube_context))
+        cache.start()
+    except ClusterError as exc:
+        raise ClusterError(
+            f"{', '.join(readers)} read namespaceObject, so the webhook needs the cluster's "
+            f"Namespaces: {exc}"
+        ) from None
+    return cache
+
+
+def _custom_rules(loaded: LoadedPolicies) -> list[Rule]:
     from kubeward.policies.loader import refuse_leaking_policies
 
-    loaded = _custom_policies(config, policies)
     refused = refuse_leaking_policies(loaded, "the webhook (a long-running server)")
     if refused:
         raise UsageError("policies: " + "; ".join(refused))
@@ -153,6 +199,11 @@ def _custom_rules(config: Config, policies: tuple[str, ...]) -> list[Rule]:
     metavar="CIDR",
     help="Where the API server calls from: the NetworkPolicy admits only these.",
 )
+@click.option(
+    "--namespace-lookup",
+    is_flag=True,
+    help="Policies read namespaceObject: let the webhook list and watch Namespaces.",
+)
 @click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml to install.")
 def manifests_command(
     image: str,
@@ -164,6 +215,7 @@ def manifests_command(
     signature_timeout: int,
     cert_manager: bool,
     apiserver_cidrs: tuple[str, ...],
+    namespace_lookup: bool,
     config_path: str | None,
 ) -> int:
     """Print the manifests that install the webhook (pipe them to kubectl apply -f -).
@@ -193,6 +245,7 @@ def manifests_command(
         timeout_seconds=timeout, cert_manager=cert_manager, apiserver_cidrs=apiserver_cidrs,
         key_files=key_files, signature_failure_policy=signature_failure_policy,
         signature_timeout_seconds=signature_timeout, registry_ports=ports,
+        namespace_lookup=namespace_lookup,
     )  # fmt: skip
     objects = render(options, text, config.admission)
     sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))

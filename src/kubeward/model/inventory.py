@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from kubeward.model.objects import K8sObject
 
 T = TypeVar("T")
+
+
+class NamespaceLookup(Protocol):
+    """Where users' CEL policies find ``namespaceObject``: the inventory in a scan, the
+    webhook's watch of the cluster's Namespaces at admission."""
+
+    def namespace_object(self, name: str) -> dict[str, Any] | None: ...
 
 
 class Inventory:
@@ -62,6 +69,17 @@ class Inventory:
 
     def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
         return self._by_identity.get((kind, namespace, name))
+
+    @cached_property
+    def _namespaces(self) -> dict[str, dict[str, Any]]:
+        found = {o.name: o.raw for o in self.context if o.kind == "Namespace"}
+        found.update((o.name, o.raw) for o in self.of_kind("Namespace"))
+        return found
+
+    def namespace_object(self, name: str) -> dict[str, Any] | None:
+        """The manifest of Namespace ``name`` among these objects (or the context), if any:
+        what a users' CEL policy sees as ``namespaceObject``."""
+        return self._namespaces.get(name)
 
     @cached_property
     def kinds(self) -> frozenset[str]:

@@ -19,6 +19,7 @@ from cel_expr_python.ext import ext_optional, ext_strings
 from kubeward.policies import k8s_cel
 
 VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject")
+_NAMESPACE_OBJECT = re.compile(r"\bnamespaceObject\b")
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 
 
@@ -70,6 +71,8 @@ class Expression:
             raise CelError(found.group(3), int(found.group(1)), int(found.group(2))) from None
         serialized = checked.serialize()
         self._compiled = runtime().deserialize(serialized)
+        self.reads_namespace = _NAMESPACE_OBJECT.search(source) is not None
+        """It names ``namespaceObject``, which the webhook must look up in the cluster."""
         self.leaking_functions = k8s_cel.leaking_functions(serialized)
         """Kubernetes library functions it calls whose arguments or results leak (see
         ``k8s_cel.LEAKING_OVERLOADS``): fine in a scan, refused by long-running servers."""

@@ -22,7 +22,13 @@ spec:
   validations:                        # each false expression is one finding
     - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
       message: the workload names no team
+  params:                             # optional: what expressions see as `params`
+    data: {allowed: "a,b"}            # (`policyParams:` in kubeward.yaml overrides it)
 ```
+
+``namespaceObject`` is the Namespace the judged object is in, found among the scanned objects
+(in a cluster scan or audit, the cluster's), and ``null`` for cluster-scoped objects or when
+that Namespace is not known (an expression that then fails says so).
 
 Every problem — YAML, a missing or wrong field, an expression that does not compile, an ID
 that is taken — is reported with file and line; the other policies still load. Messages are
@@ -31,7 +37,7 @@ static text: a message computed from the object could quote a Secret's value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +92,10 @@ class CelDefinition:
     leaking_functions: tuple[str, ...] = ()
     """Kubernetes CEL functions it calls that leak memory in the engine (see
     ``k8s_cel.LEAKING_OVERLOADS``)."""
+    params: Mapping[str, Any] | None = None
+    """``spec.params``: the policy's own ``params`` (``policyParams:`` may replace it)."""
+    reads_namespace: bool = False
+    """An expression reads ``namespaceObject``."""
 
 
 Definition = CelDefinition | RegoDefinition
@@ -225,16 +235,24 @@ def _document_rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, Def
 
 def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinition]:
     meta, spec = spec_of(document, node, KIND)
-    head = header(meta, spec, node, frozenset({"validations"}))
+    head = header(meta, spec, node, frozenset({"validations", "params"}))
     checks = _validations(spec.get("validations"), node)
+    params = spec.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise Invalid(
+            "spec.params: a mapping (what expressions see as `params`)",
+            node_line(node, ("spec", "params")),
+        )
     rule = head.rule(
         file=file,
         module=f"{POLICY_MODULE}:{file}",
         example="\n".join(f"`{expression.source}`" for expression, _ in checks),
-        check=_checker(checks),
+        check=_checker(head.id, checks, params),
     )
     leaking = tuple(sorted({f for e, _ in checks for f in e.leaking_functions}))
-    return rule, CelDefinition(head.target, tuple((e.source, m) for e, m in checks), leaking)
+    reads_namespace = any(e.reads_namespace for e, _ in checks)
+    validations = tuple((e.source, m) for e, m in checks)
+    return rule, CelDefinition(head.target, validations, leaking, params, reads_namespace)
 
 
 def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
@@ -275,25 +293,38 @@ def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
 
 
 def _checker(
-    checks: Sequence[tuple[Expression, str]],
+    rule_id: str, checks: Sequence[tuple[Expression, str]], own_params: Mapping[str, Any] | None
 ) -> Any:
     def check(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
         # VAP's variables: `object`, `oldObject` and `request` (the attributes without them)
         request = admission_request(obj)
+        lookup = params.namespaces
+        namespace = (
+            lookup.namespace_object(obj.namespace)
+            if lookup is not None and obj.namespace is not None
+            else None
+        )
         data = {
             "object": request.pop("object"),
             "oldObject": request.pop("oldObject"),
             "request": request,
+            "params": params.policy_params.get(rule_id, own_params),
+            "namespaceObject": namespace,
         }
         for expression, message in checks:
             try:
                 holds = expression.holds(data)
             except CelEvaluationError as exc:
                 if obj.kind == "Secret":  # CEL's message could quote a value it failed on
-                    raise PolicyRuntimeError(
-                        f"{expression.source!r} failed (details withheld for a Secret)"
-                    ) from None
-                raise PolicyRuntimeError(str(exc)) from None
+                    detail = f"{expression.source!r} failed (details withheld for a Secret)"
+                else:
+                    detail = str(exc)
+                if namespace is None and obj.namespace is not None and expression.reads_namespace:
+                    detail += (
+                        f" (namespaceObject is null: Namespace {obj.namespace!r} is not among "
+                        "the objects scanned)"
+                    )
+                raise PolicyRuntimeError(detail) from None
             if not holds:
                 yield Violation((), message)
 

@@ -21,10 +21,16 @@ spec:
         operation: UPDATE            # AdmissionReview request (Rego policies read it as
         userInfo: {username: alice}  # input.request; object is added)
         oldObject: {...}
+      params: {data: {max: "3"}}     # optional: the CEL policy's params for this case
+      namespaceObject:               # optional: the Namespace the object is in
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: shop, labels: {tier: prod}}
 ```
 
-Each case runs the one rule on the one object through the engine (parameters and exceptions do
-not apply); a case whose rule does not target the object's kind passes when it expects
+Each case runs the one rule on the one object through the engine (kubeward.yaml's parameters
+and exceptions do not apply; a namespace-less object is in the ``namespaceObject``'s namespace,
+else ``default``); a case whose rule does not target the object's kind passes when it expects
 ``pass``.
 """
 
@@ -40,7 +46,7 @@ from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Inventory, K8sObject
 from kubeward.model.objects import UNLOCATED
 from kubeward.policies.loader import API_VERSION, PolicyProblem, policy_files
-from kubeward.rules import Rule
+from kubeward.rules import Rule, RuleParams
 from kubeward.yaml_lines import node_line
 
 TEST_KIND = "PolicyTest"
@@ -57,6 +63,10 @@ class Case:
     object: dict[str, Any]
     request: dict[str, Any] | None = None
     """An AdmissionReview request to judge the object in (admission), or None (a scan)."""
+    params: dict[str, Any] | None = None
+    """The CEL policy's ``params`` for this case (else its own ``spec.params``)."""
+    namespace: dict[str, Any] | None = None
+    """The Namespace manifest the object is in (``namespaceObject``)."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +126,9 @@ def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
 def _case(raw: Any, file: str, line: int) -> Case | str:
     if not isinstance(raw, dict):
         return "a case is a mapping: name, rule, expect, object"
-    name, rule_id, expect, obj, request = (
-        raw.get(k) for k in ("name", "rule", "expect", "object", "request")
+    name, rule_id, expect, obj, request, params, namespace = (
+        raw.get(k)
+        for k in ("name", "rule", "expect", "object", "request", "params", "namespaceObject")
     )
     if not isinstance(rule_id, str) or not rule_id:
         return "rule: the ID of the rule under test"
@@ -127,8 +138,17 @@ def _case(raw: Any, file: str, line: int) -> Case | str:
         return "object: a manifest with apiVersion and kind"
     if request is not None and not isinstance(request, dict):
         return "request: an AdmissionReview request (operation, userInfo, oldObject...)"
+    if params is not None and not isinstance(params, dict):
+        return "params: a mapping (what the CEL policy sees as params)"
+    if namespace is not None and not (
+        isinstance(namespace, dict)
+        and namespace.get("kind") == "Namespace"
+        and isinstance(namespace.get("metadata"), dict)
+        and isinstance(namespace["metadata"].get("name"), str)
+    ):
+        return "namespaceObject: a Namespace manifest (kind: Namespace, metadata.name)"
     label = name if isinstance(name, str) and name else f"{rule_id} on {obj['kind']}"
-    return Case(file, line, label, rule_id, expect, obj, request)
+    return Case(file, line, label, rule_id, expect, obj, request, params, namespace)
 
 
 def run_cases(cases: Iterable[Case], rules: Mapping[str, Rule]) -> list[Outcome]:
@@ -142,8 +162,11 @@ def run_cases(cases: Iterable[Case], rules: Mapping[str, Rule]) -> list[Outcome]
         if case.request is not None:
             admission = {"operation": "CREATE", "userInfo": {}, "oldObject": None,
                          **case.request, "object": case.object}  # fmt: skip
-        obj = K8sObject(case.object, UNLOCATED, deploy_namespace="default", admission=admission)
-        evaluation = evaluate(Inventory([obj]), [rule], EngineSettings())
+        namespace = case.namespace["metadata"]["name"] if case.namespace else "default"
+        obj = K8sObject(case.object, UNLOCATED, deploy_namespace=namespace, admission=admission)
+        context = [K8sObject(case.namespace, UNLOCATED)] if case.namespace else []
+        params = RuleParams(policy_params={rule.id: case.params} if case.params else {})
+        evaluation = evaluate(Inventory([obj], context), [rule], EngineSettings(params=params))
         if evaluation.errors:
             outcomes.append(Outcome(case, "error", evaluation.errors[0].message))
         elif evaluation.findings:

@@ -13,10 +13,11 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from kubeward.errors import RuleDefinitionError
 from kubeward.model import Inventory, K8sObject, Severity, Violation
+from kubeward.model.inventory import NamespaceLookup
 from kubeward.model.signatures import SignatureVerdict
 from kubeward.rbac.access import AccessPolicy
 from kubeward.rules._common.images import RegistryPattern
@@ -60,6 +61,12 @@ class RuleParams:
     image_signatures: Mapping[str, SignatureVerdict] | None = field(default=None, hash=False)
     """Verdicts by image reference, computed by the caller before the rules run (I007): the
     registry lookups are I/O, the rule only reports. ``None``: verification is off."""
+    policy_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
+    """``policyParams:``: what users' CEL policies see as ``params``, by rule ID (instead of
+    the policy's own ``spec.params``)."""
+    namespaces: NamespaceLookup | None = field(default=None, hash=False, compare=False)
+    """Where users' CEL policies find ``namespaceObject``; ``None``: the engine gives the
+    evaluated inventory (the webhook gives its watch of the cluster's Namespaces)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
