@@ -11,6 +11,7 @@ export KUBEWARD_KUSTOMIZE := $(TOOLS_BIN)/kustomize
 export KUBEWARD_PSA_ORACLE := $(TOOLS_BIN)/psa-oracle
 export KUBEWARD_CRANE := $(TOOLS_BIN)/crane
 export KUBEWARD_COSIGN := $(TOOLS_BIN)/cosign
+export KUBEWARD_OCI_REGISTRY := $(TOOLS_BIN)/oci-registry
 export KUBEWARD_OPA := $(TOOLS_BIN)/opa
 export KUBEWARD_TESTCLUSTER_BIN := $(shell tools/testcluster/build.sh --bin-dir)
 export PATH := $(abspath $(BIN)):$(TOOLS_BIN):$(PATH)

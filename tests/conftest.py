@@ -29,7 +29,13 @@ TOOLS_BIN = (
 )
 # A plain `pytest` finds the tools `make tools` built, so their tests run instead of skipping.
 SIGNING_TOOLS = (("crane", "KUBEWARD_CRANE"), ("cosign", "KUBEWARD_COSIGN"))
-for _tool, _variable in (*TOOL_ENV.items(), ("psa-oracle", "KUBEWARD_PSA_ORACLE"), *SIGNING_TOOLS):
+REFERRERS_REGISTRY = ("oci-registry", "KUBEWARD_OCI_REGISTRY")
+for _tool, _variable in (
+    *TOOL_ENV.items(),
+    ("psa-oracle", "KUBEWARD_PSA_ORACLE"),
+    *SIGNING_TOOLS,
+    REFERRERS_REGISTRY,
+):
     if not os.environ.get(_variable) and (TOOLS_BIN / _tool).exists():
         os.environ[_variable] = str(TOOLS_BIN / _tool)
 
@@ -163,4 +169,29 @@ def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signing]:
             directory,
             crane=os.environ["KUBEWARD_CRANE"],
             cosign=os.environ["KUBEWARD_COSIGN"],
+        )
+
+
+@pytest.fixture(scope="session")
+def referrers_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signing]:
+    """A real registry with the OCI 1.1 referrers API (go-containerregistry's, built by
+    ``make tools`` as ``oci-registry``), with crane and cosign to fill it and its request log."""
+    missing = [
+        name
+        for name, variable in (*SIGNING_TOOLS, REFERRERS_REGISTRY)
+        if not Path(os.environ.get(variable, "")).is_file()
+    ]
+    if missing:
+        message = f"not built: {', '.join(missing)} (make tools)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    directory = tmp_path_factory.mktemp("referrers-registry")
+    with registry.running_referrers(directory / "registry") as (address, log):
+        yield Signing(
+            address,
+            directory,
+            crane=os.environ["KUBEWARD_CRANE"],
+            cosign=os.environ["KUBEWARD_COSIGN"],
+            log=log,
         )

@@ -1,9 +1,14 @@
-"""A real OCI registry for tests: Debian's ``docker-registry`` (distribution 2.8) on 127.0.0.1.
+"""Real OCI registries for tests, on 127.0.0.1.
 
-The config is written here (never the package's, which binds every interface); storage is a
-temporary directory. ``tools/ensure-registry.sh`` installs the package in CI. Distribution 2.8
-has no referrers API, so Sigstore bundles are found through the referrers tag, which is the
-fallback kubeward implements (the API answers 404 here).
+* Debian's ``docker-registry`` (distribution 2.8): the config is written here (never the
+  package's, which binds every interface); storage is a temporary directory.
+  ``tools/ensure-registry.sh`` installs the package in CI. Distribution 2.8 has no referrers
+  API (it answers 404), so Sigstore bundles are found through the referrers tag, the fallback
+  kubeward implements.
+* ``oci-registry`` (``tools/oci-registry``, built by ``make tools``): go-containerregistry's
+  registry with the OCI 1.1 referrers API on, so cosign stores bundles without a referrers tag
+  and kubeward must find them through ``GET /v2/<name>/referrers/<digest>``. It logs every
+  request, which the tests read to tell which path kubeward took.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime
+import hashlib
 import io
 import json
 import os
@@ -72,29 +78,66 @@ def running(
     server = subprocess.Popen([program, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(
-                    f"docker-registry exited: {(directory / 'registry.log').read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(f"http://{address}/v2/", timeout=1).status_code in (200, 401):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("docker-registry did not start within 20 s")
-            time.sleep(0.05)
+        _wait_until_serving(server, address, directory / "registry.log", "docker-registry")
         yield address
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server)
         log.close()
+
+
+def referrers_binary() -> str | None:
+    """The referrers-API registry (``KUBEWARD_OCI_REGISTRY``, set by the Makefile and conftest)."""
+    program = os.environ.get("KUBEWARD_OCI_REGISTRY", "")
+    return program if program and Path(program).is_file() else None
+
+
+@contextlib.contextmanager
+def running_referrers(directory: Path) -> Iterator[tuple[str, Path]]:
+    """Start the referrers-API registry; yield its ``host:port`` (plain HTTP) and request log."""
+    program = referrers_binary()
+    if program is None:
+        raise RuntimeError("oci-registry is not built (make tools)")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "blobs").mkdir(exist_ok=True)
+    address = f"127.0.0.1:{free_port()}"
+    log_path = directory / "registry.log"
+    log = log_path.open("ab")
+    server = subprocess.Popen(
+        [program, "-address", address, "-disk", str(directory / "blobs")],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_until_serving(server, address, log_path, "oci-registry")
+        yield address, log_path
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _wait_until_serving(
+    server: subprocess.Popen[bytes], address: str, log: Path, name: str
+) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://{address}/v2/", timeout=1).status_code in (200, 401):
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start within 20 s")
+        time.sleep(0.05)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 @dataclass
@@ -107,6 +150,44 @@ class Signing:
     cosign: str
     env: dict[str, str] = field(default_factory=dict)
     """For the tools, e.g. ``DOCKER_CONFIG`` with a registry's credentials."""
+    log: Path | None = None
+    """The registry's request log, where it keeps one (``oci-registry``)."""
+
+    def requests(self) -> list[tuple[str, str, int]]:
+        """``(method, path, status)`` of every request the registry logged so far (oci-registry
+        logs ``GET /v2/... [status CODE message]``; no status means 200/201/202)."""
+        if self.log is None:
+            raise AssertionError("this registry keeps no request log")
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            parts = line.split()
+            # "2026/01/01 12:00:00 GET /v2/a/manifests/x" [+ " 404 MANIFEST_UNKNOWN ..."]
+            if len(parts) >= 4 and parts[2] in ("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"):
+                status = int(parts[4]) if len(parts) > 4 and parts[4].isdigit() else 200
+                found.append((parts[2], urlparse(parts[3]).path, status))
+        return found
+
+    def put_manifest(self, repository: str, reference: str, manifest: dict[str, object]) -> str:
+        """PUT a hand-written manifest (crane cannot); returns its digest."""
+        body = json.dumps(manifest).encode()
+        answer = httpx.put(
+            f"http://{self.address}/v2/{repository}/manifests/{reference}", content=body,
+            headers={"Content-Type": str(manifest["mediaType"])},
+        )  # fmt: skip
+        if answer.status_code != 201:
+            raise AssertionError(f"PUT manifest {reference}: {answer.status_code} {answer.text}")
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def put_blob(self, repository: str, content: bytes) -> dict[str, object]:
+        """A monolithic blob upload; returns the blob's descriptor (without mediaType)."""
+        digest = "sha256:" + hashlib.sha256(content).hexdigest()
+        answer = httpx.post(
+            f"http://{self.address}/v2/{repository}/blobs/uploads/",
+            params={"digest": digest}, content=content,
+        )  # fmt: skip
+        if answer.status_code != 201:
+            raise AssertionError(f"blob upload: {answer.status_code} {answer.text}")
+        return {"digest": digest, "size": len(content)}
 
     def run(self, *args: str) -> str:
         done = subprocess.run(

@@ -9,16 +9,19 @@ keys, the verdict cache, credentials and the CLI's exit codes.
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import bcrypt
 import httpx
 import orjson
 import pytest
 
-from kubeward.model.signatures import SignatureStatus
+from kubeward.model.signatures import SignatureStatus, SignatureVerdict
 from kubeward.signatures.cosign import load_public_key
 from kubeward.signatures.policy import Require, SignaturePolicy, SignatureRule, Unpinned
 from kubeward.signatures.registry import Credentials, RegistryClient
@@ -382,3 +385,266 @@ def test_signature_config_errors_name_file_and_line(tmp_path: Path) -> None:
     )
     run = kubeward("scan", "pod.yaml", cwd=tmp_path)
     assert run.code == 2 and "kubeward.yaml:4" in run.stderr and "leave out the tag" in run.stderr
+
+
+# The OCI 1.1 referrers API, against a registry that serves it (tools/oci-registry): cosign
+# stores its bundles there without a referrers tag, so only the API can find them.
+
+
+@pytest.fixture(scope="module")
+def api_keys(referrers_registry: Signing) -> dict[str, tuple[Path, Path]]:
+    return {
+        "release": referrers_registry.key_pair("release"),
+        "other": referrers_registry.key_pair("other"),
+    }
+
+
+def _referrers(signing: Signing, repository: str, digest: str) -> list[dict[str, object]]:
+    answer = httpx.get(f"http://{signing.address}/v2/{repository}/referrers/{digest}")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/vnd.oci.image.index.v1+json"
+    manifests: list[dict[str, object]] = answer.json()["manifests"]
+    return manifests
+
+
+def _verify_through_the_api(
+    signing: Signing, repository: str, digest: str, public: Path
+) -> SignatureVerdict:
+    """kubeward's verdict, after checking from the registry's request log that kubeward asked
+    the referrers API (answered 200) and never the referrers tag, and that no such tag exists."""
+    tags = httpx.get(f"http://{signing.address}/v2/{repository}/tags/list").json()["tags"]
+    fallback_tag = f"sha256-{digest.removeprefix('sha256:')}"
+    assert fallback_tag not in tags  # cosign used the API too
+    before = len(signing.requests())
+    verdict = verifier_for(signing, public).verify(f"{signing.address}/{repository}@{digest}")
+    assert verdict is not None
+    asked = signing.requests()[before:]
+    assert ("GET", f"/v2/{repository}/referrers/{digest}", 200) in asked, asked
+    assert not [r for r in asked if r[1] == f"/v2/{repository}/manifests/{fallback_tag}"]
+    return verdict
+
+
+def test_referrers_api_a_bundle_signature_verifies(
+    referrers_registry: Signing, api_keys: dict[str, tuple[Path, Path]]
+) -> None:
+    repository = "api/signed"
+    digest = referrers_registry.push(repository, "1.0")
+    referrers_registry.sign(
+        f"{referrers_registry.address}/{repository}@{digest}", api_keys["release"][0], bundle=True
+    )
+    listed = _referrers(referrers_registry, repository, digest)
+    assert len(listed) == 1
+    # go-containerregistry's registry lists the config's media type, not the manifest's
+    # artifactType: kubeward must not rely on the descriptor's artifactType alone
+    assert listed[0]["artifactType"] == "application/vnd.oci.empty.v1+json"
+    verdict = _verify_through_the_api(
+        referrers_registry, repository, digest, api_keys["release"][1]
+    )
+    assert verdict.status is SignatureStatus.VERIFIED, verdict.detail
+    assert verdict.digest == digest and "release.pub (bundle)" in verdict.detail
+
+
+def test_referrers_api_wrong_key(
+    referrers_registry: Signing, api_keys: dict[str, tuple[Path, Path]]
+) -> None:
+    repository = "api/wrong-key"
+    digest = referrers_registry.push(repository, "1.0")
+    referrers_registry.sign(
+        f"{referrers_registry.address}/{repository}@{digest}", api_keys["other"][0], bundle=True
+    )
+    verdict = _verify_through_the_api(
+        referrers_registry, repository, digest, api_keys["release"][1]
+    )
+    assert verdict.status is SignatureStatus.UNSIGNED, verdict.detail
+    assert "requires a signature by one of release.pub" in verdict.detail
+
+
+def test_referrers_api_unsigned(
+    referrers_registry: Signing, api_keys: dict[str, tuple[Path, Path]]
+) -> None:
+    repository = "api/unsigned"
+    digest = referrers_registry.push(repository, "1.0")
+    assert _referrers(referrers_registry, repository, digest) == []
+    verdict = _verify_through_the_api(
+        referrers_registry, repository, digest, api_keys["release"][1]
+    )
+    assert verdict.status is SignatureStatus.UNSIGNED, verdict.detail
+
+
+def test_referrers_api_a_signature_copied_from_another_image_is_refused(
+    referrers_registry: Signing, api_keys: dict[str, tuple[Path, Path]]
+) -> None:
+    """With the API a referrer is listed by its ``subject``: the attacker re-points a valid
+    bundle manifest's subject at the other image (a new manifest, the same signed bundle)."""
+    repository = "api/copied"
+    signed = referrers_registry.push(repository, "good")
+    other = referrers_registry.push(repository, "evil")
+    referrers_registry.sign(
+        f"{referrers_registry.address}/{repository}@{signed}", api_keys["release"][0], bundle=True
+    )
+    (original,) = _referrers(referrers_registry, repository, signed)
+    manifest = orjson.loads(
+        referrers_registry.run(
+            referrers_registry.crane, "manifest", "--insecure",
+            f"{referrers_registry.address}/{repository}@{original['digest']}",
+        )
+    )  # fmt: skip
+    subject = httpx.head(
+        f"http://{referrers_registry.address}/v2/{repository}/manifests/{other}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    manifest["subject"] = {
+        "mediaType": subject.headers["content-type"],
+        "digest": other,
+        "size": int(subject.headers["content-length"]),
+    }
+    copied = referrers_registry.put_manifest(repository, "copy", manifest)
+    assert [d["digest"] for d in _referrers(referrers_registry, repository, other)] == [copied]
+    verdict = _verify_through_the_api(referrers_registry, repository, other, api_keys["release"][1])
+    assert verdict.status is SignatureStatus.INVALID, verdict.detail
+    assert f"the statement is about {signed.removeprefix('sha256:')}" in verdict.detail
+
+
+def test_referrers_api_an_attestation_is_not_a_signature(
+    referrers_registry: Signing, api_keys: dict[str, tuple[Path, Path]]
+) -> None:
+    repository = "api/attested"
+    digest = referrers_registry.push(repository, "1.0")
+    referrers_registry.attest(
+        f"{referrers_registry.address}/{repository}@{digest}", api_keys["release"][0]
+    )
+    verdict = _verify_through_the_api(
+        referrers_registry, repository, digest, api_keys["release"][1]
+    )
+    assert verdict.status is SignatureStatus.INVALID, verdict.detail
+    assert "attestation" in verdict.detail
+
+
+def test_referrers_api_other_artifacts_are_ignored(
+    referrers_registry: Signing, api_keys: dict[str, tuple[Path, Path]]
+) -> None:
+    """An SBOM attached as an OCI 1.1 artifact is listed like a bundle by this registry (the
+    config's media type): kubeward reads its manifest, sees no bundle and passes over it, so it
+    neither hides the signature nor makes an unsigned image ``invalid``."""
+    repository = "api/sbom"
+    digest = referrers_registry.push(repository, "1.0")
+    image = httpx.head(
+        f"http://{referrers_registry.address}/v2/{repository}/manifests/{digest}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    empty = referrers_registry.put_blob(repository, b"{}")
+    sbom = referrers_registry.put_blob(repository, b'{"spdxVersion": "SPDX-2.3"}')
+    referrers_registry.put_manifest(repository, "sbom", {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+        "layers": [{"mediaType": "application/spdx+json", **sbom}],
+        "subject": {
+            "mediaType": image.headers["content-type"],
+            "digest": digest,
+            "size": int(image.headers["content-length"]),
+        },
+    })  # fmt: skip
+    alone = _verify_through_the_api(referrers_registry, repository, digest, api_keys["release"][1])
+    assert alone.status is SignatureStatus.UNSIGNED, alone.detail
+    referrers_registry.sign(
+        f"{referrers_registry.address}/{repository}@{digest}", api_keys["release"][0], bundle=True
+    )
+    assert len(_referrers(referrers_registry, repository, digest)) == 2
+    both = _verify_through_the_api(referrers_registry, repository, digest, api_keys["release"][1])
+    assert both.status is SignatureStatus.VERIFIED, both.detail
+
+
+def test_referrers_api_pages_are_followed(
+    referrers_registry: Signing, api_keys: dict[str, tuple[Path, Path]]
+) -> None:
+    """The spec lets a registry page the referrers list (``Link: <…>; rel="next"``). This
+    registry does not, so a front for it does: one descriptor per page, the signature last."""
+    repository = "api/paged"
+    digest = referrers_registry.push(repository, "1.0")
+    image = f"{referrers_registry.address}/{repository}@{digest}"
+    referrers_registry.attest(image, api_keys["release"][0])
+    referrers_registry.sign(image, api_keys["release"][0], bundle=True)
+    upstream = f"http://{referrers_registry.address}"
+
+    def is_signature(descriptor: dict[str, object]) -> bool:
+        annotations = descriptor.get("annotations")
+        return isinstance(annotations, dict) and annotations.get(
+            "dev.sigstore.bundle.predicateType"
+        ) == "https://sigstore.dev/cosign/sign/v1"  # fmt: skip
+
+    signing_last = sorted(_referrers(referrers_registry, repository, digest), key=is_signature)
+    pages: list[str] = []
+
+    class Front(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if "/referrers/" not in self.path:
+                answer = httpx.get(upstream + self.path, headers={"Accept": self.headers["Accept"]})
+                self._send(answer.status_code, answer.headers["content-type"], answer.content)
+                return
+            page = int(parse_qs(urlparse(self.path).query).get("page", ["0"])[0])
+            pages.append(self.path)
+            body = orjson.dumps({
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": signing_last[page : page + 1],
+            })  # fmt: skip
+            link = f'<{urlparse(self.path).path}?page={page + 1}>; rel="next"'
+            more = page + 1 < len(signing_last)
+            self._send(200, "application/vnd.oci.image.index.v1+json", body, link if more else "")
+
+        def _send(self, status: int, kind: str, body: bytes, link: str = "") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            if link:
+                self.send_header("Link", link)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    front = ThreadingHTTPServer(("127.0.0.1", 0), Front)
+    threading.Thread(target=front.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{front.server_address[1]}"
+        key = load_public_key(api_keys["release"][1].read_bytes(), "release.pub")
+        policy = SignaturePolicy(
+            rules=(SignatureRule("test", ("**",), (key,)),), plain_http=frozenset({address})
+        )
+        client = RegistryClient(timeout=5, insecure=policy.plain_http)
+        _CLIENTS.append(client)
+        verdict = ImageVerifier(policy, client).verify(f"{address}/{repository}@{digest}")
+    finally:
+        front.shutdown()
+        front.server_close()
+    assert verdict is not None and verdict.status is SignatureStatus.VERIFIED, verdict
+    assert len(pages) == 2
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("", None),
+        ('</v2/a/b/referrers/sha256:1?last=x>; rel="next"', "/v2/a/b/referrers/sha256:1?last=x"),
+        ("<https://r.example/v2/a/b/referrers/sha256:1?n=2>; rel=next", "same host"),
+        ('<https://evil.example/v2/a/b/referrers/sha256:1>; rel="next"', "refused"),
+        ('</v2/other/referrers/sha256:1>; rel="next"', "refused"),
+        ('</token?scope=x>; rel="next"', "refused"),
+        ('</v2/a/b/referrers/sha256:1?last=x>; rel="prev"', None),
+    ],
+)
+def test_referrers_page_links_stay_on_the_registry(link: str, expected: str | None) -> None:
+    from kubeward.signatures.registry import RegistryError, next_page
+
+    current = "https://r.example/v2/a/b/referrers/sha256:1"
+    if expected == "refused":
+        with pytest.raises(RegistryError):
+            next_page(current, link, "a/b")
+    elif expected is None:
+        assert next_page(current, link, "a/b") is None
+    elif expected == "same host":
+        assert next_page(current, link, "a/b") == "https://r.example/v2/a/b/referrers/sha256:1?n=2"
+    else:
+        assert next_page(current, link, "a/b") == "https://r.example" + expected

@@ -28,10 +28,13 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 """The distribution spec's recommended manifest limit."""
 MAX_BLOB_BYTES = 4 * 1024 * 1024
 """Signature payloads and bundles are a few KiB; anything larger is refused unread."""
+MAX_REFERRER_PAGES = 16
+"""Pages of the referrers API followed per image (with ``MAX_SIGNATURES`` bundles read)."""
 DOCKER_HUB_API = "registry-1.docker.io"
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -149,7 +152,13 @@ class RegistryClient:
     def _get(
         self, registry: str, repository: str, path: str, accept: str, limit: int
     ) -> tuple[int, bytes, httpx.Headers]:
-        url = f"{self._base(registry)}/v2/{repository}/{path}"
+        return self._get_url(
+            registry, repository, f"{self._base(registry)}/v2/{repository}/{path}", accept, limit
+        )
+
+    def _get_url(
+        self, registry: str, repository: str, url: str, accept: str, limit: int
+    ) -> tuple[int, bytes, httpx.Headers]:
         scope = f"repository:{repository}:pull"
         headers = {"Accept": accept}
         try:
@@ -236,18 +245,66 @@ class RegistryClient:
         return body
 
     def referrers(self, registry: str, repository: str, digest: str) -> list[dict[str, Any]] | None:
-        """The referrers API's descriptors, or ``None`` where the registry lacks the API."""
-        status, body, _ = self._get(
-            registry, repository, f"referrers/{digest}",
-            "application/vnd.oci.image.index.v1+json", MAX_MANIFEST_BYTES,
-        )  # fmt: skip
-        if status in (404, 405, 400):
-            return None
-        if status != 200:
-            raise RegistryError(f"{registry}/{repository}: referrers answered HTTP {status}")
-        try:
-            index = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise RegistryError(f"{registry}/{repository}: referrers answered no JSON") from None
-        manifests = index.get("manifests") if isinstance(index, dict) else None
-        return [m for m in manifests if isinstance(m, dict)] if isinstance(manifests, list) else []
+        """The referrers API's descriptors (every page), or ``None`` where the registry lacks
+        the API: 404, 405 or 400, or a 200 that is not an OCI image index (the distribution
+        spec's only answer), so the caller falls back to the referrers tag.
+
+        No ``artifactType`` filter is sent: registries may ignore it (``OCI-Filters-Applied``
+        tells) and some list cosign's bundles under the wrong type (see the verifier), so the
+        caller filters. Pages are followed through ``Link: <…>; rel="next"`` on the same
+        registry and repository only, at most ``MAX_REFERRER_PAGES`` of them.
+        """
+        url = f"{self._base(registry)}/v2/{repository}/referrers/{digest}"
+        found: list[dict[str, Any]] = []
+        for page in range(MAX_REFERRER_PAGES):
+            status, body, headers = self._get_url(
+                registry, repository, url, OCI_INDEX, MAX_MANIFEST_BYTES
+            )
+            media_type = headers.get("content-type", "").split(";")[0].strip()
+            if page == 0 and (
+                status in (404, 405, 400) or (status == 200 and media_type != OCI_INDEX)
+            ):
+                return None
+            if status != 200:
+                raise RegistryError(f"{registry}/{repository}: referrers answered HTTP {status}")
+            if media_type != OCI_INDEX:
+                raise RegistryError(
+                    f"{registry}/{repository}: a referrers page answered {media_type!r}"
+                )
+            try:
+                index = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise RegistryError(
+                    f"{registry}/{repository}: referrers answered no JSON"
+                ) from None
+            manifests = index.get("manifests") if isinstance(index, dict) else None
+            if isinstance(manifests, list):
+                found.extend(m for m in manifests if isinstance(m, dict))
+            following = next_page(url, headers.get("link", ""), repository)
+            if following is None:
+                return found
+            url = following
+        raise RegistryError(
+            f"{registry}/{repository}: more than {MAX_REFERRER_PAGES} pages of referrers"
+        )
+
+
+_LINK_NEXT = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
+
+
+def next_page(current: str, link: str, repository: str) -> str | None:
+    """The absolute URL of the next referrers page named by a ``Link`` header, ``None`` when
+    there is none. A link to another host, scheme or repository, or off the referrers path, is
+    refused: the registry must not steer the client (and its token) elsewhere."""
+    match = _LINK_NEXT.search(link)
+    if match is None:
+        return None
+    base = httpx.URL(current)
+    target = base.join(match.group(1))
+    if (
+        (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port)
+        or not target.path.startswith(f"/v2/{repository}/referrers/")
+        or target == base
+    ):
+        raise RegistryError(f"{base.host}/{repository}: refused referrers page link {link!r}")
+    return str(target)

@@ -2,8 +2,9 @@
 
 For a digest, both places cosign writes signatures are read: the ``sha256-<hex>.sig`` tag
 (simple signing) and the image's referrers (OCI 1.1 API, or the ``sha256-<hex>`` referrers tag
-where the registry lacks it) filtered to Sigstore bundles. Verdicts are cached by (repository,
-digest, key set) for ``cacheTTL``; a tag's digest is never cached, since a tag can move.
+where the registry lacks it) that are or may be Sigstore bundles (``bundle_candidates``).
+Verdicts are cached by (repository, digest, key set) for ``cacheTTL``; a tag's digest is never
+cached, since a tag can move.
 Registry failures are ``error`` verdicts and are not cached.
 """
 
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from kubeward.model.signatures import SignatureStatus, SignatureVerdict
 from kubeward.rules._common.images import ImageRef, InvalidImageReference, parse_image
 from kubeward.signatures.cosign import (
     BUNDLE_MEDIA_TYPE_PREFIX,
+    SIGN_PREDICATE,
     PublicKey,
     SignatureFormatError,
     SimpleSigningLayer,
@@ -178,27 +181,30 @@ class ImageVerifier:
             except SignatureFormatError as exc:
                 problems.append(f"malformed referrers index: {exc}")
                 descriptors = []
-        bundles = [
-            d for d in descriptors
-            if isinstance(d.get("artifactType"), str)
-            and d["artifactType"].startswith(BUNDLE_MEDIA_TYPE_PREFIX)
-            and isinstance(d.get("digest"), str)
-        ]  # fmt: skip
-        for descriptor in bundles[: max(0, MAX_SIGNATURES - seen)]:
+        candidates = bundle_candidates(descriptors)
+        for manifest_digest, listed in candidates[: max(0, MAX_SIGNATURES - seen)]:
             try:
-                signed = self._bundle(registry, repository, descriptor["digest"], digest, keys)
+                by = self._bundle(
+                    registry, repository, manifest_digest, digest, keys, listed=listed
+                )
             except (SignatureFormatError, NotFound) as exc:
                 problems.append(f"bundle: {exc}")
                 continue
-            signers.update(k.name for k in signed)
-            formats.update(f"{k.name} (bundle)" for k in signed)
+            if by is None:
+                continue  # another kind of artifact (an SBOM, a Notation signature)
+            signers.update(k.name for k in by)
+            formats.update(f"{k.name} (bundle)" for k in by)
         return _Found(frozenset(signers), frozenset(formats), tuple(problems))
 
     def _bundle(
         self, registry: str, repository: str, manifest_digest: str, digest: str,
-        keys: tuple[PublicKey, ...],
-    ) -> list[PublicKey]:  # fmt: skip
+        keys: tuple[PublicKey, ...], *, listed: bool,
+    ) -> list[PublicKey] | None:  # fmt: skip
+        """The keys that signed the bundle in this referrer; ``None`` when a referrer the
+        registry did not list as a bundle (``listed`` false) turns out to be something else."""
         manifest = self.client.manifest(registry, repository, manifest_digest).json()
+        if not listed and not _holds_bundle(manifest):
+            return None
         subject = manifest.get("subject")
         if not isinstance(subject, dict) or subject.get("digest") != digest:
             raise SignatureFormatError(f"artifact {manifest_digest} does not refer to {digest}")
@@ -213,6 +219,59 @@ class ImageVerifier:
         if not isinstance(blob_digest, str):
             raise SignatureFormatError(f"artifact {manifest_digest}'s layer has no digest")
         return bundle_signer(self.client.blob(registry, repository, blob_digest), digest, keys)
+
+
+EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
+BUNDLE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+
+
+def bundle_candidates(descriptors: Iterable[Mapping[str, Any]]) -> list[tuple[str, bool]]:
+    """``(manifest digest, listed as a bundle)`` for the referrers that may be Sigstore bundles,
+    the likeliest first.
+
+    cosign gives its bundle manifests ``artifactType: application/vnd.dev.sigstore.bundle…``,
+    and a conformant registry lists that. But a registry that takes the descriptor's
+    ``artifactType`` from the config's media type instead (go-containerregistry's
+    ``pkg/registry``, behind ``crane registry serve``) lists every OCI 1.1 artifact as
+    ``application/vnd.oci.empty.v1+json``, and older ones leave it out: those referrers are
+    fetched and judged by their manifest. Any other type (an SBOM, a Notation signature) is
+    skipped unread. Descriptors listed as bundles come first, and among them those annotated
+    with cosign's signing predicate (a hint only: the signed statement decides).
+    """
+    ranked: dict[str, tuple[bool, bool]] = {}
+    for descriptor in descriptors:
+        manifest_digest = descriptor.get("digest")
+        kind = descriptor.get("artifactType")
+        if not isinstance(manifest_digest, str) or manifest_digest in ranked:
+            continue
+        if isinstance(kind, str) and kind.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
+            listed = True
+        elif kind in (None, "", EMPTY_CONFIG_TYPE):
+            listed = False
+        else:
+            continue
+        annotations = descriptor.get("annotations")
+        signing = (
+            isinstance(annotations, dict)
+            and annotations.get(BUNDLE_PREDICATE_ANNOTATION) == SIGN_PREDICATE
+        )
+        ranked[manifest_digest] = (listed, signing)
+    order = sorted(ranked.items(), key=lambda item: (not item[1][0], not item[1][1]))
+    return [(manifest_digest, listed) for manifest_digest, (listed, _) in order]
+
+
+def _holds_bundle(manifest: Mapping[str, Any]) -> bool:
+    """Whether an artifact manifest is a Sigstore bundle by its own ``artifactType`` or layers."""
+    kind = manifest.get("artifactType")
+    if isinstance(kind, str) and kind.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
+        return True
+    layers = manifest.get("layers")
+    return isinstance(layers, list) and any(
+        isinstance(layer, dict)
+        and isinstance(layer.get("mediaType"), str)
+        and layer["mediaType"].startswith(BUNDLE_MEDIA_TYPE_PREFIX)
+        for layer in layers
+    )
 
 
 def _names(rules: tuple[SignatureRule, ...]) -> str:
