@@ -109,12 +109,10 @@ def _custom_policies(config: Config, policies: tuple[str, ...]) -> LoadedPolicie
 
 
 def _custom_rules(config: Config, policies: tuple[str, ...]) -> list[Rule]:
-    from kubeward.policies.loader import refuse_leaking_policies
+    from kubeward.policies.loader import isolate_leaking_policies
 
     loaded = _custom_policies(config, policies)
-    refused = refuse_leaking_policies(loaded, "the webhook (a long-running server)")
-    if refused:
-        raise UsageError("policies: " + "; ".join(refused))
+    isolate_leaking_policies(loaded)  # a long-running server: see kubeward.policies.cel_worker
     return loaded.rules
 
 
