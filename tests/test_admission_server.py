@@ -30,9 +30,11 @@ def start_process(
     )  # fmt: skip
 
 
-def start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, ssl.SSLContext]:
+def start(
+    tmp_path: Path, config: str = "{}\n"
+) -> tuple[subprocess.Popen[bytes], int, ssl.SSLContext]:
     cert, key = _self_signed(tmp_path, "127.0.0.1")
-    (tmp_path / "kubeward.yaml").write_text("{}\n")
+    (tmp_path / "kubeward.yaml").write_text(config)
     port = free_port()
     with (tmp_path / "server.log").open("wb") as log:  # the child keeps its own descriptor
         server = start_process(port, cert, key, tmp_path / "kubeward.yaml", log)

@@ -35,7 +35,7 @@ from kubeward.engine import Evaluation, evaluate, merge
 from kubeward.errors import ConfigError
 from kubeward.history import HistoryStore, fingerprint
 from kubeward.model import Finding, Inventory, K8sObject, ScanResult
-from kubeward.policies.loader import refuse_leaking_policies
+from kubeward.policies.loader import isolate_leaking_policies
 from kubeward.rules._base import Scope
 from kubeward.scan import (
     ClusterTarget,
@@ -96,9 +96,7 @@ class AuditSession:
                 "policies: "
                 + "; ".join(f"{p.file}:{p.line or '?'}: {p.message}" for p in custom.problems)
             )
-        refused = refuse_leaking_policies(custom, "audit --watch (a long-running process)")
-        if refused:
-            raise ConfigError("policies: " + "; ".join(refused))
+        isolate_leaking_policies(custom)  # a long-running process: see policies.cel_worker
         self.rules = (*chosen_rules(request), *custom.rules)
         self.object_rules = tuple(r for r in self.rules if r.scope is Scope.OBJECT)
         self.inventory_rules = tuple(r for r in self.rules if r.scope is Scope.INVENTORY)

@@ -156,11 +156,9 @@ def _namespace_cache(
 
 
 def _custom_rules(loaded: LoadedPolicies) -> list[Rule]:
-    from kubeward.policies.loader import refuse_leaking_policies
+    from kubeward.policies.loader import isolate_leaking_policies
 
-    refused = refuse_leaking_policies(loaded, "the webhook (a long-running server)")
-    if refused:
-        raise UsageError("policies: " + "; ".join(refused))
+    isolate_leaking_policies(loaded)  # a long-running server: see kubeward.policies.cel_worker
     return loaded.rules
 
 

@@ -74,8 +74,8 @@ class Expression:
         self.reads_namespace = _NAMESPACE_OBJECT.search(source) is not None
         """It names ``namespaceObject``, which the webhook must look up in the cluster."""
         self.leaking_functions = k8s_cel.leaking_functions(serialized)
-        """Kubernetes library functions it calls whose arguments or results leak (see
-        ``k8s_cel.LEAKING_OVERLOADS``): fine in a scan, refused by long-running servers."""
+        """Kubernetes library functions it calls, each call of which leaks in the engine (see
+        ``cel_worker``): fine in a scan; long-running servers evaluate it in the CEL worker."""
 
     def holds(self, data: Mapping[str, Any]) -> bool:
         """Evaluate with ``data`` (missing variables are null); raises CelEvaluationError."""

@@ -37,6 +37,7 @@ static text: a message computed from the object could quote a Secret's value.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from typing import Any
 import yaml
 
 from kubeward.model import K8sObject, Violation
+from kubeward.policies import cel_worker
 from kubeward.policies.cel import CelError, CelEvaluationError, Expression
 from kubeward.policies.fields import (
     API_VERSION,
@@ -90,8 +92,8 @@ class CelDefinition:
     validations: tuple[tuple[str, str], ...]
     """(expression, message)."""
     leaking_functions: tuple[str, ...] = ()
-    """Kubernetes CEL functions it calls that leak memory in the engine (see
-    ``k8s_cel.LEAKING_OVERLOADS``)."""
+    """Kubernetes CEL functions it calls, which leak memory in the engine (see
+    ``cel_worker``): a long-running process evaluates it in the recycled CEL worker."""
     params: Mapping[str, Any] | None = None
     """``spec.params``: the policy's own ``params`` (``policyParams:`` may replace it)."""
     reads_namespace: bool = False
@@ -109,21 +111,28 @@ class LoadedPolicies:
     """By rule ID."""
 
 
-def refuse_leaking_policies(loaded: LoadedPolicies, where: str) -> list[str]:
-    """Why each CEL policy cannot run in a long-running process (``where``): it calls
-    Kubernetes CEL functions whose values cel-expr-python 0.1.3 never frees."""
-    reasons = []
+def isolate_leaking_policies(loaded: LoadedPolicies) -> list[str]:
+    """For a long-running process (the webhook, ``audit --watch``): CEL expressions that call
+    Kubernetes library functions will run in the recycled CEL worker (``cel_worker``), started
+    now with them compiled, because cel-expr-python 0.1.3 leaks on every such call. The IDs
+    of the policies concerned."""
+    isolated: list[str] = []
+    sources: list[str] = []
     for rule in loaded.rules:
         definition = loaded.definitions.get(rule.id)
         if isinstance(definition, CelDefinition) and definition.leaking_functions:
-            file = rule.module.removeprefix(f"{POLICY_MODULE}:")
-            reasons.append(
-                f"{file}: {rule.id} calls {', '.join(definition.leaking_functions)}, which leak "
-                f"memory in the CEL engine (cel-expr-python 0.1.3) on every call, so {where} "
-                "refuses it; scans are fine, and `kubeward admission export-vap` enforces it "
-                "inside the API server instead"
+            isolated.append(rule.id)
+            sources.extend(source for source, _ in definition.validations)
+            _ISOLATED.append(
+                _IsolatedPolicy(
+                    rule.id,
+                    rule.target,
+                    tuple(source for source, _ in definition.validations),
+                    definition.params,
+                )
             )
-    return reasons
+    cel_worker.isolate(sources)
+    return isolated
 
 
 def policy_files(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -311,9 +320,11 @@ def _checker(
             "params": params.policy_params.get(rule_id, own_params),
             "namespaceObject": namespace,
         }
+        isolated = _isolated_verdicts(obj, checks, data, params) if cel_worker.isolated() else {}
         for expression, message in checks:
             try:
-                holds = expression.holds(data)
+                found = isolated.get(expression.source)
+                holds = expression.holds(data) if found is None else found.verdict()
             except CelEvaluationError as exc:
                 if obj.kind == "Secret":  # CEL's message could quote a value it failed on
                     detail = f"{expression.source!r} failed (details withheld for a Secret)"
@@ -329,3 +340,63 @@ def _checker(
                 yield Violation((), message)
 
     return check
+
+
+@dataclass(frozen=True)
+class _Isolated:
+    """One expression's result from the CEL worker."""
+
+    result: bool | str
+
+    def verdict(self) -> bool:
+        if isinstance(self.result, bool):
+            return self.result
+        raise CelEvaluationError(self.result)
+
+
+def _isolated_verdicts(
+    obj: K8sObject,
+    checks: Sequence[tuple[Expression, str]],
+    data: dict[str, Any],
+    params: RuleParams,
+) -> dict[str, _Isolated]:
+    """The expressions that call Kubernetes functions, evaluated in the CEL worker
+    (``cel_worker``: the engine leaks on those calls, so a long-running process keeps them out
+    of its own memory). The first policy to ask about an object sends the expressions of every
+    isolated policy that matches it and sees the same ``params`` in one exchange; the others
+    find their answers."""
+    own = [e.source for e, _ in checks if e.leaking_functions]
+    if not own:
+        return {}
+    mine = data["params"]
+    last = getattr(_BATCH, "last", None)
+    if last is None or last[0] is not obj or last[1] != mine or not all(s in last[2] for s in own):
+        wanted = [
+            source
+            for policy in _ISOLATED
+            if policy.target.matches(obj)
+            and params.policy_params.get(policy.rule_id, policy.params) == mine
+            for source in policy.sources
+        ]
+        sources = list(dict.fromkeys([*own, *wanted]))
+        try:
+            results: list[bool | str] = cel_worker.POOL.evaluate(sources, data)
+        except cel_worker.WorkerError as exc:
+            results = [f"{source!r}: {exc}" for source in sources]
+        last = (obj, mine, dict(zip(sources, map(_Isolated, results), strict=True)))
+        _BATCH.last = last  # holds the object, so that no other one can take its id
+    return {source: last[2][source] for source in own}
+
+
+@dataclass(frozen=True)
+class _IsolatedPolicy:
+    rule_id: str
+    target: Target
+    sources: tuple[str, ...]
+    params: Mapping[str, Any] | None
+
+
+_ISOLATED: list[_IsolatedPolicy] = []
+"""Each isolated policy's target and expressions (``isolate_leaking_policies``)."""
+_BATCH = threading.local()
+"""The last object judged in this thread and its answers from the worker."""
