@@ -159,13 +159,58 @@ def test_isolated_policies_with_different_params_are_not_answered_with_each_othe
          "data": {"size": "10Mi"}}, UNLOCATED,
     )  # fmt: skip
 
-    def verdicts(params: RuleParams) -> dict[str, int]:
-        return {r.id: len(list(r.run_object(obj, params))) for r in loaded.rules}
+    def verdicts(params: RuleParams, judged: K8sObject = obj) -> dict[str, int]:
+        return {r.id: len(list(r.run_object(judged, params))) for r in loaded.rules}
 
     assert verdicts(RuleParams()) == {"ACME091": 0, "ACME092": 1}
     assert set(isolate_leaking_policies(loaded)) == {"ACME091", "ACME092"}
     assert verdicts(RuleParams()) == {"ACME091": 0, "ACME092": 1}
     assert pool._active is not None and pool._active.evaluations == 2
     same = RuleParams(policy_params={"ACME092": {"data": {"max": "1Gi"}}})
-    assert verdicts(same) == {"ACME091": 0, "ACME092": 0}
+    again = K8sObject(obj.raw, UNLOCATED)  # answers are kept per object: a fresh one
+    assert verdicts(same, again) == {"ACME091": 0, "ACME092": 0}
     assert pool._active.evaluations == 3  # the same params now: one exchange for both
+
+
+def test_the_webhook_sends_isolated_policies_ahead_and_judges_as_in_process(
+    pool: cel_worker.Pool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """At admission the worker gets its expressions before the catalog runs (one exchange per
+    review, even with two params groups), and the verdicts are those of in-process evaluation."""
+    from kubeward.admission.review import Reviewer, parse, response
+    from kubeward.engine import EngineSettings
+    from kubeward.model.enforcement import AdmissionSettings
+    from kubeward.rules import ALL_RULES
+    from tests.test_admission import review
+
+    monkeypatch.setitem(cel_worker._ISOLATION, "on", False)
+    monkeypatch.setattr(loader, "_ISOLATED", [])
+    template = (
+        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {{name: cap-{n}}}\n"
+        "spec:\n  id: ACME09{n}\n  title: t\n  severity: low\n  remediation: r.\n"
+        "  match: {{kinds: [ConfigMap]}}\n  params: {{data: {{max: '{cap}'}}}}\n"
+        "  validations:\n    - expression: >-\n"
+        "        quantity(object.data.size).compareTo(quantity(params.data.max)) <= 0\n"
+        "      message: over the cap {cap}\n"
+    )
+    (tmp_path / "p.yaml").write_text(
+        template.format(n=1, cap="1Gi") + "---\n" + template.format(n=2, cap="1Mi")
+    )
+    loaded = load_policies([tmp_path])
+    reviewer = Reviewer([*ALL_RULES, *loaded.rules], EngineSettings(), AdmissionSettings())
+
+    def decide(size: str) -> tuple[bool, str]:
+        body = review({"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": "c", "namespace": "shop"}, "data": {"size": size}})  # fmt: skip
+        request = parse(body)
+        answer = response(request, reviewer.decide(request))["response"]
+        return answer["allowed"], answer.get("status", {}).get("message", "")
+
+    expected = [decide(size) for size in ("10Mi", "2Gi", "1Ki", "bad")]
+    assert expected[0][0] is False and "over the cap 1Mi" in expected[0][1]
+    isolate_leaking_policies(loaded)
+    assert pool._active is not None
+    before = pool._active.evaluations
+    assert [decide(size) for size in ("10Mi", "2Gi", "1Ki", "bad")] == expected
+    assert pool._active.evaluations - before == 8  # two params groups: two exchanges each
+    assert getattr(loader._BATCH, "pending", None) is None

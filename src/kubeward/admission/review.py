@@ -23,6 +23,7 @@ from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.model.secrets import without_secret_values
+from kubeward.policies.loader import isolated_ahead
 from kubeward.rules import Rule, Scope
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
@@ -196,7 +197,8 @@ class Reviewer:
         obj = K8sObject(
             context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
         )
-        evaluation = evaluate(Inventory([obj]), self.rules, engine)
+        with isolated_ahead(obj, engine.params):
+            evaluation = evaluate(Inventory([obj]), self.rules, engine)
         return evaluation.findings, evaluation.errors
 
 

@@ -165,12 +165,19 @@ class _Process:
         self.rss: int = self.base_rss
 
     def exchange(self, frame: bytes, timeout: float) -> dict[str, Any]:
-        stdin, stdout = self.process.stdin, self.process.stdout
+        self.write(frame)
+        return self.read(timeout)
+
+    def write(self, frame: bytes) -> None:
+        stdin = self.process.stdin
         assert stdin is not None  # noqa: S101 - created with pipes
-        assert stdout is not None  # noqa: S101
         pending = memoryview(struct.pack(">I", len(frame)) + frame)
         while pending:  # the worker only waits for requests here: it reads all of it
             pending = pending[os.write(stdin.fileno(), pending) :]
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        stdout = self.process.stdout
+        assert stdout is not None  # noqa: S101 - created with pipes
         answer: dict[str, Any] = orjson.loads(_read_frame(stdout.fileno(), timeout))
         return answer
 
@@ -209,6 +216,15 @@ def _read_frame(fd: int, timeout: float) -> bytes:
     return data[4:]
 
 
+class Sent:
+    """An evaluation handed to a worker, whose answer is still to be read."""
+
+    __slots__ = ("worker",)
+
+    def __init__(self, worker: _Process) -> None:
+        self.worker = worker
+
+
 class Pool:
     """The active worker and, near the end of its budget, its successor."""
 
@@ -235,14 +251,35 @@ class Pool:
 
     def evaluate(self, sources: Sequence[str], data: Mapping[str, Any]) -> list[bool | str]:
         """Each expression's verdict on ``data``, or its error message."""
+        return self.receive(self.send(sources, data))
+
+    def send(self, sources: Sequence[str], data: Mapping[str, Any]) -> Sent:
+        """Hand the evaluation to the worker and return at once (the caller works on while the
+        worker evaluates); ``receive`` gives the answer. Until then the pool is held: a thread
+        must ``receive`` what it sent before it sends again."""
         encoded = orjson.dumps([sources, data], default=str)
-        with self._lock:
+        self._lock.acquire()
+        try:
             for source in sources:
                 if source not in self._sources:
                     self._sources[source] = None
             worker = self._running()
             try:
-                answer = worker.exchange(b"E" + encoded, EVALUATION_TIMEOUT)
+                worker.write(b"E" + encoded)
+            except OSError as exc:
+                self._lose(worker)
+                raise WorkerError(f"the CEL worker stopped unexpectedly ({exc})") from None
+        except BaseException:
+            self._lock.release()
+            raise
+        return Sent(worker)
+
+    def receive(self, sent: Sent) -> list[bool | str]:
+        """The answer to ``sent`` (and the pool is free again)."""
+        worker = sent.worker
+        try:
+            try:
+                answer = worker.read(EVALUATION_TIMEOUT)
             except TimeoutError:
                 self._lose(worker)
                 raise WorkerError(
@@ -254,6 +291,8 @@ class Pool:
             worker.evaluations += 1
             worker.rss = int(answer.get("rss", worker.rss))
             self._budget(worker)
+        finally:
+            self._lock.release()
         results: list[bool | str] = answer["r"]
         return results
 
