@@ -9,7 +9,9 @@ the binding holds the GIL for a whole evaluation and offers no instruction or ti
 a process kubeward can kill bounds a policy that never ends. An evaluation that takes longer
 than ``EVALUATION_TIMEOUT`` seconds kills the sandbox and is an error; the next evaluation
 starts a new one (which loads every policy again). The sandbox's memory is capped as well
-(``rego_worker.MEMORY_LIMIT_MB``): running out kills it the same way.
+(``rego_worker.MEMORY_LIMIT_MB``): running out kills it the same way. The webhook sends the
+evaluations of a review ahead (``evaluate_ahead``): the sandbox works while kubeward runs its
+own rules, with the same time limit per evaluation.
 
 The input document (the same at every enforcement point):
 
@@ -303,7 +305,8 @@ class Sandbox:
         self._loads: dict[str, bytes] = {}
         """Every program loaded, to load again into a new process."""
         self._outgoing = bytearray()
-        """Frames not written yet (the pipe was full)."""
+        self._offset = 0
+        """Frames not written yet (the pipe was full), from ``_offset`` on."""
         self._written = 0
         self._queued = 0
         """Bytes written to the sandbox, and queued for it, since it started."""
@@ -347,11 +350,11 @@ class Sandbox:
             except (OSError, ValueError):  # no sandbox: each evaluation says why, one by one
                 self.close()
                 sent.clear()
-            self._ahead.sent = sent
+            outer, self._ahead.sent = getattr(self._ahead, "sent", None), sent
             try:
                 yield
             finally:
-                self._ahead.sent = None
+                self._ahead.sent = outer
                 for pending in sent.values():
                     if not pending.lost:
                         with suppress(RegoEvaluationError):  # a verdict nobody asked for
@@ -374,7 +377,7 @@ class Sandbox:
         self._waiting.clear()
         self._outgoing.clear()
         self._incoming.clear()
-        self._written = self._queued = 0
+        self._offset = self._written = self._queued = 0
         if process is not None and self._owner == os.getpid():
             process.kill()
             process.wait()
@@ -462,15 +465,18 @@ class Sandbox:
     def _write(self, process: subprocess.Popen[bytes]) -> None:
         """Write what the pipe takes now."""
         assert process.stdin is not None  # noqa: S101 - created with pipes
-        while self._outgoing:
+        while self._offset < len(self._outgoing):
             try:
-                done = os.write(process.stdin.fileno(), self._outgoing[: 1 << 20])
+                with memoryview(self._outgoing) as view, view[self._offset :] as rest:
+                    done = os.write(process.stdin.fileno(), rest)
             except BlockingIOError:
                 return
             if self._waiting and self._written < self._waiting[0].end:
                 self._clock = time.monotonic()  # the sandbox is reading the first request
             self._written += done
-            del self._outgoing[:done]
+            self._offset += done
+        self._outgoing.clear()
+        self._offset = 0
 
     def _pump(self) -> None:
         """Wait for the sandbox (at most the first waiting request's time limit): write what
@@ -500,6 +506,8 @@ class Sandbox:
                 break
             answer = orjson.loads(bytes(self._incoming[4 : size + 4]))
             del self._incoming[: size + 4]
+            if not self._waiting:
+                raise ValueError("the sandbox answered a request it was not sent")
             self._waiting.popleft().answer = answer
             self._clock = time.monotonic()  # the sandbox starts on the next one
 
