@@ -645,3 +645,17 @@ def test_answers_nobody_takes_are_read_before_the_next_evaluation(tmp_path: Path
         assert judge(first, POD) == ["container a", "container b"]  # second's answer left unread
     assert judge(second, POD) == ["The title"]
     assert not sandbox()._waiting and not sandbox()._incoming
+
+
+def test_a_policy_whose_preparation_fails_is_judged_on_its_turn(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    rules = several(tmp_path, JUDGING, DENYING)
+
+    def broken(*_: Any) -> bytes:
+        raise RuntimeError("an encoder bug")
+
+    monkeypatch.setattr(rego_policies, "encode", broken)  # nothing goes ahead: one by one
+    assert decided(rules, POD) == decided(rules, POD, ahead=False)
+    allowed, denied, errors = decided(rules, POD)
+    assert not allowed and not errors and ("ACME901", "The title") in denied

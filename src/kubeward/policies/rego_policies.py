@@ -33,7 +33,7 @@ A policy's verdict is its package's ``deny`` and/or ``violation`` rule (see
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,25 +226,26 @@ def judged_ahead(rules: Sequence[Rule], obj: K8sObject) -> Iterator[None]:
     (the input document made and encoded once when the policies read the same parts of it),
     and each rule's check takes its answer. Verdicts and errors are those of evaluating one by
     one."""
-    checks = [r.check for r in rules if isinstance(r.check, RegoCheck) and r.target.matches(obj)]
-    checks = [c for c in checks if c.applies is None or c.applies(obj)]
-    if not checks:
+    jobs: list[tuple[Hashable, RegoProgram, bytes]] = []
+    try:
+        checks = [r.check for r in rules
+                  if isinstance(r.check, RegoCheck) and r.target.matches(obj)]  # fmt: skip
+        checks = [c for c in checks if c.applies is None or c.applies(obj)]
+        request = admission_request(obj) if checks else {}
+        encoded: dict[tuple[tuple[str, ...], int], bytes] = {}
+        for check in checks:
+            program = check.program
+            # policies that read the same parts of the input share its encoding
+            own = "parameters" in program.inputs and bool(check.parameters)
+            same = (program.inputs, id(check.parameters) if own else 0)
+            if same not in encoded:
+                encoded[same] = encode(program, check.document(obj, request))
+            jobs.append(((id(check), id(obj)), program, encoded[same]))
+    except Exception:  # each rule then judges (or fails) on its own turn, as one by one
+        jobs.clear()
+    if not jobs:
         yield
         return
-    request = admission_request(obj)
-    encoded: dict[tuple[tuple[str, ...], int], bytes] = {}
-    jobs = []
-    for check in checks:
-        program = check.program
-        # policies that read the same parts of the input share its encoding
-        own = "parameters" in program.inputs and bool(check.parameters)
-        same = (program.inputs, id(check.parameters) if own else 0)
-        if same not in encoded:
-            try:
-                encoded[same] = encode(program, check.document(obj, request))
-            except RegoEvaluationError:
-                continue  # evaluated when its turn comes, which reports the problem
-        jobs.append(((id(check), id(obj)), program, encoded[same]))
     with evaluate_ahead(jobs):
         yield
 
