@@ -19,7 +19,7 @@ from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Inventory, K8sObject
 from kubeward.model.enforcement import AdmissionSettings
 from kubeward.model.objects import UNLOCATED
-from kubeward.policies import rego
+from kubeward.policies import rego, rego_policies
 from kubeward.policies.fields import PolicyRuntimeError
 from kubeward.policies.loader import RegoDefinition, load_policies
 from kubeward.policies.rego import RegoEvaluationError, messages
@@ -534,3 +534,128 @@ def test_in_process_evaluation_gives_the_same_findings(tmp_path: Path) -> None:
     sandboxed, in_process = ([(f["ruleId"], f["message"]) for f in json.loads(r.stdout)["findings"]]
                              for r in runs)  # fmt: skip
     assert sandboxed == in_process and len(sandboxed) == 4
+
+
+def several(tmp_path: Path, *texts: str) -> list[Any]:
+    """One rule per Rego text: ACME900, ACME901, … (packages p0, p1, …)."""
+    rules = []
+    for i, text in enumerate(texts):
+        document_ = policy(text.replace("package p", f"package p{i}"))
+        document_ = document_.replace("ACME900", f"ACME9{i:02}").replace(
+            "name: p}", f"name: p{i}}}"
+        )
+        rules.append(rule_of(tmp_path, document_, f"p{i}.yaml"))
+    return rules
+
+
+JUDGING = (
+    "package p\nimport rego.v1\ndeny contains msg if {\n"
+    "  some c in input.request.object.spec.containers\n"
+    '  msg := sprintf("container %s", [c.name])\n}'
+)
+DENYING = 'package p\nimport rego.v1\ndeny if input.request.operation == "CREATE"'
+LOOPING = (
+    'package p\nimport rego.v1\ndeny contains "x" if {\n'
+    "  some c in input.request.object.spec.containers\n"
+    "  some i in numbers.range(1, 100000)\n  some j in numbers.range(1, 100000)\n"
+    "  i == j + 1000000\n}"
+)
+POD: dict[str, Any] = {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w", "namespace": "shop",
+                                                   "annotations": {"n": "not a number"}},
+    "spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]},
+}  # fmt: skip
+
+
+def decided(rules: list[Any], obj: dict[str, Any], *, ahead: bool = True) -> tuple[Any, ...]:
+    """(allowed, denied (rule, message), errors) of the webhook on a CREATE of ``obj``."""
+    reviewer = Reviewer(rules, EngineSettings(), AdmissionSettings())
+    if not ahead:
+        reviewer.rego_rules = ()
+    verdict = reviewer.decide(parse(review(obj)))
+    return verdict.allowed, sorted((f.rule_id, f.message) for f in verdict.denied), verdict.errors
+
+
+def test_policies_sent_ahead_judge_as_one_by_one(tmp_path: Path) -> None:
+    rules = several(tmp_path, JUDGING, FAILING, DENYING, QUOTING)
+    assert len(rules[0].check.program.inputs) == 1  # JUDGING and DENYING share one encoding
+    one_by_one = decided(rules, POD, ahead=False)
+    assert decided(rules, POD) == one_by_one
+    allowed, denied, errors = one_by_one
+    assert (
+        not allowed and ("ACME900", "container b") in denied and ("ACME902", "The title") in denied
+    )
+    (error,) = errors  # the failing one is an error, with its file and line; the others judge
+    assert "ACME901" in error and "p1.yaml:15: could not parse string as number" in error, error
+
+
+def test_a_policy_sent_ahead_is_still_stopped_at_its_time_limit(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(rego, "EVALUATION_TIMEOUT", 0.5)
+    rules = several(tmp_path, JUDGING, LOOPING, DENYING)
+    started = time.monotonic()
+    allowed, denied, errors = decided(rules, POD)
+    assert time.monotonic() - started < 5
+    (error,) = errors
+    assert "ACME901" in error and "exceeded 0.5 s and was stopped" in error
+    # the ones after it in the queue were lost with the sandbox: evaluated again, in a new one
+    assert ("ACME900", "container a") in denied and ("ACME902", "The title") in denied
+    assert not allowed
+    assert decided(rules[:1], POD) == (False, [("ACME900", "container a"),
+                                               ("ACME900", "container b")], [])  # fmt: skip
+
+
+def test_a_policy_sent_ahead_that_exhausts_memory_costs_only_its_verdict(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    rules = several(tmp_path, JUDGING, "package p\nimport rego.v1\ndeny if {\n"
+                    "  input.request.object.spec\n  count(numbers.range(1, 1000000000)) > 0\n}",
+                    DENYING)  # fmt: skip
+    process = sandbox()._process
+    status = Path(f"/proc/{process.pid}/status") if process is not None else Path("/nonexistent")
+    if not status.exists():
+        pytest.skip("needs /proc to size the cap")
+    mapped = next(int(line.split()[1]) for line in status.read_text().splitlines()
+                  if line.startswith("VmSize:")) // 1024  # fmt: skip
+    sandbox().close()
+    monkeypatch.setenv("KUBEWARD_REGO_MEMORY_LIMIT_MB", str(mapped + 250))
+    _, denied, errors = decided(rules, POD)
+    (error,) = errors
+    assert "ACME901" in error and ("sandbox died" in error or "exceeded" in error), error
+    assert ("ACME900", "container a") in denied and ("ACME902", "The title") in denied
+    sandbox().close()  # the next test's sandbox gets the usual cap
+
+
+def test_large_inputs_sent_ahead_do_not_block_on_a_full_pipe(tmp_path: Path) -> None:
+    rules = several(tmp_path, *(
+        f"package p\nimport rego.v1\ndeny contains msg if {{\n"
+        f"  v := input.request.object.data.big\n  msg := sprintf(\"{i}: %d\", [count(v)])\n}}"
+        for i in range(4)))  # fmt: skip
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                  "data": {"big": "x" * 300_000}}  # fmt: skip
+    assert decided(rules, config_map) == (
+        False, [(f"ACME90{i}", f"{i}: 300000") for i in range(4)], [])  # fmt: skip
+
+
+def test_answers_nobody_takes_are_read_before_the_next_evaluation(tmp_path: Path) -> None:
+    first, second = several(tmp_path, JUDGING, DENYING)
+    obj = K8sObject(POD, UNLOCATED)
+    with rego_policies.judged_ahead([first, second], obj):
+        assert judge(first, POD) == ["container a", "container b"]  # second's answer left unread
+    assert judge(second, POD) == ["The title"]
+    assert not sandbox()._waiting and not sandbox()._incoming
+
+
+def test_a_policy_whose_preparation_fails_is_judged_on_its_turn(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    rules = several(tmp_path, JUDGING, DENYING)
+
+    def broken(*_: Any) -> bytes:
+        raise RuntimeError("an encoder bug")
+
+    monkeypatch.setattr(rego_policies, "encode", broken)  # nothing goes ahead: one by one
+    assert decided(rules, POD) == decided(rules, POD, ahead=False)
+    allowed, denied, errors = decided(rules, POD)
+    assert not allowed and not errors and ("ACME901", "The title") in denied

@@ -24,6 +24,7 @@ from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.model.secrets import without_secret_values
 from kubeward.policies.loader import isolated_ahead
+from kubeward.policies.rego_policies import RegoCheck, judged_ahead
 from kubeward.rules import Rule, Scope
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
@@ -145,6 +146,8 @@ class Reviewer:
     ) -> None:
         active = [r for r in rules if settings.action_for(r.id) is not Action.OFF]
         self.rules = tuple(r for r in active if r.scope is Scope.OBJECT)
+        self.rego_rules = tuple(r for r in self.rules if isinstance(r.check, RegoCheck))
+        """Users' Rego policies: evaluated in their sandbox while the other rules run."""
         self.skipped_rules = tuple(r.id for r in active if r.scope is not Scope.OBJECT)
         self.engine = engine
         self.settings = settings
@@ -197,7 +200,8 @@ class Reviewer:
         obj = K8sObject(
             context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
         )
-        with isolated_ahead(obj, engine.params):
+        # users' Rego and isolated CEL policies start in their processes while the catalog runs
+        with judged_ahead(self.rego_rules, obj), isolated_ahead(obj, engine.params):
             evaluation = evaluate(Inventory([obj]), self.rules, engine)
         return evaluation.findings, evaluation.errors
 

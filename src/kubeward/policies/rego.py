@@ -9,7 +9,9 @@ the binding holds the GIL for a whole evaluation and offers no instruction or ti
 a process kubeward can kill bounds a policy that never ends. An evaluation that takes longer
 than ``EVALUATION_TIMEOUT`` seconds kills the sandbox and is an error; the next evaluation
 starts a new one (which loads every policy again). The sandbox's memory is capped as well
-(``rego_worker.MEMORY_LIMIT_MB``): running out kills it the same way.
+(``rego_worker.MEMORY_LIMIT_MB``): running out kills it the same way. The webhook sends the
+evaluations of a review ahead (``evaluate_ahead``): the sandbox works while kubeward runs its
+own rules, with the same time limit per evaluation.
 
 The input document (the same at every enforcement point):
 
@@ -36,7 +38,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,16 +159,40 @@ def document(obj: K8sObject, parameters: Mapping[str, Any] | None = None) -> dic
 
 def evaluate(program: RegoProgram, input_document: Mapping[str, Any]) -> dict[str, Any]:
     """The values of the program's ``deny``/``violation`` rules (absent: undefined)."""
+    return values(program, SANDBOX.evaluate(program, encode(program, input_document)))
+
+
+def encode(program: RegoProgram, input_document: Mapping[str, Any]) -> bytes:
+    """The input document as the sandbox takes it: JSON, with only the parts the program
+    reads."""
     if len(program.inputs) < len(input_document):
         input_document = {k: v for k, v in input_document.items() if k in program.inputs}
     try:
-        encoded = orjson.dumps(input_document, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(input_document, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError as exc:
         raise RegoEvaluationError(f"the object cannot be given to Rego: {exc}") from None
-    answer = SANDBOX.evaluate(program, encoded)
+
+
+def values(program: RegoProgram, answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule values of a sandbox answer; RegoEvaluationError (with file:line) for an
+    error."""
     if "error" in answer:
         raise RegoEvaluationError(program.locate(str(answer["error"])))
     return {rule: value for rule, value in answer.items() if value != UNDEFINED}
+
+
+def evaluate_ahead(
+    jobs: Sequence[tuple[Hashable, RegoProgram, bytes]],
+) -> AbstractContextManager[None]:
+    """A context manager: the evaluations ``(token, program, encoded input)`` are sent to the
+    sandbox at once, and run there while the caller does other work; ``taken(token)`` is one's
+    answer. A no-op in-process (the engine holds the GIL: there is nothing to overlap)."""
+    return SANDBOX.ahead(jobs)
+
+
+def taken(token: Hashable) -> dict[str, Any] | None:
+    """The sandbox's answer to an evaluation sent ahead (None: evaluate it now)."""
+    return SANDBOX.take(token)
 
 
 def messages(values: Mapping[str, Any], default: str) -> list[str]:
@@ -245,16 +273,49 @@ def _relocate(modules: Sequence[RegoModule], message: str, *, drop_first: bool =
     return text.removeprefix("error: ")
 
 
+class _Pending:
+    """A request sent to the sandbox (or still being written): its answer once read."""
+
+    __slots__ = ("answer", "end", "lost", "timeout")
+
+    def __init__(self, end: int, timeout: float) -> None:
+        self.end = end
+        """Where its frame ends in the stream of requests."""
+        self.timeout = timeout
+        self.answer: dict[str, Any] | None = None
+        self.lost = False
+        """The sandbox was stopped before it answered."""
+
+
 class Sandbox:
-    """The worker process, started on first use (and again after it is killed)."""
+    """The worker process, started on first use (and again after it is killed).
+
+    Requests are queued: the sandbox answers them in order, so several evaluations can be sent
+    at once (``ahead``) and their answers read later, while kubeward does other work. Each
+    answer is awaited at most its time limit, counted from the moment the sandbox could start
+    on it (its frame written and the previous answer read); requests are written without
+    blocking, so a sandbox that stops reading is bounded by the same limit.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._process: subprocess.Popen[bytes] | None = None
         self._owner = 0
         """The pid that started the process (a forked child starts its own)."""
         self._loads: dict[str, bytes] = {}
         """Every program loaded, to load again into a new process."""
+        self._outgoing = bytearray()
+        self._offset = 0
+        """Frames not written yet (the pipe was full), from ``_offset`` on."""
+        self._written = 0
+        self._queued = 0
+        """Bytes written to the sandbox, and queued for it, since it started."""
+        self._incoming = bytearray()
+        self._waiting: deque[_Pending] = deque()
+        """Requests sent and not answered yet, in order."""
+        self._clock = 0.0
+        """When the first waiting request could start (the time limit counts from there)."""
+        self._ahead = threading.local()
 
     def load(self, key: str, request: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
         """(parse answer, check answer); the check is bounded like an evaluation."""
@@ -273,8 +334,50 @@ class Sandbox:
                 raise RegoEvaluationError("the policy was not compiled in this process")
             return self._call(b"E" + program.key.encode() + b"\n" + encoded, EVALUATION_TIMEOUT)
 
+    @contextmanager
+    def ahead(self, jobs: Sequence[tuple[Hashable, RegoProgram, bytes]]) -> Iterator[None]:
+        """Send the evaluations ``(token, program, encoded input)`` at once; inside the block,
+        ``take(token)`` is the answer (the sandbox works meanwhile). The sandbox is this
+        thread's until the block ends; answers nobody took are read and dropped then."""
+        with self._lock:
+            sent: dict[Hashable, _Pending] = {}
+            try:
+                process = self._running()
+                for token, program, encoded in jobs:
+                    if program.key in self._loads:
+                        frame = b"E" + program.key.encode() + b"\n" + encoded
+                        sent[token] = self._send(process, frame, EVALUATION_TIMEOUT)
+            except (OSError, ValueError):  # no sandbox: each evaluation says why, one by one
+                self.close()
+                sent.clear()
+            outer, self._ahead.sent = getattr(self._ahead, "sent", None), sent
+            try:
+                yield
+            finally:
+                self._ahead.sent = outer
+                for pending in sent.values():
+                    if not pending.lost:
+                        with suppress(RegoEvaluationError):  # a verdict nobody asked for
+                            self._answer(pending)
+
+    def take(self, token: Hashable) -> dict[str, Any] | None:
+        """The answer of an evaluation sent ``ahead`` (None: not sent, or the sandbox was
+        stopped before it answered; evaluate it again)."""
+        sent: dict[Hashable, _Pending] | None = getattr(self._ahead, "sent", None)
+        pending = sent.pop(token, None) if sent else None
+        if pending is None:
+            return None
+        with self._lock:
+            return None if pending.lost else self._answer(pending)
+
     def close(self) -> None:
         process, self._process = self._process, None
+        for pending in self._waiting:
+            pending.lost = True
+        self._waiting.clear()
+        self._outgoing.clear()
+        self._incoming.clear()
+        self._offset = self._written = self._queued = 0
         if process is not None and self._owner == os.getpid():
             process.kill()
             process.wait()
@@ -284,12 +387,24 @@ class Sandbox:
 
     def _call(self, frame: bytes, timeout: float) -> dict[str, Any]:
         try:
-            return self._exchange(self._running(), frame, timeout)
+            process = self._running()
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise RegoEvaluationError(f"the Rego engine stopped unexpectedly ({exc})") from None
+        return self._answer(self._send(process, frame, timeout))
+
+    def _answer(self, pending: _Pending) -> dict[str, Any]:
+        try:
+            while pending.answer is None:
+                if pending.lost:  # another evaluation's failure stopped the sandbox
+                    raise RegoEvaluationError("the Rego sandbox was stopped before it answered")
+                self._pump()
+            return pending.answer
         except TimeoutError:
             self.close()
             raise RegoEvaluationError(
-                f"evaluation exceeded {timeout:g} s and was stopped (a policy that loops "
-                "over a very large collection?)"
+                f"evaluation exceeded {pending.timeout:g} s and was stopped (a policy that "
+                "loops over a very large collection?)"
             ) from None
         except EOFError:
             self.close()
@@ -304,6 +419,7 @@ class Sandbox:
     def _running(self) -> subprocess.Popen[bytes]:
         if self._owner != os.getpid():  # a forked child never uses its parent's sandbox
             self._process, self._owner = None, os.getpid()
+            self.close()
         if self._process is not None and self._process.poll() is None:
             return self._process
         self.close()
@@ -315,48 +431,85 @@ class Sandbox:
             "RUST_BACKTRACE": "0",  # backtraces cost time and say nothing about a policy
             "RUST_LIB_BACKTRACE": "0",
         }  # fmt: skip
-        self._process = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "kubeward.policies.rego_worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
         )
+        assert process.stdin is not None  # noqa: S101 - created with pipes
+        os.set_blocking(process.stdin.fileno(), False)  # a full pipe never blocks kubeward
+        self._process = process
         for key, request in self._loads.items():  # a restarted sandbox knows every policy
             for frame in (b"L" + request, b"P" + key.encode()):
-                answer = self._exchange(self._process, frame, LOAD_TIMEOUT)
+                try:
+                    answer = self._answer(self._send(process, frame, LOAD_TIMEOUT))
+                except RegoEvaluationError as exc:
+                    raise OSError(f"policy {key} could not be loaded again: {exc}") from None
                 if "error" in answer:  # it compiled before: only an engine fault gets here
                     raise OSError(f"policy {key} no longer compiles: {answer['error']}")
-        return self._process
+        return process
 
-    def _exchange(
-        self, process: subprocess.Popen[bytes], frame: bytes, timeout: float
-    ) -> dict[str, Any]:
+    def _send(self, process: subprocess.Popen[bytes], frame: bytes, timeout: float) -> _Pending:
+        if not self._waiting:
+            self._clock = time.monotonic()  # the sandbox is idle: it starts on this one
+        self._outgoing += struct.pack(">I", len(frame))
+        self._outgoing += frame
+        self._queued += 4 + len(frame)
+        pending = _Pending(self._queued, timeout)
+        self._waiting.append(pending)
+        self._write(process)
+        return pending
+
+    def _write(self, process: subprocess.Popen[bytes]) -> None:
+        """Write what the pipe takes now."""
+        assert process.stdin is not None  # noqa: S101 - created with pipes
+        while self._offset < len(self._outgoing):
+            try:
+                with memoryview(self._outgoing) as view, view[self._offset :] as rest:
+                    done = os.write(process.stdin.fileno(), rest)
+            except BlockingIOError:
+                return
+            if self._waiting and self._written < self._waiting[0].end:
+                self._clock = time.monotonic()  # the sandbox is reading the first request
+            self._written += done
+            self._offset += done
+        self._outgoing.clear()
+        self._offset = 0
+
+    def _pump(self) -> None:
+        """Wait for the sandbox (at most the first waiting request's time limit): write what
+        remains of the requests, read answers and hand them to their requests."""
+        process = self._process
+        if process is None or not self._waiting:
+            raise OSError("no sandbox to wait for")
         assert process.stdin is not None  # noqa: S101 - created with pipes
         assert process.stdout is not None  # noqa: S101
-        pending = memoryview(struct.pack(">I", len(frame)) + frame)
-        while pending:  # the sandbox only waits for requests here: it reads all of it
-            pending = pending[os.write(process.stdin.fileno(), pending) :]
-        answer: dict[str, Any] = orjson.loads(self._read_frame(process.stdout.fileno(), timeout))
-        return answer
-
-    @staticmethod
-    def _read_frame(fd: int, timeout: float) -> bytes:
-        """One length-prefixed answer, in as few reads as the pipe allows."""
-        deadline = time.monotonic() + timeout
-        data = b""
-        size: int | None = None
-        while size is None or len(data) < size + 4:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError
-            chunk = os.read(fd, 1 << 16 if size is None else size + 4 - len(data))
-            if not chunk:
-                raise EOFError("the sandbox process exited")
-            data += chunk
-            if size is None and len(data) >= 4:
-                (size,) = struct.unpack(">I", data[:4])
-        return data[4:]
+        remaining = self._clock + self._waiting[0].timeout - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        readable, writable, _ = select.select(
+            [process.stdout], [process.stdin] if self._outgoing else [], [], remaining
+        )
+        if writable:
+            self._write(process)
+        if not readable:
+            return
+        chunk = os.read(process.stdout.fileno(), 1 << 16)
+        if not chunk:
+            raise EOFError("the sandbox process exited")
+        self._incoming += chunk
+        while len(self._incoming) >= 4:
+            (size,) = struct.unpack_from(">I", self._incoming)
+            if len(self._incoming) < size + 4:
+                break
+            answer = orjson.loads(bytes(self._incoming[4 : size + 4]))
+            del self._incoming[: size + 4]
+            if not self._waiting:
+                raise ValueError("the sandbox answered a request it was not sent")
+            self._waiting.popleft().answer = answer
+            self._clock = time.monotonic()  # the sandbox starts on the next one
 
 
 class InProcess:
@@ -376,6 +529,15 @@ class InProcess:
     def evaluate(self, program: RegoProgram, encoded: bytes) -> dict[str, Any]:
         answer: dict[str, Any] = orjson.loads(self._worker.evaluate(program.key, encoded))
         return answer
+
+    def ahead(
+        self, jobs: Sequence[tuple[Hashable, RegoProgram, bytes]]
+    ) -> AbstractContextManager[None]:
+        """Nothing to send ahead: every evaluation runs when it is asked for."""
+        return nullcontext()
+
+    def take(self, token: Hashable) -> dict[str, Any] | None:
+        return None
 
     def close(self) -> None:
         """Nothing to stop."""

@@ -33,7 +33,8 @@ A policy's verdict is its package's ``deny`` and/or ``violation`` rule (see
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,14 @@ from kubeward.policies.rego import (
     RegoProgram,
     compile_program,
     document,
+    encode,
     evaluate,
+    evaluate_ahead,
     messages,
+    taken,
+    values,
 )
+from kubeward.policies.request import admission_request
 from kubeward.rules import Rule, RuleParams
 from kubeward.yaml_lines import node_line
 
@@ -173,19 +179,36 @@ def library_module(path: Path, text: str) -> RegoModule | None:
     return None
 
 
-def rego_checker(
-    program: RegoProgram,
-    title: str,
-    parameters: Mapping[str, Any] | None = None,
-    applies: Callable[[K8sObject], bool] | None = None,
-) -> Callable[[K8sObject, RuleParams], Iterator[Violation]]:
-    """The rule check: one finding per message of ``deny``/``violation``."""
+class RegoCheck:
+    """A Rego policy's rule check: one finding per message of ``deny``/``violation``."""
 
-    def check(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-        if applies is not None and not applies(obj):
+    def __init__(
+        self,
+        program: RegoProgram,
+        title: str,
+        parameters: Mapping[str, Any] | None = None,
+        applies: Callable[[K8sObject], bool] | None = None,
+    ) -> None:
+        self.program, self.title = program, title
+        self.parameters = dict(parameters or {})
+        self.applies = applies
+
+    def document(self, obj: K8sObject, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The input document (``request``: ``admission_request(obj)``, when already made)."""
+        if request is None:
+            return document(obj, self.parameters)
+        return {"request": request, "review": request, "parameters": self.parameters}
+
+    def __call__(self, obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+        if self.applies is not None and not self.applies(obj):
             return
+        program = self.program
         try:
-            found = messages(evaluate(program, document(obj, parameters)), title)
+            answer = taken((id(self), id(obj)))
+            if answer is None:  # not sent ahead
+                found = messages(evaluate(program, self.document(obj)), self.title)
+            else:
+                found = messages(values(program, answer), self.title)
         except RegoEvaluationError as exc:
             if obj.kind == "Secret":  # values are removed, but an error is withheld all the same
                 raise PolicyRuntimeError(
@@ -195,7 +218,36 @@ def rego_checker(
         for message in found:
             yield Violation((), message)
 
-    return check
+
+@contextmanager
+def judged_ahead(rules: Sequence[Rule], obj: K8sObject) -> Iterator[None]:
+    """Within the block, every Rego policy among ``rules`` that judges ``obj`` is evaluated in
+    the sandbox while the caller runs the others: the evaluations go out together on entry
+    (the input document made and encoded once when the policies read the same parts of it),
+    and each rule's check takes its answer. Verdicts and errors are those of evaluating one by
+    one."""
+    jobs: list[tuple[Hashable, RegoProgram, bytes]] = []
+    try:
+        checks = [r.check for r in rules
+                  if isinstance(r.check, RegoCheck) and r.target.matches(obj)]  # fmt: skip
+        checks = [c for c in checks if c.applies is None or c.applies(obj)]
+        request = admission_request(obj) if checks else {}
+        encoded: dict[tuple[tuple[str, ...], int], bytes] = {}
+        for check in checks:
+            program = check.program
+            # policies that read the same parts of the input share its encoding
+            own = "parameters" in program.inputs and bool(check.parameters)
+            same = (program.inputs, id(check.parameters) if own else 0)
+            if same not in encoded:
+                encoded[same] = encode(program, check.document(obj, request))
+            jobs.append(((id(check), id(obj)), program, encoded[same]))
+    except Exception:  # each rule then judges (or fails) on its own turn, as one by one
+        jobs.clear()
+    if not jobs:
+        yield
+        return
+    with evaluate_ahead(jobs):
+        yield
 
 
 def rule_for(
@@ -212,7 +264,7 @@ def rule_for(
         file=file,
         module=f"{module_prefix}:{file}",
         example=f"```rego\n{source}\n```",
-        check=rego_checker(program, head.title, parameters, applies),
+        check=RegoCheck(program, head.title, parameters, applies),
     )
 
 

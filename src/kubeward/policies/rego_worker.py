@@ -14,6 +14,9 @@ output (a 4-byte big-endian length, then the payload):
 - ``E`` + key + ``\\n`` + input JSON: evaluate; the answer maps each rule to its JSON value
   (``"<undefined>"`` when a complete rule has no value) or is ``{"error"}``.
 
+Requests may be queued (kubeward writes several before it reads): they are answered one by
+one, in order, each answer written as soon as it is ready.
+
 Why a process of its own: the regorus binding holds the GIL for a whole evaluation and exposes
 no instruction or time limit, so only a process kubeward can kill bounds a policy that never
 ends. Its address space is capped too (``MEMORY_LIMIT_MB``; ``KUBEWARD_REGO_MEMORY_LIMIT_MB``
