@@ -57,6 +57,25 @@ def runtime() -> cel.Env:
     return cel.NewEnv(variables=variables, extensions=extensions)
 
 
+class Variables:
+    """The variables of one evaluation, bound once for every expression that reads them.
+
+    Passing ``data=`` to each evaluation converted the whole object again every time (~44 µs
+    for a Deployment's admission request); an activation is bound once (~3 µs) and converts
+    what expressions read as they read it: five expressions on one object took 222 µs one by
+    one and 58 µs on one activation (bench/cel_bench.py has the CEL numbers).
+    """
+
+    __slots__ = ("activation",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        values = {name: data.get(name) for name in VARIABLES}
+        try:
+            self.activation = runtime().Activation(data=values)
+        except RuntimeError as exc:  # a value the binding cannot convert
+            raise CelEvaluationError(str(exc)) from None
+
+
 class Expression:
     """A compiled boolean expression."""
 
@@ -77,11 +96,12 @@ class Expression:
         """Kubernetes library functions it calls, each call of which leaks in the engine (see
         ``cel_worker``): fine in a scan; long-running servers evaluate it in the CEL worker."""
 
-    def holds(self, data: Mapping[str, Any]) -> bool:
-        """Evaluate with ``data`` (missing variables are null); raises CelEvaluationError."""
-        values = {name: data.get(name) for name in VARIABLES}
+    def holds(self, data: Mapping[str, Any] | Variables) -> bool:
+        """Evaluate with ``data`` (missing variables are null), or with ``Variables`` shared by
+        several expressions; raises CelEvaluationError."""
         try:
-            result = self._compiled.eval(data=values)
+            variables = data if isinstance(data, Variables) else Variables(data)
+            result = self._compiled.eval(activation=variables.activation)
         except RuntimeError as exc:  # a value the binding cannot convert (e.g. optional in a map)
             raise CelEvaluationError(f"{self.source!r}: {exc}") from None
         if result.type() == cel.Type.ERROR:

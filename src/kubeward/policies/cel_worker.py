@@ -85,7 +85,7 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
 
 
 def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
-    from kubeward.policies.cel import CelEvaluationError, Expression
+    from kubeward.policies.cel import CelEvaluationError, Expression, Variables
 
     rss = _rss_reader()
     compiled: dict[str, Expression] = {}
@@ -112,9 +112,13 @@ def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
         if op == b"E":
             sources, data = orjson.loads(body)
             results: list[bool | str] = []
+            try:
+                variables: Variables | dict[str, Any] = Variables(data)
+            except CelEvaluationError:
+                variables = data  # each evaluation reports what could not be converted
             for source in sources:
                 try:
-                    results.append(expression(source).holds(data))
+                    results.append(expression(source).holds(variables))
                 except CelEvaluationError as exc:
                     results.append(str(exc) or "evaluation failed")
                 except Exception as exc:  # a source that no longer compiles: engine fault

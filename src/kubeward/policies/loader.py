@@ -49,7 +49,7 @@ import yaml
 
 from kubeward.model import K8sObject, Violation
 from kubeward.policies import cel_worker
-from kubeward.policies.cel import CelError, CelEvaluationError, Expression
+from kubeward.policies.cel import CelError, CelEvaluationError, Expression, Variables
 from kubeward.policies.fields import (
     API_VERSION,
     ID_PATTERN,
@@ -310,10 +310,16 @@ def _checker(
         data = _policy_data(obj, rule_id, own_params, params)
         namespace = data["namespaceObject"]
         isolated = _isolated_verdicts(obj, checks, data, params) if cel_worker.isolated() else {}
+        variables: Variables | None = None
         for expression, message in checks:
             try:
                 found = isolated.get(expression.source)
-                holds = expression.holds(data) if found is None else found.verdict()
+                if found is None:
+                    if variables is None:  # bound once for all of this policy's expressions
+                        variables = Variables(data)
+                    holds = expression.holds(variables)
+                else:
+                    holds = found.verdict()
             except CelEvaluationError as exc:
                 if obj.kind == "Secret":  # CEL's message could quote a value it failed on
                     detail = f"{expression.source!r} failed (details withheld for a Secret)"
