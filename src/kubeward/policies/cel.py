@@ -63,7 +63,7 @@ class Variables:
     Passing ``data=`` to each evaluation converted the whole object again every time (~44 µs
     for a Deployment's admission request); an activation is bound once (~3 µs) and converts
     what expressions read as they read it: five expressions on one object took 222 µs one by
-    one and 58 µs on one activation (bench/cel_bench.py has the CEL numbers).
+    one and 58 µs on one activation (measured 2026-11-27; BENCHMARKS.md).
     """
 
     __slots__ = ("activation",)
