@@ -426,3 +426,24 @@ def test_export_turns_config_map_params_into_a_param_ref(tmp_path: Path) -> None
     assert [(r.id, why.split(":")[0]) for r, why in skipped] == [
         ("ACME040", "its params are not a ConfigMap's data ({data")
     ]
+
+
+def test_kubeward_yaml_may_name_policy_ids_and_a_typo_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.yaml").write_text(PARAMS_POLICY)
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump(deployment("big", "a", 8)))
+    (tmp_path / "kubeward.yaml").write_text(
+        "policies: [policies]\nselect: [ACME04]\nseverity: {ACME040: critical}\n"
+        "admission: {actions: {ACME041: warn, ACME049: deny}}\n"
+    )
+    run = kubeward("scan", "app.yaml", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert [(f["ruleId"], f["severity"]) for f in report["findings"]] == [("ACME040", "critical")]
+    assert any(
+        w["message"] == "ACME049 matches no rule and no loaded policy (a typo?)"
+        for w in report["warnings"]
+    )
+    # without `policies:`, an unknown ID is still an error when the file is read
+    (tmp_path / "kubeward.yaml").write_text("select: [ACME04]\n")
+    run = kubeward("scan", "app.yaml", cwd=tmp_path)
+    assert run.code == 2 and "'ACME04' matches no rule ID" in run.stderr

@@ -145,6 +145,17 @@ def custom_rules(request: ScanRequest, builtin: Sequence[Rule]) -> LoadedPolicie
     return loaded
 
 
+def unknown_policy_ids(config: Config, loaded: LoadedPolicies) -> list[str]:
+    """IDs or prefixes kubeward.yaml names that match no built-in rule and no loaded policy:
+    accepted when the file was read (policies load later), most likely a typo."""
+    ids = [r.id for r in ALL_RULES] + [r.id for r in loaded.rules]
+    named = {
+        *config.select, *config.ignore, *config.severity_overrides, *config.admission.actions,
+        *(prefix for exception in config.exceptions for prefix in exception.rules),
+    }  # fmt: skip
+    return sorted(key for key in named if not any(i.startswith(key) for i in ids))
+
+
 def unused_policy_params(config: Config, loaded: LoadedPolicies) -> list[Problem]:
     """``policyParams:`` entries that no loaded CEL policy reads (a typo, or a policy gone)."""
     policies = {
@@ -211,6 +222,14 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             for p in custom.problems
         )
         source.warnings.extend(unused_policy_params(request.config, custom))
+        source.warnings.extend(
+            Problem(
+                kind=ProblemKind.CONFIG,
+                file=request.config.path,
+                message=f"{key} matches no rule and no loaded policy (a typo?)",
+            )
+            for key in unknown_policy_ids(request.config, custom)
+        )
         if request.verify_images:
             request = _with_signature_verdicts(request, source)
         inventory = Inventory(source.objects, source.context)

@@ -75,12 +75,16 @@ def serve_command(
     from kubeward.cli.scan import resolve_config
     from kubeward.engine import EngineSettings
     from kubeward.rules import ALL_RULES, select
+    from kubeward.scan import unknown_policy_ids
 
     config = resolve_config(config_path, ["."])
     for path in (tls_cert, tls_key):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
     loaded = _custom_policies(config, policies)
+    unknown = unknown_policy_ids(config, loaded)
+    if unknown:  # a server must not start with a setting that silently applies to nothing
+        raise UsageError(f"{config.path}: {', '.join(unknown)} match no rule and no loaded policy")
     rules = (*select(ALL_RULES, select=config.select, ignore=config.ignore),
              *_custom_rules(loaded))  # fmt: skip
     params = config.params
