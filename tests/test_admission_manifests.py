@@ -179,14 +179,3 @@ def test_namespace_lookup_grants_reading_namespaces_and_nothing_more(tmp_path: P
         {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}],
          "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}
     ]  # fmt: skip
-
-
-def test_pin_cpus_serves_pinned_on_two_whole_cpus(tmp_path: Path) -> None:
-    objects = render(tmp_path, "--pin-cpus", "--cert-manager", "--apiserver-cidr", "10.0.0.0/24")
-    result = scan(tmp_path)
-    assert [(f.rule_id, f.message) for f in result.findings] == []
-    deployment = next(o for o in objects if o["kind"] == "Deployment")
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["args"][-1] == "--pin-cpus"
-    assert container["resources"]["requests"] == container["resources"]["limits"]
-    assert container["resources"]["limits"]["cpu"] == "2"

@@ -53,9 +53,6 @@ class InstallOptions:
     signature_timeout_seconds: int = 15
     registry_ports: tuple[int, ...] = (443,)
     """Where the signature webhooks may connect (besides DNS): the registries' ports."""
-    pin_cpus: bool = False
-    """Serve with ``--pin-cpus`` on two whole CPUs (requests = limits: the Guaranteed QoS class,
-    which a static CPU manager policy gives CPUs of its own)."""
     namespace_lookup: bool = False
     """Users' CEL policies read ``namespaceObject``: the webhook lists and watches Namespaces
     (a token, a ClusterRole allowing exactly that, egress to the API server)."""
@@ -285,21 +282,14 @@ def _deployment(options: InstallOptions, name: str, labels: dict[str, str]) -> d
         "name": "webhook",
         "image": options.image,
         "imagePullPolicy": "Always",
-        "args": [*SERVE_ARGS, "--pin-cpus"] if options.pin_cpus else SERVE_ARGS,
+        "args": SERVE_ARGS,
         "ports": [{"name": "https", "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": _probe("/readyz"),
         "livenessProbe": _probe("/healthz"),
-        "resources": (
-            {
-                "requests": {"cpu": "2", "memory": "256Mi"},
-                "limits": {"cpu": "2", "memory": "256Mi"},
-            }
-            if options.pin_cpus
-            else {
-                "requests": {"cpu": "100m", "memory": "128Mi"},
-                "limits": {"cpu": "1", "memory": "256Mi"},
-            }
-        ),
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "256Mi"},
+        },
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,

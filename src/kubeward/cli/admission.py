@@ -227,11 +227,6 @@ def _custom_rules(loaded: LoadedPolicies) -> list[Rule]:
     is_flag=True,
     help="Policies read namespaceObject: let the webhook list and watch Namespaces.",
 )
-@click.option(
-    "--pin-cpus",
-    is_flag=True,
-    help="Serve with --pin-cpus on two whole CPUs (requests = limits).",
-)
 @click.option("--config", "config_path", metavar="FILE", help="kubeward.yaml to install.")
 def manifests_command(
     image: str,
@@ -244,7 +239,6 @@ def manifests_command(
     cert_manager: bool,
     apiserver_cidrs: tuple[str, ...],
     namespace_lookup: bool,
-    pin_cpus: bool,
     config_path: str | None,
 ) -> int:
     """Print the manifests that install the webhook (pipe them to kubectl apply -f -).
@@ -274,7 +268,7 @@ def manifests_command(
         timeout_seconds=timeout, cert_manager=cert_manager, apiserver_cidrs=apiserver_cidrs,
         key_files=key_files, signature_failure_policy=signature_failure_policy,
         signature_timeout_seconds=signature_timeout, registry_ports=ports,
-        namespace_lookup=namespace_lookup, pin_cpus=pin_cpus,
+        namespace_lookup=namespace_lookup,
     )  # fmt: skip
     objects = render(options, text, config.admission)
     sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
