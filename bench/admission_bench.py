@@ -183,7 +183,6 @@ def main() -> None:
     parser.add_argument("--no-ramp", action="store_true")
     parser.add_argument("--policies", action="append", default=[], metavar="PATH",
                         help="users' policy files or directories to serve as well")  # fmt: skip
-    parser.add_argument("--pin-cpus", action="store_true", help="serve with --pin-cpus")
     args = parser.parse_args()
     vegeta = subprocess.run([str(HERE / "peers" / "build.sh"), "vegeta"], check=True,
                             capture_output=True, text=True).stdout.strip()  # fmt: skip
@@ -205,8 +204,7 @@ def main() -> None:
             [kubeward, "admission", "serve", "--host", "127.0.0.1", "--port", str(port),
              "--tls-cert", str(cert), "--tls-key", str(key),
              "--config", str(work / "kubeward.yaml"), "--log-level", "warning",
-             *(f"--policies={Path(p).resolve()}" for p in args.policies),
-             *(["--pin-cpus"] if args.pin_cpus else [])],
+             *(f"--policies={Path(p).resolve()}" for p in args.policies)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         import ssl
@@ -233,8 +231,6 @@ def main() -> None:
               f"Python {platform.python_version()}")  # fmt: skip
         if args.policies:
             print(f"users' policies: {', '.join(args.policies)}")
-        if args.pin_cpus:
-            print("served with --pin-cpus")
         print(f"bodies (bytes): {sizes}")
         row = main_run
         print(

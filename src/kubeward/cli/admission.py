@@ -39,12 +39,6 @@ def admission() -> None:
 )
 @click.option("--context", "kube_context", metavar="NAME", help="Kubeconfig context.")
 @click.option(
-    "--pin-cpus",
-    is_flag=True,
-    help="Run the server on one of its CPUs and users' policy processes (Rego sandbox, CEL "
-    "worker) on the others; for pods with whole CPUs of their own.",
-)
-@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -59,7 +53,6 @@ def serve_command(
     policies: tuple[str, ...],
     kubeconfig: str | None,
     kube_context: str | None,
-    pin_cpus: bool,
     log_level: str,
 ) -> int:
     """Serve POST /validate (AdmissionReview v1) over HTTPS, plus /healthz, /readyz, /metrics;
@@ -88,21 +81,6 @@ def serve_command(
     for path in (tls_cert, tls_key):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    if pin_cpus:  # before any policy process starts: they are placed as they start
-        from kubeward.policies import placement
-
-        placed = placement.separate_from_server()
-        if placed is None:
-            logging.getLogger("kubeward.admission").warning(
-                "--pin-cpus: fewer than two CPUs allowed (or no CPU affinity here); not pinned"
-            )
-        else:
-            server_cpu, worker_cpus = placed
-            logging.getLogger("kubeward.admission").info(
-                "server on CPU %d, policy processes on CPUs %s",
-                server_cpu, ",".join(map(str, sorted(worker_cpus))),
-            )  # fmt: skip
     loaded = _custom_policies(config, policies)
     unknown = unknown_policy_ids(config, loaded)
     if unknown:  # a server must not start with a setting that silently applies to nothing
@@ -127,6 +105,7 @@ def serve_command(
 
         verifier = ImageVerifier(config.signatures, client_for(config.signatures))
         signatures = SignatureReviewer(verifier, engine, config.admission)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
         serve(reviewer, signatures=signatures, host=host, port=port, cert=Path(tls_cert),
               key=Path(tls_key), log_level=log_level)  # fmt: skip

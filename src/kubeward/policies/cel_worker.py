@@ -44,8 +44,6 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from kubeward.policies import placement
-
 MAX_EVALUATIONS = int(os.environ.get("KUBEWARD_CEL_WORKER_MAX_EVALUATIONS") or 200_000)
 """Exchanges (one policy on one object) before the worker is replaced."""
 MAX_GROWTH_MB = float(os.environ.get("KUBEWARD_CEL_WORKER_MAX_GROWTH_MB") or 32)
@@ -165,7 +163,6 @@ class _Process:
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        placement.place_worker(self.process.pid)
         self.evaluations = 0
         answer = self.exchange(b"C" + orjson.dumps(list(sources)), START_TIMEOUT)
         self.base_rss: int = answer["rss"]

@@ -48,7 +48,6 @@ from typing import Any
 import orjson
 
 from kubeward.model import K8sObject
-from kubeward.policies import placement
 from kubeward.policies.request import admission_request
 
 EVALUATION_TIMEOUT = 1.0
@@ -439,7 +438,6 @@ class Sandbox:
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        placement.place_worker(process.pid)
         assert process.stdin is not None  # noqa: S101 - created with pipes
         os.set_blocking(process.stdin.fileno(), False)  # a full pipe never blocks kubeward
         self._process = process
