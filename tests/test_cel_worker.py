@@ -12,7 +12,7 @@ import pytest
 
 from kubeward.model import K8sObject
 from kubeward.model.objects import UNLOCATED
-from kubeward.policies import cel_worker, loader
+from kubeward.policies import cel_isolation, cel_worker
 from kubeward.policies.cel import Expression
 from kubeward.policies.loader import isolate_leaking_policies, load_policies
 from kubeward.rules import RuleParams
@@ -100,7 +100,7 @@ def test_long_running_processes_send_the_policies_that_call_kubernetes_functions
     pool: cel_worker.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(cel_worker._ISOLATION, "on", False)
-    monkeypatch.setattr(loader, "_ISOLATED", [])
+    monkeypatch.setattr(cel_isolation, "_POLICIES", [])
     loaded = load_policies([POLICIES / "k8s_libs.yaml", POLICIES / "acme.yaml"])
     assert not loaded.problems
     deployment = {
@@ -140,7 +140,7 @@ def test_isolated_policies_with_different_params_are_not_answered_with_each_othe
     """One exchange serves the isolated policies that see the same params; a policy whose
     params differ gets its own, so no policy is judged with another's params."""
     monkeypatch.setitem(cel_worker._ISOLATION, "on", False)
-    monkeypatch.setattr(loader, "_ISOLATED", [])
+    monkeypatch.setattr(cel_isolation, "_POLICIES", [])
     template = (
         "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {{name: cap-{n}}}\n"
         "spec:\n  id: ACME09{n}\n  title: t\n  severity: low\n  remediation: r.\n"
@@ -184,7 +184,7 @@ def test_the_webhook_sends_isolated_policies_ahead_and_judges_as_in_process(
     from tests.test_admission import review
 
     monkeypatch.setitem(cel_worker._ISOLATION, "on", False)
-    monkeypatch.setattr(loader, "_ISOLATED", [])
+    monkeypatch.setattr(cel_isolation, "_POLICIES", [])
     template = (
         "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {{name: cap-{n}}}\n"
         "spec:\n  id: ACME09{n}\n  title: t\n  severity: low\n  remediation: r.\n"
@@ -213,4 +213,4 @@ def test_the_webhook_sends_isolated_policies_ahead_and_judges_as_in_process(
     before = pool._active.evaluations
     assert [decide(size) for size in ("10Mi", "2Gi", "1Ki", "bad")] == expected
     assert pool._active.evaluations - before == 8  # two params groups: two exchanges each
-    assert getattr(loader._BATCH, "pending", None) is None
+    assert getattr(cel_isolation._STATE, "pending", None) is None

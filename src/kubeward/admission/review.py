@@ -23,7 +23,7 @@ from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.model.secrets import without_secret_values
-from kubeward.policies.loader import isolated_ahead
+from kubeward.policies.cel_isolation import ahead as cel_policies_ahead
 from kubeward.policies.rego_policies import RegoCheck, judged_ahead
 from kubeward.rules import Rule, Scope
 
@@ -201,7 +201,7 @@ class Reviewer:
             context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
         )
         # users' Rego and isolated CEL policies start in their processes while the catalog runs
-        with judged_ahead(self.rego_rules, obj), isolated_ahead(obj, engine.params):
+        with judged_ahead(self.rego_rules, obj), cel_policies_ahead(obj, engine.params):
             evaluation = evaluate(Inventory([obj]), self.rules, engine)
         return evaluation.findings, evaluation.errors
 

@@ -37,18 +37,15 @@ static text: a message computed from the object could quote a Secret's value.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import yaml
 
 from kubeward.model import K8sObject, Violation
-from kubeward.policies import cel_worker
+from kubeward.policies import cel_isolation
 from kubeward.policies.fields import (
     API_VERSION,
     ID_PATTERN,
@@ -69,7 +66,7 @@ from kubeward.policies.rego_policies import (
     rego_file_rule,
     rego_policy_rule,
 )
-from kubeward.policies.request import admission_request
+from kubeward.policies.request import cel_variables
 from kubeward.rules import Rule, RuleParams, Target
 from kubeward.yaml_lines import node_line
 
@@ -119,25 +116,17 @@ class LoadedPolicies:
 
 def isolate_leaking_policies(loaded: LoadedPolicies) -> list[str]:
     """For a long-running process (the webhook, ``audit --watch``): CEL expressions that call
-    Kubernetes library functions will run in the recycled CEL worker (``cel_worker``), started
-    now with them compiled, because cel-expr-python 0.1.3 leaks on every such call. The IDs
-    of the policies concerned."""
+    Kubernetes library functions will run in the recycled CEL worker (``cel_isolation``),
+    started now with them compiled, because cel-expr-python 0.1.3 leaks on every such call.
+    The IDs of the policies concerned."""
     isolated: list[str] = []
-    sources: list[str] = []
     for rule in loaded.rules:
         definition = loaded.definitions.get(rule.id)
         if isinstance(definition, CelDefinition) and definition.leaking_functions:
             isolated.append(rule.id)
-            sources.extend(source for source, _ in definition.validations)
-            _ISOLATED.append(
-                _IsolatedPolicy(
-                    rule.id,
-                    rule.target,
-                    tuple(source for source, _ in definition.validations),
-                    definition.params,
-                )
-            )
-    cel_worker.isolate(sources)
+            sources = tuple(source for source, _ in definition.validations)
+            cel_isolation.register(rule.id, rule.target, sources, definition.params)
+    cel_isolation.start()
     return isolated
 
 
@@ -315,9 +304,9 @@ def _checker(
     from kubeward.policies.cel import CelEvaluationError, Variables
 
     def check(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-        data = _policy_data(obj, rule_id, own_params, params)
+        data = cel_variables(obj, params.policy_params.get(rule_id, own_params), params)
         namespace = data["namespaceObject"]
-        isolated = _isolated_verdicts(obj, checks, data, params) if cel_worker.isolated() else {}
+        isolated = cel_isolation.verdicts(obj, checks, data, params)
         variables: Variables | None = None
         for expression, message in checks:
             try:
@@ -343,151 +332,3 @@ def _checker(
                 yield Violation((), message)
 
     return check
-
-
-def _policy_data(
-    obj: K8sObject, rule_id: str, own_params: Mapping[str, Any] | None, params: RuleParams
-) -> dict[str, Any]:
-    """A CEL policy's variables for ``obj``: VAP's ``object``, ``oldObject`` and ``request``
-    (the attributes without them), ``params`` and ``namespaceObject``."""
-    request = admission_request(obj)
-    lookup = params.namespaces
-    return {
-        "object": request.pop("object"),
-        "oldObject": request.pop("oldObject"),
-        "request": request,
-        "params": params.policy_params.get(rule_id, own_params),
-        "namespaceObject": (
-            lookup.namespace_object(obj.namespace)
-            if lookup is not None and obj.namespace is not None
-            else None
-        ),
-    }
-
-
-@dataclass(frozen=True)
-class _Isolated:
-    """One expression's result from the CEL worker."""
-
-    result: bool | str
-
-    def verdict(self) -> bool:
-        if isinstance(self.result, bool):
-            return self.result
-        from kubeward.policies.cel import CelEvaluationError
-
-        raise CelEvaluationError(self.result)
-
-
-def _isolated_verdicts(
-    obj: K8sObject,
-    checks: Sequence[tuple[Expression, str]],
-    data: dict[str, Any],
-    params: RuleParams,
-) -> dict[str, _Isolated]:
-    """The expressions that call Kubernetes functions, evaluated in the CEL worker
-    (``cel_worker``: the engine leaks on those calls, so a long-running process keeps them out
-    of its own memory). The first policy to ask about an object sends the expressions of every
-    isolated policy that matches it and sees the same ``params`` in one exchange (or
-    ``isolated_ahead`` did before the rules ran); the others find their answers."""
-    own = [e.source for e, _ in checks if e.leaking_functions]
-    if not own:
-        return {}
-    key = _params_key(data["params"])
-    answers = _answers_for(obj)
-    found = answers.get(key)
-    if found is None or not all(s in found for s in own):
-        sources = list(dict.fromkeys([*own, *_batch(obj, data["params"], params)]))
-        found = answers[key] = _ask(sources, data)
-    return {source: found[source] for source in own}
-
-
-@contextmanager
-def isolated_ahead(obj: K8sObject, params: RuleParams) -> Iterator[None]:
-    """Around the evaluation of ``obj`` at admission: its isolated CEL policies go to the
-    worker first, so that the worker evaluates them while kubeward's process runs the other
-    rules (two cores at work instead of a round trip in the middle of the review)."""
-    matching = [p for p in _ISOLATED if p.target.matches(obj)] if cel_worker.isolated() else []
-    if not matching:
-        yield
-        return
-    first = matching[0]
-    data = _policy_data(obj, first.rule_id, first.params, params)
-    sources = _batch(obj, data["params"], params)
-    answers = _answers_for(obj)
-    key = _params_key(data["params"])
-    try:
-        _BATCH.pending = (obj, key, sources, cel_worker.POOL.send(sources, data))
-    except cel_worker.WorkerError:
-        _BATCH.pending = None  # asked again, one by one, when the policies run
-    try:
-        yield
-    finally:
-        _receive_pending(obj, answers)
-
-
-def _answers_for(obj: K8sObject) -> dict[bytes, dict[str, _Isolated]]:
-    """This thread's answers about ``obj`` by params (a new object starts afresh); a pending
-    request is read first, so the worker's pipe is free for the next one."""
-    last = getattr(_BATCH, "answers", None)
-    if last is None or last[0] is not obj:
-        last = (obj, {})
-        _BATCH.answers = last  # holds the object, so that no other one can take its id
-    _receive_pending(obj, last[1])
-    return last[1]
-
-
-def _receive_pending(obj: K8sObject, answers: dict[bytes, dict[str, _Isolated]]) -> None:
-    """Read the request ``isolated_ahead`` sent, if any; its answers count only for its
-    object."""
-    pending = getattr(_BATCH, "pending", None)
-    if pending is None:
-        return
-    _BATCH.pending = None
-    asked_about, key, sources, sent = pending
-    try:
-        results: list[bool | str] = cel_worker.POOL.receive(sent)
-    except cel_worker.WorkerError as exc:
-        results = [f"{source!r}: {exc}" for source in sources]
-    if asked_about is obj:
-        answers[key] = dict(zip(sources, map(_Isolated, results), strict=True))
-
-
-def _batch(obj: K8sObject, mine: Any, params: RuleParams) -> list[str]:
-    """The expressions of the isolated policies that match ``obj`` and see params ``mine``."""
-    return list(
-        dict.fromkeys(
-            source
-            for policy in _ISOLATED
-            if policy.target.matches(obj)
-            and params.policy_params.get(policy.rule_id, policy.params) == mine
-            for source in policy.sources
-        )
-    )
-
-
-def _ask(sources: list[str], data: dict[str, Any]) -> dict[str, _Isolated]:
-    try:
-        results: list[bool | str] = cel_worker.POOL.evaluate(sources, data)
-    except cel_worker.WorkerError as exc:
-        results = [f"{source!r}: {exc}" for source in sources]
-    return dict(zip(sources, map(_Isolated, results), strict=True))
-
-
-def _params_key(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
-
-
-@dataclass(frozen=True)
-class _IsolatedPolicy:
-    rule_id: str
-    target: Target
-    sources: tuple[str, ...]
-    params: Mapping[str, Any] | None
-
-
-_ISOLATED: list[_IsolatedPolicy] = []
-"""Each isolated policy's target and expressions (``isolate_leaking_policies``)."""
-_BATCH = threading.local()
-"""This thread's last object with its answers from the worker (``answers``), and the request
-``isolated_ahead`` sent and nobody read yet (``pending``)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from kubeward.model import K8sObject
 from kubeward.model.secrets import without_secret_values
+from kubeward.rules import RuleParams
 
 
 def admission_request(obj: K8sObject) -> dict[str, Any]:
@@ -32,3 +33,21 @@ def admission_request(obj: K8sObject) -> dict[str, Any]:
         }
     request["object"] = without_secret_values(obj.raw)
     return request
+
+
+def cel_variables(obj: K8sObject, params: Any, rule_params: RuleParams) -> dict[str, Any]:
+    """A CEL policy's variables for ``obj``: VAP's ``object``, ``oldObject`` and ``request``
+    (the attributes without them), ``params`` and ``namespaceObject``."""
+    request = admission_request(obj)
+    lookup = rule_params.namespaces
+    return {
+        "object": request.pop("object"),
+        "oldObject": request.pop("oldObject"),
+        "request": request,
+        "params": params,
+        "namespaceObject": (
+            lookup.namespace_object(obj.namespace)
+            if lookup is not None and obj.namespace is not None
+            else None
+        ),
+    }
