@@ -138,6 +138,14 @@ class Verdict:
     """An error of a deny rule refused the request (``admission.onError: deny``)."""
 
 
+class _NoNamespaces:
+    def namespace_object(self, name: str) -> dict[str, Any] | None:
+        return None
+
+
+_NO_NAMESPACES = _NoNamespaces()
+
+
 class Reviewer:
     """Judges requests with a fixed catalog and configuration (one per server)."""
 
@@ -149,6 +157,10 @@ class Reviewer:
         self.rego_rules = tuple(r for r in self.rules if isinstance(r.check, RegoCheck))
         """Users' Rego policies: evaluated in their sandbox while the other rules run."""
         self.skipped_rules = tuple(r.id for r in active if r.scope is not Scope.OBJECT)
+        if engine.params.namespaces is None:
+            # No Namespaces known (the server watches them only for policies that read
+            # namespaceObject): said once here rather than by the engine on every review.
+            engine = replace(engine, params=replace(engine.params, namespaces=_NO_NAMESPACES))
         self.engine = engine
         self.settings = settings
 
