@@ -32,6 +32,21 @@ OBJECTS = [
 ]
 
 
+CAP_POLICY = (
+    "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {{name: cap-{n}}}\n"
+    "spec:\n  id: ACME09{n}\n  title: t\n  severity: low\n  remediation: r.\n"
+    "  match: {{kinds: [ConfigMap]}}\n  params: {{data: {{max: '{cap}'}}}}\n"
+    "  validations:\n    - expression: >-\n"
+    "        quantity(object.data.size).compareTo(quantity(params.data.max)) <= 0\n"
+    "      message: over the cap {cap}\n"
+)
+
+
+def write_cap_policies(path: Path) -> None:
+    """Two isolated policies with the same expression and different params (1Gi, 1Mi)."""
+    path.write_text(CAP_POLICY.format(n=1, cap="1Gi") + "---\n" + CAP_POLICY.format(n=2, cap="1Mi"))
+
+
 @pytest.fixture
 def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[cel_worker.Pool]:
     pool = cel_worker.Pool()
@@ -141,17 +156,7 @@ def test_isolated_policies_with_different_params_are_not_answered_with_each_othe
     params differ gets its own, so no policy is judged with another's params."""
     monkeypatch.setitem(cel_worker._ISOLATION, "on", False)
     monkeypatch.setattr(cel_isolation, "_POLICIES", [])
-    template = (
-        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {{name: cap-{n}}}\n"
-        "spec:\n  id: ACME09{n}\n  title: t\n  severity: low\n  remediation: r.\n"
-        "  match: {{kinds: [ConfigMap]}}\n  params: {{data: {{max: '{cap}'}}}}\n"
-        "  validations:\n    - expression: >-\n"
-        "        quantity(object.data.size).compareTo(quantity(params.data.max)) <= 0\n"
-        "      message: over the cap\n"
-    )
-    (tmp_path / "p.yaml").write_text(
-        template.format(n=1, cap="1Gi") + "---\n" + template.format(n=2, cap="1Mi")
-    )
+    write_cap_policies(tmp_path / "p.yaml")
     loaded = load_policies([tmp_path])
     assert not loaded.problems
     obj = K8sObject(
@@ -185,17 +190,7 @@ def test_the_webhook_sends_isolated_policies_ahead_and_judges_as_in_process(
 
     monkeypatch.setitem(cel_worker._ISOLATION, "on", False)
     monkeypatch.setattr(cel_isolation, "_POLICIES", [])
-    template = (
-        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {{name: cap-{n}}}\n"
-        "spec:\n  id: ACME09{n}\n  title: t\n  severity: low\n  remediation: r.\n"
-        "  match: {{kinds: [ConfigMap]}}\n  params: {{data: {{max: '{cap}'}}}}\n"
-        "  validations:\n    - expression: >-\n"
-        "        quantity(object.data.size).compareTo(quantity(params.data.max)) <= 0\n"
-        "      message: over the cap {cap}\n"
-    )
-    (tmp_path / "p.yaml").write_text(
-        template.format(n=1, cap="1Gi") + "---\n" + template.format(n=2, cap="1Mi")
-    )
+    write_cap_policies(tmp_path / "p.yaml")
     loaded = load_policies([tmp_path])
     reviewer = Reviewer([*ALL_RULES, *loaded.rules], EngineSettings(), AdmissionSettings())
 

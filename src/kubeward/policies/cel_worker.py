@@ -44,6 +44,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from kubeward.policies.frames import read_frame
+
 MAX_EVALUATIONS = int(os.environ.get("KUBEWARD_CEL_WORKER_MAX_EVALUATIONS") or 200_000)
 """Exchanges (one policy on one object) before the worker is replaced."""
 MAX_GROWTH_MB = float(os.environ.get("KUBEWARD_CEL_WORKER_MAX_GROWTH_MB") or 32)
@@ -74,16 +76,6 @@ def _rss_reader() -> Any:
     return lambda: int(os.pread(fd, 128, 0).split()[1]) * page
 
 
-def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = stream.read(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
 def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
     from kubeward.policies.cel import CelEvaluationError, Expression, Variables
 
@@ -101,13 +93,9 @@ def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
         return found
 
     while True:
-        header = _read_exact(incoming, 4)
-        if header is None:
-            return  # kubeward closed the pipe: it exited or replaced this worker
-        (size,) = struct.unpack(">I", header)
-        frame = _read_exact(incoming, size)
+        frame = read_frame(incoming)
         if frame is None:
-            return
+            return  # kubeward closed the pipe: it exited or replaced this worker
         op, body = frame[:1], frame[1:]
         if op == b"E":
             sources, data = orjson.loads(body)

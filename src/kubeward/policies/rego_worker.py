@@ -37,6 +37,8 @@ from typing import Any, BinaryIO
 import orjson
 import regorus
 
+from kubeward.policies.frames import read_frame
+
 RESULT_RULES = ("deny", "violation")
 UNDEFINED_RULE = "not a valid rule path"
 STATIC_ERRORS = re.compile(
@@ -126,26 +128,12 @@ def _position(message: str) -> tuple[int, int]:
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
-def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = stream.read(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
 def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
     worker = Worker()
     while True:
-        header = _read_exact(incoming, 4)
-        if header is None:
-            return  # kubeward closed the pipe (it exited or let the sandbox go)
-        (size,) = struct.unpack(">I", header)
-        frame = _read_exact(incoming, size)
+        frame = read_frame(incoming)
         if frame is None:
-            return
+            return  # kubeward closed the pipe (it exited or let the sandbox go)
         op, body = frame[:1], frame[1:]
         if op == b"L":
             answer = orjson.dumps(worker.load(orjson.loads(body)))
