@@ -3,9 +3,11 @@ Flags `hostPath` volumes that expose the node's most sensitive paths: the root f
 `/etc`, `/root`, `/home`, `/boot`, `/dev`, `/proc`, `/sys`, the kubelet's state
 (`/var/lib/kubelet`), etcd's data, Kubernetes' configuration and PKI (`/etc/kubernetes`),
 and the container runtime sockets and state (`/var/run/docker.sock`, containerd, CRI-O,
-`/var/lib/docker`, `/var/lib/containerd`). A path matches when it is one of these or lies
-below them; `/` and paths above a sensitive one (such as `/var/run`, which contains the runtime
-sockets) match too.
+cri-dockerd, Podman, the containerd of k3s, k0s and MicroK8s, `/var/lib/docker`,
+`/var/lib/containerd`, k3s' `/var/lib/rancher`). A path matches when it is one of these or
+lies below them; `/` and paths above a sensitive one (such as `/var/run`, which contains the
+runtime sockets) match too. `/var/run` is read as `/run`, which it links to on every current
+distribution, so either spelling of a socket matches.
 
 ## Why is this bad?
 These mounts hand over the node: the runtime socket starts privileged containers, `/etc` and
@@ -44,13 +46,18 @@ SENSITIVE_PATHS = (
     "/var/lib/docker",
     "/var/lib/containerd",
     "/var/lib/crio",
-    "/var/run/docker.sock",
+    "/var/lib/rancher",  # k3s and RKE2: their containerd, server token and TLS keys
+    "/var/lib/k0s",
+    "/var/snap/microk8s",
+    # runtime sockets and state, under /run (see _normalise for /var/run)
     "/run/docker.sock",
-    "/var/run/containerd",
+    "/run/dockershim.sock",
     "/run/containerd",
-    "/var/run/crio",
     "/run/crio",
-    "/var/run/cri-dockerd.sock",
+    "/run/cri-dockerd.sock",
+    "/run/podman",
+    "/run/k3s",
+    "/run/k0s",
 )
 
 
@@ -63,6 +70,9 @@ def _normalise(path: str) -> str:
                 out.pop()
         else:
             out.append(part)
+    if out[:2] == ["var", "run"]:
+        # /var/run is a symbolic link to /run: one spelling of each socket is enough
+        out[:2] = ["run"]
     return "/" + "/".join(out)
 
 
