@@ -132,7 +132,10 @@ def test_benign_names(name: str) -> None:
         "1h30m",
         "$(DB_PASSWORD)",
         "${DB_PASSWORD}",
-        "${DB_PASSWORD:-default}",
+        "${DB_PASSWORD:-changeme}",  # judged by its default
+        "${DB_PASSWORD:}",
+        "%%env_DB_PASSWORD%%",  # Datadog autodiscovery
+        "ENC[AES256_GCM,data:Tr7o=,iv:1=,tag:2=,type:str]",  # SOPS
         "$DB_PASSWORD",
         "$(cat /run/secrets/db)",
         "{{ .Values.db.password }}",
@@ -140,6 +143,7 @@ def test_benign_names(name: str) -> None:
         "vault:secret/data/shop#password",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
         "/run/secrets/db/password",
+        "/data",
         "./secrets/db.txt",
         "https://vault.shop.svc:8200/v1/secret/data/db",
         "postgres://db:5432/shop",
@@ -160,7 +164,12 @@ def test_benign_values(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["hunter2", "admin", CANARY, "postgres", "p@ss w0rd", "s3cr3t-$alt", "x1"]
+    "value",
+    [
+        *("hunter2", "admin", CANARY, "postgres", "p@ss w0rd", "s3cr3t-$alt", "x1"),
+        "/9fGkQ2mZ7vLwXk9pQ2mA",  # base64 starts with "/" one time in 64: not a path
+        "${DB_PASSWORD:" + CANARY + "}",  # the default is a literal
+    ],
 )
 def test_any_other_value_of_a_password_name_is_a_credential(value: str) -> None:
     found = detect("DB_PASSWORD", value)
@@ -185,6 +194,7 @@ def test_any_other_value_of_a_password_name_is_a_credential(value: str) -> None:
         ("npm_0123456789abcdefghijklmnopqrstuvwxyz", "npm token"),
         ("Authorization: Bearer abcdef0123456789", "Authorization header"),
         ("postgres://app:" + CANARY + "@db:5432/app", "connection string"),
+        ("redis://:" + CANARY + "@redis-master:6379/0", "connection string"),  # no user name
         ("Server=db;Database=shop;User Id=sa;Password=" + CANARY + ";", "connection string"),
         ("machine github.com login bot password " + CANARY, ".netrc"),
     ],

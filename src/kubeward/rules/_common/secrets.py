@@ -23,8 +23,10 @@ Two signals, as gitleaks and detect-secrets use them:
   ``_TYPE``, ``_PROVIDER``, ...) describes a credential without holding it, and public keys are
   not secrets. A name alone is never enough when the value is obviously not a secret: empty, a
   boolean, a number or a duration, a reference (``$(VAR)``, ``${VAR}``, ``$VAR``,
-  ``{{ template }}``, ``vault:...``, a secret-manager ARN), a file path, a URL without
-  credentials, or a placeholder (``changeme``, ``<password>``, ``REPLACE_ME``, ``xxx``).
+  ``{{ template }}``, Datadog's ``%%env_VAR%%``, ``vault:...``, a secret-manager ARN; a
+  ``${VAR:default}`` is judged by its default), an encrypted value (jasypt's ``ENC(...)``,
+  SOPS' ``ENC[AES256_GCM,...]``), a file path (none of whose parts looks generated), a URL
+  without credentials, or a placeholder (``changeme``, ``<password>``, ``REPLACE_ME``, ``xxx``).
 
 Text values (files in ConfigMaps, scripts, JSON in annotations) are also scanned for
 assignments: ``KEY=value`` (``.env``, ``.properties``, ``.ini``, shell, ``-Dprop=value``,
@@ -110,8 +112,9 @@ _VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "a connection string with a password",
         ("://",),
-        # user:password@host, where the password is not a reference or a mask.
-        r"\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]+:(?![$<{%*])[^@/?#\s]{3,}@[^\s]+",
+        # user:password@host, where the password is not a reference or a mask; the user may
+        # be empty (redis://:password@host, Redis' own URI form).
+        r"\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:(?![$<{%*])[^@/?#\s]{3,}@[^\s]+",
     ),
     (
         "a connection string with a password",
@@ -294,10 +297,13 @@ _BENIGN_VALUE = re.compile(
     # references resolved elsewhere
     # ($(VAR) of the kubelet, ${VAR} and $VAR of shells and envsubst, $(command), `command`,
     # Grafana's $__file{path}, Argo CD's $secret:key)
-    r"\$\(.*\)|\$\{.*\}|\$[A-Za-z_][\w.:-]*(?:\{[^}]*\})?|`.*`|\{\{.*\}\}|%[A-Za-z_]\w*%|"
-    r"ENC\(.*\)|vault:\S+|ref\+\w+://\S+|arn:aws[\w-]*:(?:secretsmanager|ssm|kms):\S+|"
-    # file paths and URLs without credentials
-    r"(?:\.{1,2}|~)?/\S*|[a-z][a-z0-9+.-]*://[^\s@/?#]*(?:[/?#]\S*)?|"
+    # (a ${VAR:default} is judged by its default, in benign_value), Datadog's %%env_VAR%%,
+    # encrypted values of jasypt (ENC(...)) and SOPS (ENC[AES256_GCM,...])
+    r"\$\(.*\)|\$\{[^:}]*\}|\$[A-Za-z_][\w.:-]*(?:\{[^}]*\})?|`.*`|\{\{.*\}\}|%[A-Za-z_]\w*%|"
+    r"%%[A-Za-z_][\w.-]*%%|ENC\(.*\)|ENC\[[A-Z0-9_]+,.*\]|"
+    r"vault:\S+|ref\+\w+://\S+|arn:aws[\w-]*:(?:secretsmanager|ssm|kms):\S+|"
+    # URLs without credentials (file paths: see benign_value)
+    r"[a-z][a-z0-9+.-]*://[^\s@/?#]*(?:[/?#]\S*)?|"
     # placeholders
     r"<[^>]*>|\[[^\]]*\]|x+|\*+|\.{3,}|-+|_+|#+|"
     r"change[-_ ]?me|change[-_ ]?it|replace[-_ ]?me|replace[-_ ]?this|to[-_ ]?do|tbd|fixme|"
@@ -316,9 +322,24 @@ ENTROPY_THRESHOLD = 3.5
 HEX_ENTROPY_THRESHOLD = 3.0
 
 
+_DEFAULTED_REFERENCE = re.compile(r"\$\{[^:}]*:-?(.*)\}")
+"""``${VAR:default}`` (Spring, envsubst) and ``${VAR:-default}`` (shells): the default is a
+literal, which may itself be the secret."""
+_PATH = re.compile(r"(?:\.{1,2}|~)?/\S*")
+
+
 def benign_value(value: str) -> bool:
     """Obviously not a secret: empty, boolean, number, reference, path, plain URL, placeholder."""
-    return _BENIGN_VALUE.fullmatch(value.strip()) is not None
+    value = value.strip()
+    if _BENIGN_VALUE.fullmatch(value) is not None:
+        return True
+    defaulted = _DEFAULTED_REFERENCE.fullmatch(value)
+    if defaulted is not None:
+        return benign_value(defaulted.group(1))
+    # A file path, unless a part of it looks generated: base64 tokens start with "/" too.
+    return _PATH.fullmatch(value) is not None and not any(
+        looks_random(part) for part in value.split("/")
+    )
 
 
 def shannon_entropy(text: str) -> float:
