@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from kubeward.cluster.live import CATALOG_KINDS, CRD_PLURALS
+from kubeward.cluster.live import CATALOG_KINDS, CRD_PLURALS, Kind, Resource, live_object
 from kubeward.model.objects import BUILTIN_POD_SPEC_PATHS, CRD_POD_SPEC_PATHS
 from kubeward.rules import ALL_RULES
 
@@ -32,3 +32,18 @@ def test_the_deployed_role_grants_exactly_list_and_watch_on_the_listed_kinds() -
     assert granted == {(kind.group, kind.plural) for kind in CATALOG_KINDS}
     (binding,) = [d for d in documents if d["kind"] == "ClusterRoleBinding"]
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
+
+
+def test_live_objects_live_where_the_api_server_says() -> None:
+    """Discovery's ``namespaced`` decides, not kubeward's table of kinds: a cluster-scoped
+    custom resource listed from a cluster is never "in the default namespace"."""
+    cluster_wide = Resource(
+        Kind("example.com", "Widget", "widgets"), "example.com/v1", "widgets", False
+    )
+    namespaced = Resource(
+        Kind("example.com", "Gadget", "gadgets"), "example.com/v1", "gadgets", True
+    )
+    widget = live_object({"metadata": {"name": "w"}}, cluster_wide, set())
+    gadget = live_object({"metadata": {"name": "g", "namespace": "shop"}}, namespaced, set())
+    assert (widget.namespace, widget.namespace_source) == (None, "cluster")
+    assert (gadget.namespace, gadget.namespace_source) == ("shop", "explicit")

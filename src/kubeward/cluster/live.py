@@ -249,7 +249,8 @@ def live_object(item: dict[str, Any], resource: Resource, token_secrets: set[str
         redact_secret_metadata(item)
         if uid_of(item) in token_secrets:
             item["type"] = SERVICE_ACCOUNT_TOKEN
-    return K8sObject(item, LIVE_ORIGIN)
+    # the API server says where the kind lives (custom resources kubeward has no table for)
+    return K8sObject(item, LIVE_ORIGIN, cluster_scoped=not resource.namespaced)
 
 
 def without_controlled(objects: list[K8sObject]) -> list[K8sObject]:

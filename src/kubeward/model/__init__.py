@@ -15,7 +15,7 @@ from kubeward.model.findings import (
     format_path,
 )
 from kubeward.model.inventory import Inventory
-from kubeward.model.objects import Container, K8sObject, Origin, Raw
+from kubeward.model.objects import Container, ImageUse, K8sObject, Origin, Raw, image_uses
 from kubeward.model.results import (
     DOCS_URL,
     SCHEMA_VERSION,
@@ -41,6 +41,7 @@ __all__ = [
     "CoverageGap",
     "Finding",
     "FrameworkResult",
+    "ImageUse",
     "Inventory",
     "K8sObject",
     "ObjectRef",
@@ -63,4 +64,5 @@ __all__ = [
     "Verdict",
     "Violation",
     "format_path",
+    "image_uses",
 ]

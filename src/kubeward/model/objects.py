@@ -7,8 +7,8 @@ namespace, and the pod spec with its containers wherever the kind keeps them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, Protocol
 
 from kubeward.model.findings import ObjectRef, Path, RenderedFrom
 
@@ -72,6 +72,54 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "VolumeAttachment",
     }
 )
+
+CLUSTER_SCOPED_GROUP_KINDS = frozenset(
+    {
+        # built-in kinds whose names other API groups reuse for namespaced kinds (Cluster API's
+        # and Metal3's IPAddress), and the review kinds
+        ("authentication.k8s.io", "SelfSubjectReview"),
+        ("authentication.k8s.io", "TokenReview"),
+        ("authorization.k8s.io", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        ("authorization.k8s.io", "SubjectAccessReview"),
+        ("certificates.k8s.io", "ClusterTrustBundle"),
+        ("internal.apiserver.k8s.io", "StorageVersion"),
+        ("networking.k8s.io", "IPAddress"),
+        ("networking.k8s.io", "ServiceCIDR"),
+        ("resource.k8s.io", "DeviceClass"),
+        ("resource.k8s.io", "DeviceTaintRule"),
+        ("resource.k8s.io", "ResourceSlice"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+        ("storagemigration.k8s.io", "StorageVersionMigration"),
+        # custom resources of widely used projects, as their CRDs declare them
+        ("argoproj.io", "ClusterWorkflowTemplate"),
+        ("cilium.io", "CiliumCIDRGroup"),
+        ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+        ("cilium.io", "CiliumIdentity"),
+        ("cilium.io", "CiliumLoadBalancerIPPool"),
+        ("cilium.io", "CiliumNode"),
+        ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+        ("crd.projectcalico.org", "GlobalNetworkSet"),
+        ("crd.projectcalico.org", "HostEndpoint"),
+        ("crd.projectcalico.org", "IPPool"),
+        ("gateway.networking.k8s.io", "GatewayClass"),
+        ("karpenter.sh", "NodeClaim"),
+        ("karpenter.sh", "NodePool"),
+        ("keda.sh", "ClusterTriggerAuthentication"),
+        ("kyverno.io", "ClusterCleanupPolicy"),
+        ("kyverno.io", "ClusterPolicy"),
+        ("projectcalico.org", "GlobalNetworkPolicy"),
+        ("projectcalico.org", "GlobalNetworkSet"),
+        ("snapshot.storage.k8s.io", "VolumeSnapshotClass"),
+        ("snapshot.storage.k8s.io", "VolumeSnapshotContent"),
+        ("templates.gatekeeper.sh", "ConstraintTemplate"),
+        ("wgpolicyk8s.io", "ClusterPolicyReport"),
+    }
+)
+"""Cluster-scoped kinds known by API group as well as kind. A CustomResourceDefinition in the
+same scan overrides this table for its kind (see ``sources.load.apply_declared_scopes``)."""
+CLUSTER_SCOPED_GROUPS = frozenset({"constraints.gatekeeper.sh", "mutations.gatekeeper.sh"})
+"""API groups all of whose kinds are cluster-scoped (Gatekeeper's constraints and mutators)."""
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -153,6 +201,15 @@ def api_group(api_version: str) -> str:
     return group if sep else ""
 
 
+def is_cluster_scoped(api_version: str, kind: str) -> bool:
+    """Whether objects of this kind live outside namespaces, as far as kubeward knows without
+    asking an API server."""
+    if kind in CLUSTER_SCOPED_KINDS:
+        return True
+    group = api_group(api_version)
+    return (group, kind) in CLUSTER_SCOPED_GROUP_KINDS or group in CLUSTER_SCOPED_GROUPS
+
+
 def pod_spec_path(api_version: str, kind: str, raw: Raw) -> Path | None:
     """Where this kind keeps its pod spec, or None if it has none."""
     group = api_group(api_version)
@@ -206,6 +263,7 @@ class K8sObject:
         *,
         deploy_namespace: str | None = None,
         admission: Mapping[str, Any] | None = None,
+        cluster_scoped: bool | None = None,
     ) -> None:
         self.raw = raw
         self.origin = origin
@@ -227,7 +285,10 @@ class K8sObject:
         self.namespace: str | None
         self.namespace_source: NamespaceSource
         explicit = meta.get("namespace")
-        if self.kind in CLUSTER_SCOPED_KINDS:
+        if cluster_scoped is None:
+            # the API server's word when there is one (live objects, CRDs in the scan)
+            cluster_scoped = is_cluster_scoped(self.api_version, self.kind)
+        if cluster_scoped:
             self.namespace, self.namespace_source = None, "cluster"
         elif isinstance(explicit, str) and explicit:
             self.namespace, self.namespace_source = explicit, "explicit"
@@ -302,3 +363,55 @@ class K8sObject:
 
     def __repr__(self) -> str:
         return f"<K8sObject {self.display}>"
+
+
+class ImageUse(NamedTuple):
+    """One image the kubelet pulls for a pod: a container's ``image``, or the ``reference``
+    of an ``image`` volume (Kubernetes 1.31+), which is mounted into containers and so must
+    meet the same registry and pinning rules."""
+
+    label: str
+    """``container "web"``, ``init container "setup"``, ``image volume "models"``."""
+    image: str | None
+    path: Path
+    """The reference's field."""
+    owner: Mapping[str, Any]
+    """The mapping that holds the reference and its pull policy."""
+    owner_path: Path
+    pull_policy_field: str
+    """``imagePullPolicy`` for containers, ``pullPolicy`` for image volumes (same values and
+    defaults)."""
+
+
+def image_uses(obj: K8sObject) -> Iterator[ImageUse]:
+    """Every image ``obj``'s pods pull: init, regular and ephemeral containers, then image
+    volumes."""
+    for container in obj.containers():
+        yield ImageUse(
+            container.label,
+            container.image,
+            (*container.path, "image"),
+            container.raw,
+            container.path,
+            "imagePullPolicy",
+        )
+    spec = obj.pod_spec
+    volumes = spec.get("volumes") if spec is not None else None
+    if type(volumes) is not list or obj.pod_spec_path is None:
+        return
+    for index, volume in enumerate(volumes):
+        if type(volume) is not dict or "image" not in volume:
+            continue
+        source = volume["image"]
+        if type(source) is not dict:
+            continue
+        reference = source.get("reference")
+        name = volume.get("name")
+        yield ImageUse(
+            f'image volume "{name if isinstance(name, str) else index}"',
+            reference if isinstance(reference, str) else None,
+            (*obj.pod_spec_path, "volumes", index, "image", "reference"),
+            source,
+            (*obj.pod_spec_path, "volumes", index, "image"),
+            "pullPolicy",
+        )

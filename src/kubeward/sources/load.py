@@ -17,6 +17,7 @@ import yaml
 
 from kubeward.errors import SourceError
 from kubeward.model import K8sObject, Path, Problem, ProblemKind, RenderedFrom
+from kubeward.model.objects import api_group
 from kubeward.sources import helm, kustomize
 from kubeward.sources.inputs import (
     DEFAULT_MAX_FILE_SIZE,
@@ -113,7 +114,48 @@ def load_inputs(
             result.errors.append(_problem(kind, exc, item.path))
     if progress is not None:
         progress(len(inputs), len(inputs), "")
+    result.objects = apply_declared_scopes(result.objects, options.deploy_namespace)
     return result
+
+
+def declared_scopes(objects: Sequence[K8sObject]) -> dict[tuple[str, str], bool]:
+    """(API group, kind) → cluster-scoped, for each CustomResourceDefinition among ``objects``
+    that says so with ``spec.scope``."""
+    found: dict[tuple[str, str], bool] = {}
+    for obj in objects:
+        if obj.kind != "CustomResourceDefinition":
+            continue
+        spec = obj.raw.get("spec")
+        if not isinstance(spec, dict):
+            continue
+        names, group, scope = spec.get("names"), spec.get("group"), spec.get("scope")
+        kind = names.get("kind") if isinstance(names, dict) else None
+        if isinstance(group, str) and isinstance(kind, str) and scope in ("Cluster", "Namespaced"):
+            found[(group, kind)] = scope == "Cluster"
+    return found
+
+
+def apply_declared_scopes(
+    objects: list[K8sObject], deploy_namespace: str | None
+) -> list[K8sObject]:
+    """Objects of a kind whose CustomResourceDefinition is in the same scan live where that
+    definition says (a namespace-less custom resource of a cluster-scoped kind is not "in the
+    default namespace", whatever kubeward's own table of kinds says)."""
+    scopes = declared_scopes(objects)
+    if not scopes:
+        return objects
+    out = []
+    for obj in objects:
+        declared = scopes.get((api_group(obj.api_version), obj.kind))
+        if declared is None or declared == (obj.namespace_source == "cluster"):
+            out.append(obj)
+        else:
+            out.append(
+                K8sObject(
+                    obj.raw, obj.origin, deploy_namespace=deploy_namespace, cluster_scoped=declared
+                )
+            )
+    return out
 
 
 def _parse(data: bytes, name: str) -> ParsedText:
