@@ -39,6 +39,7 @@ from kubeward.model import (
     Summary,
     ToolInfo,
     Verdict,
+    image_uses,
 )
 from kubeward.model.signatures import SignatureStatus
 from kubeward.policies.loader import POLICY_MODULE, CelDefinition, LoadedPolicies, load_policies
@@ -265,10 +266,7 @@ def _with_signature_verdicts(request: ScanRequest, source: ScanSource) -> ScanRe
     if policy is None or not policy.enabled:
         raise ConfigError("--verify-images: no imageSignatures rules in kubeward.yaml")
     images = (
-        container.image
-        for obj in source.objects
-        for container in obj.containers()
-        if container.image is not None
+        use.image for obj in source.objects for use in image_uses(obj) if use.image is not None
     )
     verifier = ImageVerifier(policy, client_for(policy))
     try:

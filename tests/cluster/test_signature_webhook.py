@@ -197,6 +197,30 @@ def test_a_deployment_template_is_pinned_and_judged(
     assert refused.status_code == 403 and "I007" in refused.json()["message"]
 
 
+def test_image_volumes_are_pinned_and_judged_like_containers(
+    webhook: SignatureWebhook, images: dict[str, str]
+) -> None:
+    """An ``image`` volume is pulled by the kubelet and mounted into the containers: an
+    unsigned one must not slip past the containers' checks."""
+
+    def with_volume(name: str, reference: str) -> dict[str, Any]:
+        manifest = pod(name, images["signed@"])
+        manifest["spec"]["volumes"] = [{"name": "models", "image": {"reference": reference}}]
+        manifest["spec"]["containers"][0]["volumeMounts"] = [
+            {"name": "models", "mountPath": "/models"}
+        ]
+        return manifest
+
+    reply = create(webhook.cluster, with_volume("volume-signed", images["signed"]))
+    assert reply.status_code == 201, reply.text
+    volume = reply.json()["spec"]["volumes"][0]["image"]
+    assert volume["reference"] == f"{images['signed']}@{images['signed-digest']}"
+    refused = create(webhook.cluster, with_volume("volume-unsigned", images["unsigned@"]))
+    assert refused.status_code == 403, refused.text
+    message = refused.json()["message"]
+    assert "I007 unverified-image-signature" in message and 'image volume "models"' in message
+
+
 def test_a_registry_that_cannot_be_asked_is_refused_not_passed(
     webhook: SignatureWebhook,
 ) -> None:

@@ -23,7 +23,7 @@ import orjson
 from kubeward.admission.review import AdmissionRequest, Reviewer
 from kubeward.cluster.live import LIVE_ORIGIN
 from kubeward.engine import EngineSettings, evaluate
-from kubeward.model import Finding, Inventory, K8sObject, Problem
+from kubeward.model import Finding, Inventory, K8sObject, Problem, image_uses
 from kubeward.model.enforcement import AdmissionSettings
 from kubeward.model.signatures import SignatureStatus, SignatureVerdict
 from kubeward.rules import REGISTRY
@@ -49,7 +49,7 @@ class SignatureReviewer(Reviewer):
         obj = K8sObject(
             context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
         )
-        images = [c.image for c in obj.containers() if c.image is not None]
+        images = [use.image for use in image_uses(obj) if use.image is not None]
         verdicts = verify_images(self.verifier, images, resolve_tags=True)
         for image, verdict in verdicts.items():
             if "@" not in image and verdict.verified:
@@ -72,8 +72,8 @@ class SignatureReviewer(Reviewer):
             return []
         obj = K8sObject(request.object, LIVE_ORIGIN)
         patch = []
-        for container in obj.containers():
-            image = container.image
+        for use in image_uses(obj):  # containers and image volumes
+            image = use.image
             if image is None or "@" in image or not self.verifier.covers(image):
                 continue
             try:
@@ -82,7 +82,7 @@ class SignatureReviewer(Reviewer):
                 continue  # not pinned: /verify-images then refuses the tag
             verdict = self.verifier.verify(f"{image}@{digest}")
             if verdict is not None and verdict.verified:
-                pointer = "/" + "/".join(_escape(str(part)) for part in (*container.path, "image"))
+                pointer = "/" + "/".join(_escape(str(part)) for part in use.path)
                 patch.append({"op": "replace", "path": pointer, "value": f"{image}@{digest}"})
         return patch
 

@@ -1,12 +1,13 @@
-"""The parsed image of every container, for the image rules that judge valid references only
-(an unparseable reference is reported by I001 and skipped by the others)."""
+"""What a pod pulls (its containers' images and its image volumes' references), parsed, for
+the image rules that judge valid references only (an unparseable reference is reported by I001
+and skipped by the others)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
 
-from kubeward.model import Container, K8sObject, Path
+from kubeward.model import ImageUse, K8sObject, Path, image_uses
 from kubeward.rules._common.images import ImageRef, InvalidImageReference, parse_image
 
 
@@ -20,16 +21,15 @@ def _parse(image: str) -> ImageRef | None:
         return None
 
 
-def parsed_images(obj: K8sObject) -> Iterator[tuple[Container, ImageRef, Path]]:
-    """``(container, image, path of its image field)`` for init, regular and ephemeral
-    containers whose image is a valid reference."""
-    for container in obj.containers():
-        image = container.image
-        if image is None:
+def parsed_images(obj: K8sObject) -> Iterator[tuple[ImageUse, ImageRef, Path]]:
+    """``(use, image, path of its reference field)`` for every image use (``image_uses``)
+    whose reference is valid."""
+    for use in image_uses(obj):
+        if use.image is None:
             continue
-        ref = _parse(image)
+        ref = _parse(use.image)
         if ref is not None:
-            yield container, ref, (*container.path, "image")
+            yield use, ref, use.path
 
 
 def is_latest(ref: ImageRef) -> bool:

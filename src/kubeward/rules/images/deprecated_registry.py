@@ -1,6 +1,6 @@
 """## What it does
-Flags containers (regular, init and ephemeral) whose image comes from a registry that is
-deprecated or frozen.
+Flags containers (regular, init and ephemeral) and image volumes whose image comes from a
+registry that is deprecated or frozen.
 
 The registries are listed in the module constant `DEPRECATED_REGISTRIES`:
 
@@ -49,13 +49,12 @@ DEPRECATED_REGISTRIES: tuple[tuple[RegistryPattern, str, str], ...] = (
     remediation="Pull the image from the registry that replaced it (`registry.k8s.io`).",
 )
 def deprecated_registry(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    for container, ref, path in parsed_images(obj):
+    for use, ref, path in parsed_images(obj):
         for pattern, replacement, why in DEPRECATED_REGISTRIES:
             if pattern.matches(ref):
                 instead = f"{replacement}/{ref.repository}" if not pattern.path else replacement
                 yield Violation(
                     path,
-                    f"{container.label} pulls {ref.name} from {pattern.original} ({why}); "
-                    f"use {instead}",
+                    f"{use.label} pulls {ref.name} from {pattern.original} ({why}); use {instead}",
                 )
                 break

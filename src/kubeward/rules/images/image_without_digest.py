@@ -1,6 +1,6 @@
 """## What it does
-Flags containers (regular, init and ephemeral) whose image is not pinned by digest
-(`image: name@sha256:...`, with or without a tag in front of it).
+Flags containers (regular, init and ephemeral) and image volumes whose image is not pinned by
+digest (`image: name@sha256:...`, with or without a tag in front of it).
 
 Image references that cannot be parsed are skipped here: I001 reports them when trusted
 registries are configured, and the API server or the kubelet rejects them anyway.
@@ -39,7 +39,7 @@ from kubeward.rules.images._containers import parsed_images
     remediation="Pin the image by digest (`name:tag@sha256:...`).",
 )
 def image_without_digest(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    for container, ref, path in parsed_images(obj):
+    for use, ref, path in parsed_images(obj):
         if ref.digest is None:
             shown = f"{ref.name}:{ref.tag}" if ref.tag else f"{ref.name} (no tag: latest)"
-            yield Violation(path, f"{container.label} uses {shown}, not pinned by digest")
+            yield Violation(path, f"{use.label} uses {shown}, not pinned by digest")

@@ -1,8 +1,8 @@
 """## What it does
-Flags containers (regular, init and ephemeral) whose image comes from a registry listed in
-`insecureRegistries` in `kubeward.yaml`: registries you know are served over plain HTTP or
-with TLS verification turned off on the nodes (containerd `insecure_skip_verify`, an `http://`
-endpoint in `hosts.toml`, Docker's `insecure-registries`).
+Flags containers (regular, init and ephemeral) and image volumes whose image comes from a
+registry listed in `insecureRegistries` in `kubeward.yaml`: registries you know are served over
+plain HTTP or with TLS verification turned off on the nodes (containerd `insecure_skip_verify`,
+an `http://` endpoint in `hosts.toml`, Docker's `insecure-registries`).
 
 Entries match like `trustedRegistries` entries: a registry host, optionally with a path prefix,
 on whole components. Image references that cannot be parsed are skipped (I001 reports them).
@@ -53,11 +53,11 @@ def _needs_insecure_registries(params: RuleParams) -> str | None:
     skip_unless=_needs_insecure_registries,
 )
 def insecure_registry(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    for container, ref, path in parsed_images(obj):
+    for use, ref, path in parsed_images(obj):
         match = first_match(ref, params.insecure_registries)
         if match is not None:
             yield Violation(
                 path,
-                f"{container.label} pulls {ref.name} from an insecure registry "
+                f"{use.label} pulls {ref.name} from an insecure registry "
                 f"({match.original} in insecureRegistries: plain HTTP or unverified TLS)",
             )

@@ -1,6 +1,6 @@
 """## What it does
-Flags containers (regular, init and ephemeral) whose image uses the `latest` tag, or no tag
-at all, which the container runtime resolves to `latest`.
+Flags containers (regular, init and ephemeral) and image volumes whose image uses the `latest`
+tag, or no tag at all, which the container runtime resolves to `latest`.
 
 An image pinned by digest is not flagged, even with a `latest` tag in front of the digest
 (`nginx:latest@sha256:...`): the runtime pulls by digest and ignores the tag. Image references
@@ -39,12 +39,12 @@ from kubeward.rules.images._containers import is_latest, parsed_images
     remediation="Use a specific version tag, ideally pinned by digest.",
 )
 def latest_image_tag(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    for container, ref, path in parsed_images(obj):
+    for use, ref, path in parsed_images(obj):
         if not is_latest(ref):
             continue
         if ref.tag is None:
             yield Violation(
-                path, f"{container.label} uses {ref.name} without a tag, which means `latest`"
+                path, f"{use.label} uses {ref.name} without a tag, which means `latest`"
             )
         else:
-            yield Violation(path, f"{container.label} uses {ref.name}:latest")
+            yield Violation(path, f"{use.label} uses {ref.name}:latest")

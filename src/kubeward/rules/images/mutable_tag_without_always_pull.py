@@ -1,7 +1,7 @@
 """## What it does
-Flags containers (regular, init and ephemeral) whose image is not pinned by digest and whose
-`imagePullPolicy` is not `Always`: set to `IfNotPresent` or `Never`, or not set with a tag
-other than `latest` (Kubernetes then defaults it to `IfNotPresent`).
+Flags containers (regular, init and ephemeral) and image volumes whose image is not pinned by
+digest and whose `imagePullPolicy` is not `Always`: set to `IfNotPresent` or `Never`, or not
+set with a tag other than `latest` (Kubernetes then defaults it to `IfNotPresent`).
 
 Not flagged: images pinned by digest, `imagePullPolicy: Always`, and an unset policy with the
 `latest` tag or no tag, which Kubernetes defaults to `Always`. Image references that cannot be
@@ -44,22 +44,23 @@ _FIELD = "imagePullPolicy"
     remediation="Pin the image by digest, or set `imagePullPolicy: Always`.",
 )
 def mutable_tag_without_always_pull(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    for container, ref, _ in parsed_images(obj):
+    for use, ref, _ in parsed_images(obj):
         if ref.digest is not None:
             continue
-        policy = container.raw.get(_FIELD)
+        field = use.pull_policy_field
+        policy = use.owner.get(field)
         tag = f"{ref.name}:{ref.tag or 'latest'}"
         if policy is None:
             if is_latest(ref):
                 continue  # defaults to Always
             yield Violation(
-                container.path,
-                f"{container.label}: {tag} is not pinned by digest and {_FIELD} defaults to "
+                use.owner_path,
+                f"{use.label}: {tag} is not pinned by digest and {field} defaults to "
                 "IfNotPresent: nodes run whatever image they cached for the tag",
             )
         elif isinstance(policy, str) and policy != "Always":
             yield Violation(
-                (*container.path, _FIELD),
-                f"{container.label}: {tag} is not pinned by digest and {_FIELD} is {policy}: "
+                (*use.owner_path, field),
+                f"{use.label}: {tag} is not pinned by digest and {field} is {policy}: "
                 "nodes run whatever image they cached for the tag",
             )

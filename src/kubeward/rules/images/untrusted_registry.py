@@ -1,6 +1,6 @@
 """## What it does
-Flags containers (regular, init and ephemeral) whose image does not come from a registry in
-`trustedRegistries`.
+Flags containers (regular, init and ephemeral) and image volumes whose image does not come from
+a registry in `trustedRegistries`.
 
 Image references are parsed as the container runtime resolves them: `nginx` is
 `docker.io/library/nginx`, `acme/api` is `docker.io/acme/api`, `index.docker.io` is Docker
@@ -34,7 +34,7 @@ Use instead: mirror the image into a trusted registry
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, image_uses
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.images import InvalidImageReference, first_match, parse_image
 
@@ -55,18 +55,16 @@ def _needs_trusted_registries(params: RuleParams) -> str | None:
     skip_unless=_needs_trusted_registries,
 )
 def untrusted_registry(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    for container in obj.containers():
-        image = container.image
-        if image is None:
+    for use in image_uses(obj):
+        if use.image is None:
             continue
-        path = (*container.path, "image")
         try:
-            ref = parse_image(image)
+            ref = parse_image(use.image)
         except InvalidImageReference as exc:
-            yield Violation(path, f"{container.label}: {exc}; an unparseable image is untrusted")
+            yield Violation(use.path, f"{use.label}: {exc}; an unparseable image is untrusted")
             continue
         if first_match(ref, params.trusted_registries) is None:
             yield Violation(
-                path,
-                f"{container.label} pulls {ref.name} from {ref.registry}, which is not trusted",
+                use.path,
+                f"{use.label} pulls {ref.name} from {ref.registry}, which is not trusted",
             )

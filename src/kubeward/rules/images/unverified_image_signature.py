@@ -1,6 +1,6 @@
 """## What it does
-Flags containers (regular, init and ephemeral) whose image is not signed as the
-`imageSignatures` policy in kubeward.yaml requires: no cosign signature by the required keys
+Flags containers (regular, init and ephemeral) and image volumes whose image is not signed
+as the `imageSignatures` policy in kubeward.yaml requires: no cosign signature by the required keys
 for the image's digest, a signature that is malformed, copied from another image or is an
 attestation, an image not pinned by digest where the policy needs one, or a registry that
 could not be asked (an error is never a pass).
@@ -36,7 +36,7 @@ Use instead: sign the digest in the release pipeline
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, image_uses
 from kubeward.model.signatures import SignatureStatus
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 
@@ -68,13 +68,12 @@ def _needs_verification(params: RuleParams) -> str | None:
 )
 def unverified_image_signature(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     verdicts = params.image_signatures or {}
-    for container in obj.containers():
-        image = container.image
+    for use in image_uses(obj):
+        image = use.image
         verdict = verdicts.get(image) if image is not None else None
         if image is not None and verdict is not None and not verdict.verified:
             named = f" (now {verdict.digest})" if verdict.digest and "@" not in image else ""
             yield Violation(
-                (*container.path, "image"),
-                f"{container.label} image {image}{named} {_STATE[verdict.status]}: "
-                f"{verdict.detail}",
+                use.path,
+                f"{use.label} image {image}{named} {_STATE[verdict.status]}: {verdict.detail}",
             )
