@@ -84,8 +84,28 @@ def test_quoted_merge_key_is_an_ordinary_key() -> None:
 def test_tags() -> None:
     doc = load_one("a: !!str 123\nb: !!int '7'\nc: !!float 1\nd: !custom yes\n")
     assert doc.value == {"a": "123", "b": 7, "c": 1.0, "d": "yes"}
-    with pytest.raises(ManifestError, match="cannot decode"):
+    with pytest.raises(ManifestError, match="cannot be decoded as !!int"):
         load_one("a: !!int abc\n")
+
+
+@pytest.mark.parametrize("tag", ["!!int", "!!bool", "!!float", "!!null", "!!timestamp"])
+def test_an_undecodable_tagged_scalar_is_reported_without_its_value(tag: str) -> None:
+    """The scalar may be a Secret's private key: the error names the tag and the line only."""
+    text = (
+        f"stringData:\n  tls.key: {tag} |\n    -----BEGIN RSA PRIVATE KEY-----\n    canary-s3cr3t\n"
+    )
+    with pytest.raises(ManifestError) as raised:
+        load_one(text)
+    assert "canary" not in str(raised.value) and "PRIVATE" not in str(raised.value)
+    assert tag in str(raised.value) and raised.value.line == 2
+
+
+def test_an_unsupported_key_is_reported_by_type_not_value() -> None:
+    with pytest.raises(ManifestError, match="unsupported map key of type null"):
+        load_one("~: a\n")
+    with pytest.raises(ManifestError, match="cannot be a map key") as raised:
+        load_one("? [canary-s3cr3t]\n: a\n")
+    assert "canary" not in str(raised.value)
 
 
 def test_lines_of_keys_and_items() -> None:

@@ -133,6 +133,12 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
+def _undecodable(text: str, tag: str) -> str:
+    # The scalar itself is never quoted: it may be a Secret's value (a private key under
+    # ``!!int``), and which object it belongs to is not known yet.
+    return f"a scalar tagged {tag} cannot be decoded as {tag} (it is {len(text)} characters long)"
+
+
 def _resolve_tagged(tag: str, text: str, line: int) -> Any:
     short = tag.replace("tag:yaml.org,2002:", "!!")
     if short in ("!!str", "!!binary"):
@@ -140,7 +146,7 @@ def _resolve_tagged(tag: str, text: str, line: int) -> Any:
     if short == "!!timestamp":
         stamp = _timestamp(text)
         if stamp is None:
-            raise ManifestError(f"cannot decode {text!r} as !!timestamp", line=line)
+            raise ManifestError(_undecodable(text, "!!timestamp"), line=line)
         return stamp
     if short in ("!!bool", "!!int", "!!float", "!!null"):
         value = resolve_plain(text)
@@ -151,10 +157,13 @@ def _resolve_tagged(tag: str, text: str, line: int) -> Any:
             "!!null": value is None,
         }[short]
         if not ok:
-            raise ManifestError(f"cannot decode {text!r} as {short}", line=line)
+            raise ManifestError(_undecodable(text, short), line=line)
         return float(value) if short == "!!float" else value
     # go-yaml v2 keeps the string of a scalar with a tag it does not know.
     return text
+
+
+_YAML_TYPE_NAMES = {list: "sequence", dict: "mapping", type(None): "null"}
 
 
 def _key_string(key: Any, line: int) -> str:
@@ -168,7 +177,9 @@ def _key_string(key: Any, line: int) -> str:
     if isinstance(key, float):
         return _go_float32_g(key)
     raise ManifestError(
-        f"unsupported map key {key!r} (keys must be strings, numbers or booleans)", line=line
+        f"unsupported map key of type {_YAML_TYPE_NAMES.get(type(key), type(key).__name__)} "
+        "(keys must be strings, numbers or booleans)",
+        line=line,
     )
 
 
