@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +106,12 @@ NASTY = [
     "3.25",
     "1e-5",
     "0.1",
+    # go-yaml reads these as the float 0 (runAsUser: 0e0 is root); rapidyaml as strings
+    "0e0",
+    "0E1",
+    "0e+1",
+    "0e-1",
+    "0e0_0",
 ]
 ORDINARY = st.text(alphabet="abcxyz019_-./:@ é", min_size=0, max_size=10)
 WORDS = st.one_of(st.sampled_from(NASTY), ORDINARY, ORDINARY)
@@ -225,6 +232,20 @@ def test_parse_yaml_reads_like_kubernetes(text: str) -> None:
     duplicates = [p for p in parsed.problems if p.message.startswith("duplicate key")]
     assert len(duplicates) == len(parsed.problems), parsed.problems
     assert _same([d.value for d in parsed.documents], exact)
+
+
+@pytest.mark.parametrize("scalar", NASTY)
+def test_each_nasty_plain_scalar_reads_like_kubernetes(scalar: str) -> None:
+    """Every listed scalar, plain, in a realistic document (the generator above may not draw
+    a given one)."""
+    text = f"kind: Pod\nspec:\n  securityContext:\n    runAsUser: {scalar}\n  list: [{scalar}]\n"
+    parsed = parse_yaml(text.encode(), "t.yaml")
+    try:
+        exact = [d.value for d in yaml_exact.load(text)]
+    except ManifestError:
+        assert parsed.problems
+        return
+    assert _same([d.value for d in parsed.documents], exact), scalar
 
 
 def test_the_fast_path_is_exercised() -> None:

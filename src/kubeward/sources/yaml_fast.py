@@ -87,7 +87,7 @@ _PLAIN_SPECIAL = re.compile(
     _TOKEN_START + rb"(?:[-+0-9][^\s,\]\}:#]*_[^\s,\]\}#]*"
     rb"|(?:~|[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF|True|TRUE|False|FALSE|Null|NULL"
     rb"|[-+]?\.?(?i:nan|inf|infinity)"
-    rb"|\+[^\s]*|-?0[0-9xXoObB_][^\s,\]\}]*"
+    rb"|\+[^\s]*|-?0[0-9xXoObBeE_][^\s,\]\}]*"
     rb"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[^\s,\]\}]*"
     rb"|[-+.]?[0-9][^\s,\]\}:]*(?=:(?:\s|$)))" + _TOKEN_END + rb")",
     re.M,
@@ -103,7 +103,7 @@ _SPECIAL_WORDS = frozenset(
     )
 )
 _SPECIAL_NUMERIC = re.compile(
-    r"[-+]?(?:0[0-9xXoObB_]|[0-9]*_|\.?(?:nan|inf|infinity|NaN|Inf|NAN|INF))"
+    r"[-+]?(?:0[0-9xXoObBeE_]|[0-9]*_|\.?(?:nan|inf|infinity|NaN|Inf|NAN|INF))"
     r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|\+|[-+]?\.[^0-9]"
 )
 _NUMERIC_START = frozenset("+-.0123456789")
