@@ -170,6 +170,18 @@ def test_half_an_object_is_an_error(tmp_path: Path) -> None:
     assert any("got a list" in m for m in messages)
 
 
+def test_a_list_whose_items_are_not_a_list_is_an_error_not_an_object(tmp_path: Path) -> None:
+    write(tmp_path, "lists.yaml", "apiVersion: v1\nkind: List\nitems: x\n---\n"
+          "apiVersion: v1\nkind: PodList\nitems: null\n---\n" + GOOD)  # fmt: skip
+    code, report, _ = scan_json(tmp_path, "lists.yaml", "--select", "N001")
+    assert code == 2
+    assert [(e["line"], e["message"]) for e in report["errors"]] == [
+        (3, "List: items must be a list of objects, got a string")
+    ]
+    assert report["summary"]["objects"] == 1  # the ConfigMap; neither List is judged itself
+    assert report["findings"] == []
+
+
 def test_stdin(tmp_path: Path) -> None:
     code, report, _ = scan_json(
         tmp_path, "-", stdin=GOOD.replace("namespace: shop", "namespace: default").encode()

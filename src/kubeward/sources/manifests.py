@@ -220,8 +220,10 @@ class ObjectsFromText:
 
 
 def _is_list(value: dict[str, Any]) -> bool:
+    """``kind: List`` or ``*List`` with ``items`` (a custom kind may end in "List" too: without
+    ``items`` it is an object)."""
     kind = value.get("kind")
-    return isinstance(kind, str) and kind.endswith("List") and isinstance(value.get("items"), list)
+    return isinstance(kind, str) and kind.endswith("List") and "items" in value
 
 
 def objects_from_documents(
@@ -273,8 +275,14 @@ class _Collector:
             self.out.problems.append(self.problem(where, message))
             return
         if _is_list(value):
-            for index, item in enumerate(value["items"]):
-                self.visit(item, doc, (*base, "items", index))
+            items = value["items"]
+            if isinstance(items, list):
+                for index, item in enumerate(items):
+                    self.visit(item, doc, (*base, "items", index))
+            elif items is not None:  # null: an empty list, as kubectl reads it
+                line = doc.locator.lines([(*base, "items")])[0]
+                message = f"{value['kind']}: items must be a list of objects, got {_kind_of(items)}"
+                self.out.problems.append(self.problem(line, message))
             return
         api_version, kind = value.get("apiVersion"), value.get("kind")
         if api_version is None and kind is None:
