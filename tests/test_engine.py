@@ -142,6 +142,23 @@ def test_config_exceptions_match_expire_and_report_unused() -> None:
     assert any("unused" in m and "kube-system" in m for m in messages)
 
 
+def test_a_namespace_exception_covers_manifests_that_land_there_without_a_namespace() -> None:
+    """No namespace and no --namespace: the object lands in `default` (N001's reading), so an
+    exception for `default` covers it; one for `shop` does not; cluster-scoped objects only
+    match a pattern that matches the empty name."""
+    text = pod("loose").replace("  namespace: shop\n", "")
+    (obj,) = inventory(text)
+    assert obj.namespace_source == "unset"
+    for namespaces, covered in ((("default",), True), (("shop",), False), (("def*",), True)):
+        exception = PolicyException(rules=("W001",), reason="r", namespaces=namespaces)
+        assert exception.covers("W001", obj) is covered, namespaces
+    (role,) = inventory("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                        "metadata: {name: r}\nrules: []\n")  # fmt: skip
+    assert not PolicyException(rules=("W",), reason="r", namespaces=("default",)).covers(
+        "W001", role
+    )
+
+
 def test_severity_overrides() -> None:
     inv = inventory(pod())
     result = evaluate(

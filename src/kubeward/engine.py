@@ -57,10 +57,12 @@ class PolicyException:
             return False
         if self.kinds and obj.kind not in self.kinds:
             return False
-        if self.namespaces and not any(
-            fnmatch.fnmatchcase(obj.namespace or "", pattern) for pattern in self.namespaces
-        ):
-            return False
+        if self.namespaces:
+            # a manifest without a namespace lands in `default` unless told otherwise, as the
+            # rules read it (N001)
+            namespace = "default" if obj.namespace_source == "unset" else obj.namespace or ""
+            if not any(fnmatch.fnmatchcase(namespace, p) for p in self.namespaces):
+                return False
         return not self.names or any(fnmatch.fnmatchcase(obj.name, p) for p in self.names)
 
     def describe(self) -> str:
