@@ -82,9 +82,30 @@ def test_helm_render_failure_is_loud(tmp_path: Path) -> None:
     report = json.loads(run.stdout)
     assert run.code == 2
     (error,) = report["errors"]
-    assert error["kind"] == "render" and error["file"] == "chart"
+    # Helm names the template and its line ("template: web/templates/broken.yaml:1:19: ...")
+    assert error["kind"] == "render" and error["file"] == "chart/templates/broken.yaml"
+    assert error["line"] == 1
     assert "nil pointer" in error["message"] or "missing" in error["message"]
     assert report["summary"]["objects"] == 1
+
+
+def test_helm_output_problems_point_at_the_template(tmp_path: Path) -> None:
+    """A duplicate key that a template renders is reported in the template, at its lines."""
+    require_tool("helm")
+    chart = make_chart(tmp_path)
+    (chart / "templates" / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: '1'\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n"
+        '  password: {{ .Values.password | default "a" | quote }}\n  password: b\n'
+    )
+    run = kubeward("scan", "chart", "-n", "web", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    (error,) = report["errors"]
+    assert (error["kind"], error["file"], error["line"]) == (
+        "parse", "chart/templates/secret.yaml", 14,
+    )  # fmt: skip
+    assert "duplicate key stringData.password (also on line 13)" in error["message"]
+    assert "helm template chart, rendered line" in error["message"]
 
 
 def test_kustomize_findings_point_at_resource_files(tmp_path: Path) -> None:

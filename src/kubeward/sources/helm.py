@@ -19,6 +19,10 @@ from kubeward.sources.tools import find_tool, run_tool
 
 HELM_ENV = "KUBEWARD_HELM"
 _SOURCE = re.compile(rb"^# Source: (.+?)\s*$", re.M)
+_ERROR_AT = re.compile(r"(?:\bat \(|\btemplate: )([^\s():]+):(\d+)(?::\d+)?[):]")
+"""Where Helm says a template failed: ``at (chart/templates/x.yaml:6:8)`` or
+``template: chart/templates/x.yaml:6:8:`` (a template line, unlike the rendered-YAML lines of
+"YAML parse error on ...")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,16 @@ def render(chart: str, *, namespace: str | None, options: HelmOptions) -> bytes:
         argv += ["--set-string", assignment]
     if options.kube_version:
         argv += ["--kube-version", options.kube_version]
-    return run_tool(argv, what=f"helm template {chart}")
+    try:
+        return run_tool(argv, what=f"helm template {chart}")
+    except RenderError as exc:
+        # "execution error at (web/templates/x.yaml:6:8): need foo", "template:
+        # web/templates/x.yaml:6:8: executing ...": a template line, so point at it
+        found = _ERROR_AT.search(exc.detail)
+        if found is None:
+            raise
+        where = template_file(chart, found.group(1))
+        raise RenderError(exc.detail, file=where, line=int(found.group(2))) from None
 
 
 def template_source(document: bytes | memoryview) -> str | None:

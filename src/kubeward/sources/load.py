@@ -8,8 +8,10 @@ else is still loaded.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path as FsPath
 from typing import Any, BinaryIO
 
@@ -181,7 +183,7 @@ def _load_chart(chart: str, options: LoadOptions, result: Loaded) -> None:
     output = helm.render(chart, namespace=namespace, options=options.helm)
     result.files += 1
     parsed = parse_yaml(output, chart)
-    result.errors.extend(_relabel(parsed.problems, chart, "rendered output of "))
+    result.errors.extend(_rendered_problems(parsed.problems, output, chart))
 
     def origin_for(doc: Document, base: Path) -> DocumentOrigin:
         source = helm.template_source(doc.text) if doc.text is not None else None
@@ -208,6 +210,59 @@ def _load_chart(chart: str, options: LoadOptions, result: Loaded) -> None:
             parsed.documents, file=chart, deploy_namespace=namespace, origin_for=origin_for
         )
     )
+
+
+_ALSO_ON_LINE = re.compile(r"\(also on line (\d+)\)")
+
+
+def _rendered_problems(problems: list[Problem], output: bytes, chart: str) -> list[Problem]:
+    """Parse problems of Helm's output, placed in the template they come from where its
+    ``# Source:`` line says (else in the chart, at the rendered line)."""
+    lines = output.split(b"\n")
+    out = []
+    for problem in problems:
+        found = _template_of(lines, problem.line, chart) if problem.line else None
+        if found is None or problem.line is None:
+            out.extend(_relabel([problem], chart, "rendered output of "))
+            continue
+        template, to_template = found
+        message = _ALSO_ON_LINE.sub(partial(_also_on, to_template), problem.message)
+        out.append(
+            Problem(
+                kind=problem.kind,
+                file=template,
+                line=to_template(problem.line),
+                message=f"{message} (helm template {chart}, rendered line {problem.line})",
+            )
+        )
+    return out
+
+
+def _also_on(to_template: Callable[[int], int], match: re.Match[str]) -> str:
+    return f"(also on line {to_template(int(match.group(1)))})"
+
+
+def _template_of(
+    lines: list[bytes], line: int, chart: str
+) -> tuple[str, Callable[[int], int]] | None:
+    """The template of rendered line ``line`` and the mapping of its document's lines."""
+    source_at = next(
+        (i for i in range(min(line, len(lines)) - 1, -1, -1) if lines[i].startswith(b"# Source: ")),
+        None,
+    )
+    if source_at is None:
+        return None
+    start = source_at - 1 if source_at and lines[source_at - 1].rstrip() == b"---" else source_at
+    end = next(
+        (i for i in range(source_at + 1, len(lines)) if lines[i].rstrip() == b"---"), len(lines)
+    )
+    document = b"\n".join(lines[start:end])
+    source = helm.template_source(document)
+    if source is None:
+        return None
+    template = helm.template_file(chart, source)
+    mapping = helm.TemplateLines.load(document, start + 1, template)
+    return (template, mapping.map) if mapping is not None else None
 
 
 def _relabel(problems: list[Problem], root: str, prefix: str) -> list[Problem]:
