@@ -189,6 +189,25 @@ def test_rego_problems_name_file_and_line(
         ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
          "#   remediation: r.\n#   kinds: [Pod]\npackage p\nimport rego.v1\n\ndeny if {\n  1 +\n}\n",
          13, "Rego:"),
+        # kubeward's custom fields are checked like a RegoPolicy's: nothing unknown is ignored
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [Pod]\n#   excludedNamespaces: [shop]\npackage p\n"
+         "deny := true\n", 8, "METADATA custom: unknown field 'excludedNamespaces'"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   workloads: 'yes'\npackage p\ndeny := true\n", 7,
+         "METADATA custom.workloads: true or false"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   match:\n#     kinds: [Pod]\n#     namespaces: [prod]\n"
+         "package p\ndeny := true\n", 9, "METADATA custom.match: unknown field 'namespaces'"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [pod]\npackage p\ndeny := true\n", 7,
+         "METADATA custom.kinds: 'pod' is not a kind"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [Pod]\n#   match: {workloads: true}\npackage p\n"
+         "deny := true\n", 8, "either match or kinds/workloads, not both"),
+        # OPA's own annotations, without kubeward's, on a module that defines deny
+        ("# METADATA\n# description: d\n# scope: package\npackage p\ndeny := true\n", 2,
+         "METADATA custom.id: a non-empty string is required"),
     ],
 )  # fmt: skip
 def test_rego_file_problems_name_file_and_line(

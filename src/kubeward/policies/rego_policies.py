@@ -43,6 +43,7 @@ import yaml
 
 from kubeward.model import K8sObject, Violation
 from kubeward.policies.fields import (
+    MATCH_FIELDS,
     NAME_PATTERN,
     Header,
     Invalid,
@@ -53,6 +54,7 @@ from kubeward.policies.fields import (
     spec_of,
     target_of,
     text_field,
+    unknown,
 )
 from kubeward.policies.rego import (
     RegoError,
@@ -76,6 +78,10 @@ REGO_KIND = "RegoPolicy"
 VERSIONS = ("v0", "v1")
 _METADATA = re.compile(r"^[ \t]*#[ \t]*METADATA[ \t]*$", re.M)
 _RESULT_RULE = re.compile(r"^(deny|violation)\b", re.M)
+CUSTOM_FIELDS = frozenset(
+    {"id", "severity", "remediation", "kinds", "workloads", "match", "name", "regoVersion"}
+)
+"""What kubeward reads in a ``.rego`` file's METADATA ``custom``; anything else is refused."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +127,11 @@ def rego_file_rule(
             text.count("\n", 0, found.start()) + 1,
         )
     values, first_line, lines = block
-    custom = values.get("custom")
-    custom = custom if isinstance(custom, dict) else {}
+    custom = values.get("custom") or {}
+    if not isinstance(custom, dict):
+        raise Invalid("METADATA custom: a mapping (id, severity, remediation, kinds...)",
+                      lines.get("custom", first_line))  # fmt: skip
+    unknown(custom, CUSTOM_FIELDS, "METADATA custom", lambda key: lines.get(key, first_line))
 
     def text_value(value: Any, what: str, key: str, *, required: bool = True) -> str:
         if value is None and not required:
@@ -138,12 +147,22 @@ def rego_file_rule(
         text_value(custom.get("severity"), "custom.severity", "severity"),
         "METADATA custom.severity", lines.get("severity", first_line),
     )  # fmt: skip
-    match = custom.get("match")
-    if match is None and ("kinds" in custom or "workloads" in custom):
-        match = {"kinds": custom.get("kinds"), "workloads": custom.get("workloads")}
-    match_line = lines.get("match", lines.get("kinds", lines.get("workloads")))
-    match_line = match_line or lines.get("custom", first_line)
-    target = target_of(match, {"match": match_line, "kinds": match_line}, "METADATA custom.match")
+    if "match" in custom:
+        if "kinds" in custom or "workloads" in custom:
+            raise Invalid("METADATA custom: either match or kinds/workloads, not both",
+                          lines.get("match", first_line))  # fmt: skip
+        match, what = custom["match"], "METADATA custom.match"
+    elif MATCH_FIELDS & set(custom):
+        match = {key: custom[key] for key in MATCH_FIELDS if key in custom}
+        what = "METADATA custom"
+    else:
+        match, what = None, "METADATA custom.match"
+
+    def line_of(*key: str | int) -> int:
+        found = lines.get(str(key[0])) if key else lines.get("match")
+        return found or lines.get("custom", first_line)
+
+    target = target_of(match, line_of, what)
     name = custom.get("name") or path.stem.lower().replace("_", "-")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise Invalid(
