@@ -221,6 +221,23 @@ def test_rego_file_problems_name_file_and_line(
     assert (problem.line, fragment in problem.message) == (line, True), problem
 
 
+def test_a_library_may_carry_opas_own_metadata(tmp_path: Path) -> None:
+    (tmp_path / "lib.rego").write_text(
+        "# METADATA\n# description: helpers shared by our policies\n# scope: package\n"
+        'package lib.helpers\n\nimport rego.v1\n\nis_pod(o) if o.kind == "Pod"\n'
+    )
+    (tmp_path / "uses_lib.rego").write_text(
+        "# METADATA\n# title: uses lib\n# custom:\n#   id: ACME811\n#   severity: low\n"
+        "#   remediation: r.\n#   kinds: [Pod]\npackage b\n\nimport rego.v1\n"
+        "import data.lib.helpers\n\ndeny contains \"pod\" if helpers.is_pod(input.review.object)\n"
+    )  # fmt: skip
+    loaded = load_policies([tmp_path], TAKEN)
+    assert not loaded.problems, loaded.problems
+    (rule,) = loaded.rules
+    assert rule.id == "ACME811"
+    assert judge(rule, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}}) == ["pod"]
+
+
 def test_messages_take_every_documented_shape() -> None:
     assert messages({"deny": ["b", "a"], "violation": [{"msg": "c", "details": {}}]}, "t") == [
         "a", "b", "c"]  # fmt: skip

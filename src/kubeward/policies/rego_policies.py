@@ -22,9 +22,10 @@ spec:
 
 A ``.rego`` file is a policy when a ``# METADATA`` block (OPA's annotation syntax) precedes its
 ``package`` and names ``custom.id``; ``title`` and ``custom.severity``, ``custom.remediation``,
-``custom.kinds`` and/or ``custom.workloads`` (or ``custom.match``) as in a RegoPolicy. Other
-``.rego`` files under the same policy paths are libraries every such policy can import;
-``*_test.rego`` files are left to ``opa test``.
+``custom.kinds`` and/or ``custom.workloads`` (or ``custom.match``) as in a RegoPolicy; any other
+``custom`` field is an error. Other ``.rego`` files under the same policy paths (no
+deny/violation, and no kubeward field in a METADATA block they may have for OPA) are libraries
+every such policy can import; ``*_test.rego`` files are left to ``opa test``.
 
 A policy's verdict is its package's ``deny`` and/or ``violation`` rule (see
 ``kubeward.policies.rego.messages``).
@@ -116,7 +117,7 @@ def rego_file_rule(
     """The rule of a ``.rego`` policy file; None for a library module; ``Invalid``."""
     shown = str(path)
     block = _metadata_block(text)
-    if block is None:
+    if block is None or _is_library(block[0], text):
         found = _RESULT_RULE.search(text)
         if found is None:
             return None
@@ -186,16 +187,27 @@ def rego_file_rule(
 
 
 def library_module(path: Path, text: str) -> RegoModule | None:
-    """A ``.rego`` file other policies may import (no METADATA block, no deny/violation)."""
+    """A ``.rego`` file other policies may import: no deny/violation, and no METADATA block or
+    one without kubeward's ``custom`` fields (OPA's own, such as ``description`` and
+    ``scope``, are fine)."""
     if path.name.endswith("_test.rego"):
         return None
     try:
         block = _metadata_block(text)
     except Invalid:
         return None  # a broken METADATA block: reported when the file is read as a policy
-    if block is None and _RESULT_RULE.search(text) is None:
+    if _RESULT_RULE.search(text) is None and (block is None or _is_library(block[0], text)):
         return RegoModule(str(path), 1, text)
     return None
+
+
+def _is_library(metadata: Mapping[str, Any], text: str) -> bool:
+    """A module with a METADATA block that names no kubeward field and defines no
+    deny/violation: a library, documented with OPA's annotations."""
+    custom = metadata.get("custom")
+    if isinstance(custom, dict) and CUSTOM_FIELDS & set(custom):
+        return False
+    return _RESULT_RULE.search(text) is None
 
 
 class RegoCheck:
