@@ -256,7 +256,8 @@ def test_messages_take_every_documented_shape() -> None:
         ("package p\nimport rego.v1\ndeny contains msg if {\n  x := input.request.object.metadata.name + 1\n"
          "  msg := sprintf(\"%v\", [x])\n}", "p.yaml:14: `add` expects numeric argument"),
         ("package p\nimport rego.v1\nlevel := 1 if input.request.object.kind == \"Pod\"\n"
-         "level := 2 if input.request.object.metadata.name\ndeny if level", "rule conflicts"),
+         "level := 2 if input.request.object.metadata.name\ndeny if level",
+         "p.yaml:14: rule conflicts with rule at p.yaml:13"),
         ("package p\nimport rego.v1\ndeny contains 42 if input.request.object", "deny holds a number"),
     ],
 )  # fmt: skip
@@ -272,6 +273,7 @@ def test_a_failing_evaluation_is_an_error_result_not_a_crash(
     assert error["ruleId"] == "ACME900" and error["line"] == 1
     assert "could not judge Pod/shop/web" in error["message"]
     assert fragment in error["message"], error["message"]
+    assert "module-" not in error["message"]  # kubeward's name for the module, not the user's
     assert "kubeward bug" not in error["message"] and "Traceback" not in run.stderr
 
 
