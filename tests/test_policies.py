@@ -242,7 +242,6 @@ def test_policy_test_command(tmp_path: Path) -> None:
         "      object: {apiVersion: apps/v1, kind: Deployment, metadata: {name: x}, spec: {}}\n"
         "    - name: a failing expression is an error\n      rule: ACME003\n      expect: error\n"
         "      object: {apiVersion: v1, kind: Service, metadata: {}}\n"
-        "    - {name: no such rule, rule: ZZZ999, expect: pass, object: {kind: Pod}}\n"
     )
     run = kubeward("policy", "test", str(tmp_path), "-f", "json")
     assert run.code == 1, run.stderr
@@ -250,7 +249,6 @@ def test_policy_test_command(tmp_path: Path) -> None:
     wrong = cases["expects the wrong thing"]
     assert (wrong["ok"], wrong["actual"], wrong["line"]) == (False, "fail", 6)
     assert cases["a failing expression is an error"]["ok"] is True
-    assert cases["no such rule"]["detail"] == "no rule ZZZ999"
     (tmp_path / "broken_test.yaml").write_text(
         "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: b}\nspec:\n"
         "  cases:\n    - {name: x, rule: ACME002, expect: maybe, object: {kind: Pod}}\n"
@@ -258,6 +256,60 @@ def test_policy_test_command(tmp_path: Path) -> None:
     run = kubeward("policy", "test", str(tmp_path))
     assert run.code == 2
     assert "broken_test.yaml:6: spec.cases[0]: expect: one of pass, fail, error" in run.stdout
+
+
+def test_a_policy_test_case_that_tests_nothing_is_a_broken_file(tmp_path: Path) -> None:
+    (tmp_path / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
+    one_replica = (
+        "{apiVersion: apps/v1, kind: Deployment, metadata: {name: x}, spec: {replicas: 1}}"
+    )
+    (tmp_path / "t_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n"
+        "  cases:\n"
+        "    - name: a typo in the rule ID\n      rule: ACME0002\n      expect: error\n"
+        f"      object: {one_replica}\n"
+        "    - name: a misspelt request\n      rule: ACME002\n      expect: fail\n"
+        f"      requets: {{operation: UPDATE}}\n      object: {one_replica}\n"
+    )  # fmt: skip
+    run = kubeward("policy", "test", str(tmp_path))
+    assert run.code == 2, run.stdout + run.stderr
+    assert f"ERROR {tmp_path}/t_test.yaml:7: rule: no rule ACME0002" in run.stdout, run.stdout
+    assert f"ERROR {tmp_path}/t_test.yaml:13: spec.cases[1]: unknown field 'requets'" in run.stdout
+    assert "0 passed, 0 failed, 2 broken" in run.stdout
+
+
+def test_a_policy_test_case_may_name_the_message_it_expects(tmp_path: Path) -> None:
+    (tmp_path / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
+    one_replica = (
+        "{apiVersion: apps/v1, kind: Deployment, metadata: {name: x}, spec: {replicas: 1}}"
+    )
+    (tmp_path / "t_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n"
+        "  cases:\n"
+        "    - name: the right message\n      rule: ACME002\n      expect: fail\n"
+        f"      message: fewer than two\n      object: {one_replica}\n"
+        "    - name: another message\n      rule: ACME002\n      expect: fail\n"
+        f"      message: too many replicas\n      object: {one_replica}\n"
+    )  # fmt: skip
+    run = kubeward("policy", "test", str(tmp_path), "-f", "json")
+    assert run.code == 1, run.stdout + run.stderr
+    cases = {
+        c["name"]: (c["ok"], c["actual"], c["message"]) for c in json.loads(run.stdout)["cases"]
+    }
+    assert cases == {
+        "the right message": (True, "fail", "fewer than two"),
+        "another message": (False, "fail", "too many replicas"),
+    }
+    run = kubeward("policy", "test", str(tmp_path))
+    assert "expected fail with a message containing 'too many replicas', got fail (" in run.stdout
+    (tmp_path / "t_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n"
+        "  cases:\n    - name: a pass has no message\n      rule: ACME002\n      expect: pass\n"
+        f"      message: fewer\n      object: {one_replica}\n"
+    )  # fmt: skip
+    run = kubeward("policy", "test", str(tmp_path))
+    assert run.code == 2
+    assert "t_test.yaml:9: spec.cases[0]: message: only with expect: fail or error" in run.stdout
 
 
 def test_a_failure_on_a_secret_quotes_no_value(tmp_path: Path) -> None:
