@@ -20,6 +20,11 @@ from tests.conftest import scan_paths
 from tests.test_admission import review
 
 POLICIES = Path(__file__).parent / "policies"
+HEADER = (
+    "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+    "  id: ACME010\n  title: t\n  severity: low\n  remediation: r.\n"
+)
+"""A CELPolicy up to ``match`` (on line 9)."""
 TAKEN = {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES}
 MANIFESTS = """\
 apiVersion: apps/v1
@@ -121,6 +126,31 @@ def test_config_names_policy_directories(tmp_path: Path) -> None:
         ("a: [\n", 2, "invalid YAML"),
         ("- just\n- a list\n", 1, "a policy is a mapping"),
         ("apiVersion: v1\nkind: ConfigMap\n", 2, "expected apiVersion"),
+        # an unknown or wrongly typed field anywhere is an error, never ignored
+        (HEADER + "  match:\n    kinds: [Deployment]\n    excludedNamespaces: [shop]\n", 11,
+         "spec.match: unknown field 'excludedNamespaces' (known: kinds, workloads)"),
+        (HEADER + "  match: {kinds: [Pod], workloads: 'yes'}\n", 9,
+         "spec.match.workloads: true or false"),
+        (HEADER + "  match: {kinds: [Pod]}\n" + "  validations:\n    - expression: 'false'\n"
+         "      message: m\n      messageExpression: \"'dyn ' + object.metadata.name\"\n", 13,
+         "spec.validations[0].messageExpression is not supported: a message computed from the "
+         "object could quote a Secret's value"),
+        (HEADER + "  match: {kinds: [Pod]}\n" + "  validations:\n    - expression: 'false'\n"
+         "      message: m\n      reason: Invalid\n", 13, "validations[0].reason is not supported"),
+        (HEADER + "  match: {kinds: [Pod]}\n" + "  validations:\n    - expression: 'false'\n"
+         "      mesage: m\n", 12, "spec.validations[0]: unknown field 'mesage'"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec: {}\n"
+         "extra: field\n", 5, "unknown field 'extra' (known: apiVersion, kind, metadata, spec)"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata:\n  name: x\n"
+         "  namespace: shop\nspec: {}\n", 5, "metadata: unknown field 'namespace'"),
+        # a kind that can never match an object
+        (HEADER + "  match:\n    kinds:\n      - Pod\n      - deployment\n", 12,
+         "spec.match.kinds: 'deployment' is not a kind: kinds are compared exactly, did you mean "
+         "'Deployment'?"),
+        (HEADER + "  match: {kinds: [Deployments]}\n", 9, "did you mean 'Deployment'?"),
+        (HEADER + "  match: {kinds: [networkpolicies]}\n", 9, "did you mean 'NetworkPolicy'?"),
+        (HEADER + "  match: {kinds: [certificate]}\n", 9,
+         "'certificate' is not a kind: kinds are CamelCase and singular"),
     ],
 )  # fmt: skip
 def test_policy_problems_name_file_and_line(
@@ -137,6 +167,27 @@ def test_policy_problems_name_file_and_line(
     assert problem.file.endswith("p.yaml")
     assert problem.line == line, problem
     assert fragment in problem.message
+
+
+def test_a_policy_with_an_unknown_field_is_refused_and_the_others_still_judge(
+    tmp_path: Path,
+) -> None:
+    good = HEADER.replace("x}", "y}").replace("ACME010", "ACME011")
+    (tmp_path / "p.yaml").write_text(
+        HEADER + "  match:\n    kinds: [Deployment]\n    excludedNamespaces: [shop]\n"
+        "  validations:\n    - {expression: 'false', message: excluded}\n---\n"
+        + good + "  match: {kinds: [Deployment]}\n"
+        "  validations:\n    - {expression: 'false', message: judged}\n"
+    )  # fmt: skip
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    run = kubeward("scan", "app.yaml", "--policies", "p.yaml", "--select", "ACME", "-f", "json",
+                   cwd=tmp_path)  # fmt: skip
+    assert run.code == 2, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert {(f["ruleId"], f["message"]) for f in report["findings"]} == {("ACME011", "judged")}
+    (error,) = report["errors"]
+    assert (error["file"], error["line"]) == ("p.yaml", 11), error
+    assert "spec.match: unknown field 'excludedNamespaces'" in error["message"]
 
 
 def test_a_failing_expression_is_an_error_for_that_object_not_a_crash(tmp_path: Path) -> None:
@@ -191,7 +242,6 @@ def test_policy_test_command(tmp_path: Path) -> None:
         "      object: {apiVersion: apps/v1, kind: Deployment, metadata: {name: x}, spec: {}}\n"
         "    - name: a failing expression is an error\n      rule: ACME003\n      expect: error\n"
         "      object: {apiVersion: v1, kind: Service, metadata: {}}\n"
-        "    - {name: no such rule, rule: ZZZ999, expect: pass, object: {kind: Pod}}\n"
     )
     run = kubeward("policy", "test", str(tmp_path), "-f", "json")
     assert run.code == 1, run.stderr
@@ -199,7 +249,6 @@ def test_policy_test_command(tmp_path: Path) -> None:
     wrong = cases["expects the wrong thing"]
     assert (wrong["ok"], wrong["actual"], wrong["line"]) == (False, "fail", 6)
     assert cases["a failing expression is an error"]["ok"] is True
-    assert cases["no such rule"]["detail"] == "no rule ZZZ999"
     (tmp_path / "broken_test.yaml").write_text(
         "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: b}\nspec:\n"
         "  cases:\n    - {name: x, rule: ACME002, expect: maybe, object: {kind: Pod}}\n"
@@ -207,6 +256,60 @@ def test_policy_test_command(tmp_path: Path) -> None:
     run = kubeward("policy", "test", str(tmp_path))
     assert run.code == 2
     assert "broken_test.yaml:6: spec.cases[0]: expect: one of pass, fail, error" in run.stdout
+
+
+def test_a_policy_test_case_that_tests_nothing_is_a_broken_file(tmp_path: Path) -> None:
+    (tmp_path / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
+    one_replica = (
+        "{apiVersion: apps/v1, kind: Deployment, metadata: {name: x}, spec: {replicas: 1}}"
+    )
+    (tmp_path / "t_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n"
+        "  cases:\n"
+        "    - name: a typo in the rule ID\n      rule: ACME0002\n      expect: error\n"
+        f"      object: {one_replica}\n"
+        "    - name: a misspelt request\n      rule: ACME002\n      expect: fail\n"
+        f"      requets: {{operation: UPDATE}}\n      object: {one_replica}\n"
+    )  # fmt: skip
+    run = kubeward("policy", "test", str(tmp_path))
+    assert run.code == 2, run.stdout + run.stderr
+    assert f"ERROR {tmp_path}/t_test.yaml:7: rule: no rule ACME0002" in run.stdout, run.stdout
+    assert f"ERROR {tmp_path}/t_test.yaml:13: spec.cases[1]: unknown field 'requets'" in run.stdout
+    assert "0 passed, 0 failed, 2 broken" in run.stdout
+
+
+def test_a_policy_test_case_may_name_the_message_it_expects(tmp_path: Path) -> None:
+    (tmp_path / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
+    one_replica = (
+        "{apiVersion: apps/v1, kind: Deployment, metadata: {name: x}, spec: {replicas: 1}}"
+    )
+    (tmp_path / "t_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n"
+        "  cases:\n"
+        "    - name: the right message\n      rule: ACME002\n      expect: fail\n"
+        f"      message: fewer than two\n      object: {one_replica}\n"
+        "    - name: another message\n      rule: ACME002\n      expect: fail\n"
+        f"      message: too many replicas\n      object: {one_replica}\n"
+    )  # fmt: skip
+    run = kubeward("policy", "test", str(tmp_path), "-f", "json")
+    assert run.code == 1, run.stdout + run.stderr
+    cases = {
+        c["name"]: (c["ok"], c["actual"], c["message"]) for c in json.loads(run.stdout)["cases"]
+    }
+    assert cases == {
+        "the right message": (True, "fail", "fewer than two"),
+        "another message": (False, "fail", "too many replicas"),
+    }
+    run = kubeward("policy", "test", str(tmp_path))
+    assert "expected fail with a message containing 'too many replicas', got fail (" in run.stdout
+    (tmp_path / "t_test.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: t}\nspec:\n"
+        "  cases:\n    - name: a pass has no message\n      rule: ACME002\n      expect: pass\n"
+        f"      message: fewer\n      object: {one_replica}\n"
+    )  # fmt: skip
+    run = kubeward("policy", "test", str(tmp_path))
+    assert run.code == 2
+    assert "t_test.yaml:9: spec.cases[0]: message: only with expect: fail or error" in run.stdout
 
 
 def test_a_failure_on_a_secret_quotes_no_value(tmp_path: Path) -> None:

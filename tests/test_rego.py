@@ -189,6 +189,25 @@ def test_rego_problems_name_file_and_line(
         ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
          "#   remediation: r.\n#   kinds: [Pod]\npackage p\nimport rego.v1\n\ndeny if {\n  1 +\n}\n",
          13, "Rego:"),
+        # kubeward's custom fields are checked like a RegoPolicy's: nothing unknown is ignored
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [Pod]\n#   excludedNamespaces: [shop]\npackage p\n"
+         "deny := true\n", 8, "METADATA custom: unknown field 'excludedNamespaces'"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   workloads: 'yes'\npackage p\ndeny := true\n", 7,
+         "METADATA custom.workloads: true or false"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   match:\n#     kinds: [Pod]\n#     namespaces: [prod]\n"
+         "package p\ndeny := true\n", 9, "METADATA custom.match: unknown field 'namespaces'"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [pod]\npackage p\ndeny := true\n", 7,
+         "METADATA custom.kinds: 'pod' is not a kind"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
+         "#   remediation: r.\n#   kinds: [Pod]\n#   match: {workloads: true}\npackage p\n"
+         "deny := true\n", 8, "either match or kinds/workloads, not both"),
+        # OPA's own annotations, without kubeward's, on a module that defines deny
+        ("# METADATA\n# description: d\n# scope: package\npackage p\ndeny := true\n", 2,
+         "METADATA custom.id: a non-empty string is required"),
     ],
 )  # fmt: skip
 def test_rego_file_problems_name_file_and_line(
@@ -200,6 +219,23 @@ def test_rego_file_problems_name_file_and_line(
     (problem,) = loaded.problems
     assert problem.file.endswith("bad_policy.rego")
     assert (problem.line, fragment in problem.message) == (line, True), problem
+
+
+def test_a_library_may_carry_opas_own_metadata(tmp_path: Path) -> None:
+    (tmp_path / "lib.rego").write_text(
+        "# METADATA\n# description: helpers shared by our policies\n# scope: package\n"
+        'package lib.helpers\n\nimport rego.v1\n\nis_pod(o) if o.kind == "Pod"\n'
+    )
+    (tmp_path / "uses_lib.rego").write_text(
+        "# METADATA\n# title: uses lib\n# custom:\n#   id: ACME811\n#   severity: low\n"
+        "#   remediation: r.\n#   kinds: [Pod]\npackage b\n\nimport rego.v1\n"
+        "import data.lib.helpers\n\ndeny contains \"pod\" if helpers.is_pod(input.review.object)\n"
+    )  # fmt: skip
+    loaded = load_policies([tmp_path], TAKEN)
+    assert not loaded.problems, loaded.problems
+    (rule,) = loaded.rules
+    assert rule.id == "ACME811"
+    assert judge(rule, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}}) == ["pod"]
 
 
 def test_messages_take_every_documented_shape() -> None:
@@ -220,7 +256,8 @@ def test_messages_take_every_documented_shape() -> None:
         ("package p\nimport rego.v1\ndeny contains msg if {\n  x := input.request.object.metadata.name + 1\n"
          "  msg := sprintf(\"%v\", [x])\n}", "p.yaml:14: `add` expects numeric argument"),
         ("package p\nimport rego.v1\nlevel := 1 if input.request.object.kind == \"Pod\"\n"
-         "level := 2 if input.request.object.metadata.name\ndeny if level", "rule conflicts"),
+         "level := 2 if input.request.object.metadata.name\ndeny if level",
+         "p.yaml:14: rule conflicts with rule at p.yaml:13"),
         ("package p\nimport rego.v1\ndeny contains 42 if input.request.object", "deny holds a number"),
     ],
 )  # fmt: skip
@@ -236,6 +273,7 @@ def test_a_failing_evaluation_is_an_error_result_not_a_crash(
     assert error["ruleId"] == "ACME900" and error["line"] == 1
     assert "could not judge Pod/shop/web" in error["message"]
     assert fragment in error["message"], error["message"]
+    assert "module-" not in error["message"]  # kubeward's name for the module, not the user's
     assert "kubeward bug" not in error["message"] and "Traceback" not in run.stderr
 
 

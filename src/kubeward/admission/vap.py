@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.policies.kinds import KIND_RESOURCES
 from kubeward.policies.loader import POLICY_MODULE, CelDefinition, Definition, RegoDefinition
 from kubeward.rules import Rule, RuleParams, Scope
 from kubeward.rules._common.images import (
@@ -756,25 +757,6 @@ def export(
 
 def policy_name(rule: Rule) -> str:
     return f"kubeward-{rule.id.lower()}-{rule.name}"
-
-
-KIND_RESOURCES: dict[str, tuple[str, str]] = {
-    "Pod": ("", "pods"), "PodTemplate": ("", "podtemplates"),
-    "ReplicationController": ("", "replicationcontrollers"), "Service": ("", "services"),
-    "ConfigMap": ("", "configmaps"), "Secret": ("", "secrets"), "Namespace": ("", "namespaces"),
-    "ServiceAccount": ("", "serviceaccounts"), "PersistentVolume": ("", "persistentvolumes"),
-    "PersistentVolumeClaim": ("", "persistentvolumeclaims"),
-    "Deployment": ("apps", "deployments"), "StatefulSet": ("apps", "statefulsets"),
-    "DaemonSet": ("apps", "daemonsets"), "ReplicaSet": ("apps", "replicasets"),
-    "Job": ("batch", "jobs"), "CronJob": ("batch", "cronjobs"),
-    "Ingress": ("networking.k8s.io", "ingresses"),
-    "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
-    "Role": ("rbac.authorization.k8s.io", "roles"),
-    "ClusterRole": ("rbac.authorization.k8s.io", "clusterroles"),
-    "RoleBinding": ("rbac.authorization.k8s.io", "rolebindings"),
-    "ClusterRoleBinding": ("rbac.authorization.k8s.io", "clusterrolebindings"),
-}  # fmt: skip
-"""Built-in kinds a user policy may name, and where the API serves them."""
 
 
 PARAMS_SHAPE = (

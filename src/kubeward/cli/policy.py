@@ -30,15 +30,15 @@ def test_command(paths: tuple[str, ...], fmt: str) -> int:
     taken = {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES}
     loaded = load_policies(paths, taken)
     cases, problems = load_cases(paths)
-    problems = [*loaded.problems, *problems]
     rules = {r.id: r for r in (*ALL_RULES, *loaded.rules)}
-    outcomes = run_cases(cases, rules)
+    outcomes, unknown = run_cases(cases, rules)
+    problems = [*loaded.problems, *problems, *unknown]
     if fmt == "json":
         report = {
             "cases": [
                 {"name": o.case.name, "file": o.case.file, "line": o.case.line,
                  "rule": o.case.rule_id, "expected": o.case.expect, "actual": o.actual,
-                 "ok": o.ok, "detail": o.detail or None}
+                 "message": o.case.message, "ok": o.ok, "detail": o.detail or None}
                 for o in outcomes
             ],
             "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in problems],
@@ -50,7 +50,10 @@ def test_command(paths: tuple[str, ...], fmt: str) -> int:
             where = f"{outcome.case.file}:{outcome.case.line}"
             line = f"{mark} {outcome.case.rule_id:<10} {outcome.case.name} ({where})"
             if not outcome.ok:
-                line += f": expected {outcome.case.expect}, got {outcome.actual}"
+                expected = outcome.case.expect
+                if outcome.case.message is not None:
+                    expected += f" with a message containing {outcome.case.message!r}"
+                line += f": expected {expected}, got {outcome.actual}"
                 line += f" ({outcome.detail})" if outcome.detail else ""
             click.echo(line)
         for problem in problems:

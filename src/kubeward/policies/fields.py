@@ -4,7 +4,7 @@ remediation, description and match, checked with the file line of each mistake."
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ import yaml
 
 from kubeward.errors import RuleEvaluationError
 from kubeward.model import Severity
+from kubeward.policies.kinds import kind_problem
 from kubeward.rules import Rule, Scope, Target
 from kubeward.rules._base import ObjectCheck
 from kubeward.yaml_lines import node_line
@@ -20,6 +21,10 @@ API_VERSION = "kubeward.io/v1alpha1"
 ID_PATTERN = re.compile(r"^[A-Z]{1,10}\d{3,6}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 HEADER_FIELDS = frozenset({"id", "title", "severity", "remediation", "description", "match"})
+DOCUMENT_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec"})
+METADATA_FIELDS = frozenset({"name", "labels", "annotations"})
+"""``labels`` and ``annotations`` are for the user's own tools: kubeward does not read them."""
+MATCH_FIELDS = frozenset({"kinds", "workloads"})
 
 
 @dataclass(frozen=True)
@@ -87,11 +92,30 @@ def spec_of(document: Any, node: yaml.Node, kind: str) -> tuple[dict[str, Any], 
         raise Invalid(
             f"expected apiVersion: {API_VERSION} and kind: {kind}", node_line(node, ("kind",))
         )
+    unknown(document, DOCUMENT_FIELDS, "", lambda key: node_line(node, (key,)))
     raw_meta = document.get("metadata")
     spec = document.get("spec")
     if not isinstance(spec, dict):
         raise Invalid("spec is required", node_line(node, ("spec",)))
-    return (raw_meta if isinstance(raw_meta, dict) else {}), spec
+    if not isinstance(raw_meta, dict):
+        raise Invalid("metadata: a mapping with the policy's name", node_line(node, ("metadata",)))
+    unknown(raw_meta, METADATA_FIELDS, "metadata", lambda key: node_line(node, ("metadata", key)))
+    return raw_meta, spec
+
+
+def unknown(
+    mapping: Mapping[Any, Any],
+    known: frozenset[str],
+    what: str,
+    line_of: Callable[[str], int | None],
+) -> None:
+    """``Invalid`` for the first key of ``mapping`` that is not ``known``: a misspelt or
+    unsupported field is never ignored."""
+    for key in mapping:
+        if key not in known:
+            where = f"{what}: unknown field" if what else "unknown field"
+            choices = ", ".join(sorted(known))
+            raise Invalid(f"{where} {key!r} (known: {choices})", line_of(str(key)))
 
 
 def header(
@@ -102,18 +126,15 @@ def header(
     name = text_field(meta.get("name"), "metadata.name", node, "metadata", "name")
     if not NAME_PATTERN.match(name):
         raise Invalid(f"metadata.name {name!r} is not kebab-case", node_line(node, ("metadata",)))
-    for key in spec:
-        if key not in HEADER_FIELDS | own_fields:
-            raise Invalid(f"spec: unknown field {key!r}", node_line(node, ("spec", str(key))))
+    unknown(spec, HEADER_FIELDS | own_fields, "spec", lambda key: node_line(node, ("spec", key)))
     rule_id = checked_id(text_field(spec.get("id"), "spec.id", node, "spec", "id"), "spec.id",
                          node_line(node, ("spec", "id")))  # fmt: skip
     severity = checked_severity(
         text_field(spec.get("severity"), "spec.severity", node, "spec"),
         "spec.severity", node_line(node, ("spec", "severity")),
     )  # fmt: skip
-    lines = {"match": node_line(node, ("spec", "match")),
-             "kinds": node_line(node, ("spec", "match", "kinds"))}  # fmt: skip
-    target = target_of(spec.get("match"), lines, "spec.match")
+    target = target_of(spec.get("match"), lambda *key: node_line(node, ("spec", "match", *key)),
+                       "spec.match")  # fmt: skip
     return Header(
         name=name,
         id=rule_id,
@@ -140,15 +161,23 @@ def checked_severity(severity: str, what: str, line: int | None) -> Severity:
         raise Invalid(f"{what}: {exc}", line) from None
 
 
-def target_of(match: Any, lines: Mapping[str, int | None], what: str) -> Target:
-    """``match`` (``kinds`` and/or ``workloads: true``); ``lines`` has the line of ``match``
-    and of ``kinds``."""
+def target_of(match: Any, line_of: Callable[..., int | None], what: str) -> Target:
+    """``match`` (``kinds`` and/or ``workloads: true``); ``line_of()`` is the line of
+    ``match``, ``line_of(key)`` of one of its keys and ``line_of(key, index)`` of an item."""
     if not isinstance(match, dict):
-        raise Invalid(f"{what}: kinds and/or workloads: true", lines.get("match"))
-    kinds = match.get("kinds") or []
+        raise Invalid(f"{what}: kinds and/or workloads: true", line_of())
+    unknown(match, MATCH_FIELDS, what, line_of)
+    kinds = match.get("kinds")
+    kinds = [] if kinds is None else kinds
     if not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds):
-        raise Invalid(f"{what}.kinds: a list of kinds", lines.get("kinds"))
-    workloads = match.get("workloads") is True
+        raise Invalid(f"{what}.kinds: a list of kinds", line_of("kinds"))
+    for index, kind in enumerate(kinds):
+        problem = kind_problem(kind)
+        if problem is not None:
+            raise Invalid(f"{what}.kinds: {problem}", line_of("kinds", index))
+    workloads = match.get("workloads", False)
+    if not isinstance(workloads, bool):
+        raise Invalid(f"{what}.workloads: true or false", line_of("workloads"))
     if not kinds and not workloads:
-        raise Invalid(f"{what}: name kinds or set workloads: true", lines.get("match"))
+        raise Invalid(f"{what}: name kinds or set workloads: true", line_of())
     return Target(kinds=frozenset(kinds), workloads=workloads)

@@ -37,6 +37,7 @@ static text: a message computed from the object could quote a Secret's value.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ from kubeward.policies.fields import (
     header,
     spec_of,
     text_field,
+    unknown,
 )
 from kubeward.policies.gatekeeper import Gatekeeper, is_constraint, is_template
 from kubeward.policies.rego import RegoModule
@@ -272,6 +274,9 @@ def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
         at = ("spec", "validations", index)
         if not isinstance(item, dict):
             raise Invalid(f"spec.validations[{index}]: expression and message", node_line(node, at))
+        _no_vap_only_fields(item, index, node)
+        unknown(item, VALIDATION_FIELDS, f"spec.validations[{index}]",
+                functools.partial(_item_line, node, at))  # fmt: skip
         source = text_field(item.get("expression"), f"spec.validations[{index}].expression", node,
                        *at, "expression")  # fmt: skip
         message = text_field(item.get("message"), f"spec.validations[{index}].message", node,
@@ -296,6 +301,28 @@ def _validations(raw: Any, node: yaml.Node) -> Sequence[tuple[Expression, str]]:
             ) from None
         checks.append((expression, message))
     return checks
+
+
+VALIDATION_FIELDS = frozenset({"expression", "message"})
+_VAP_ONLY = {
+    "messageExpression": "a message computed from the object could quote a Secret's value, so "
+    "messages are fixed text: use message",
+    "reason": "kubeward's webhook refuses with 403 Forbidden, as a VAP does by default",
+}
+"""ValidatingAdmissionPolicy validation fields kubeward refuses, and why."""
+
+
+def _item_line(node: yaml.Node, at: tuple[str | int, ...], key: str) -> int | None:
+    return node_line(node, (*at, key))
+
+
+def _no_vap_only_fields(item: Mapping[str, Any], index: int, node: yaml.Node) -> None:
+    for key, why in _VAP_ONLY.items():
+        if key in item:
+            raise Invalid(
+                f"spec.validations[{index}].{key} is not supported: {why}",
+                node_line(node, ("spec", "validations", index, key)),
+            )
 
 
 def _checker(

@@ -58,6 +58,8 @@ LOAD_TIMEOUT = 30.0
 RESULT_RULES = ("deny", "violation")
 UNDEFINED = "<undefined>"
 _LOCATION = re.compile(r"--> module-(\d+)\.rego:(\d+):(\d+)")
+_MODULE_POSITION = re.compile(r"\bmodule-(\d+)\.rego:(\d+)(?::\d+)?")
+"""A position named inside a message (``rule conflicts with rule at module-0.rego:3:1``)."""
 _SNIPPET = re.compile(r"\n\s*\|\n\s*\d+\s*\|[^\n]*\n\s*\|[^\n]*")
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)\s*(?:#.*)?$", re.M)
 _FORBIDDEN_CALLS = re.compile(r"\b(http\.send|net\.lookup_ip_addr)\s*\(")
@@ -262,12 +264,16 @@ def _relocate(modules: Sequence[RegoModule], message: str, *, drop_first: bool =
     text = _SNIPPET.sub("", message)
 
     def position(match: re.Match[str]) -> str:
-        module = modules[int(match.group(1))]
+        index = int(match.group(1))
+        if index >= len(modules):  # not one of ours: left as it is
+            return match.group(0)
+        module = modules[index]
         return f"{module.file}:{module.first_line + int(match.group(2)) - 1}"
 
     if drop_first:  # the caller reports the first position as the problem's file and line
         text = _LOCATION.sub("", text, count=1)
     text = _LOCATION.sub(position, text)
+    text = _MODULE_POSITION.sub(position, text)  # the modules' names are kubeward's own
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"^(\S+:\d+) error: ", r"\1: ", text)  # file:line: what went wrong
     return text.removeprefix("error: ")

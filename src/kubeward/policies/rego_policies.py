@@ -22,9 +22,10 @@ spec:
 
 A ``.rego`` file is a policy when a ``# METADATA`` block (OPA's annotation syntax) precedes its
 ``package`` and names ``custom.id``; ``title`` and ``custom.severity``, ``custom.remediation``,
-``custom.kinds`` and/or ``custom.workloads`` (or ``custom.match``) as in a RegoPolicy. Other
-``.rego`` files under the same policy paths are libraries every such policy can import;
-``*_test.rego`` files are left to ``opa test``.
+``custom.kinds`` and/or ``custom.workloads`` (or ``custom.match``) as in a RegoPolicy; any other
+``custom`` field is an error. Other ``.rego`` files under the same policy paths (no
+deny/violation, and no kubeward field in a METADATA block they may have for OPA) are libraries
+every such policy can import; ``*_test.rego`` files are left to ``opa test``.
 
 A policy's verdict is its package's ``deny`` and/or ``violation`` rule (see
 ``kubeward.policies.rego.messages``).
@@ -43,6 +44,7 @@ import yaml
 
 from kubeward.model import K8sObject, Violation
 from kubeward.policies.fields import (
+    MATCH_FIELDS,
     NAME_PATTERN,
     Header,
     Invalid,
@@ -53,6 +55,7 @@ from kubeward.policies.fields import (
     spec_of,
     target_of,
     text_field,
+    unknown,
 )
 from kubeward.policies.rego import (
     RegoError,
@@ -76,6 +79,10 @@ REGO_KIND = "RegoPolicy"
 VERSIONS = ("v0", "v1")
 _METADATA = re.compile(r"^[ \t]*#[ \t]*METADATA[ \t]*$", re.M)
 _RESULT_RULE = re.compile(r"^(deny|violation)\b", re.M)
+CUSTOM_FIELDS = frozenset(
+    {"id", "severity", "remediation", "kinds", "workloads", "match", "name", "regoVersion"}
+)
+"""What kubeward reads in a ``.rego`` file's METADATA ``custom``; anything else is refused."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ def rego_file_rule(
     """The rule of a ``.rego`` policy file; None for a library module; ``Invalid``."""
     shown = str(path)
     block = _metadata_block(text)
-    if block is None:
+    if block is None or _is_library(block[0], text):
         found = _RESULT_RULE.search(text)
         if found is None:
             return None
@@ -121,8 +128,11 @@ def rego_file_rule(
             text.count("\n", 0, found.start()) + 1,
         )
     values, first_line, lines = block
-    custom = values.get("custom")
-    custom = custom if isinstance(custom, dict) else {}
+    custom = values.get("custom") or {}
+    if not isinstance(custom, dict):
+        raise Invalid("METADATA custom: a mapping (id, severity, remediation, kinds...)",
+                      lines.get("custom", first_line))  # fmt: skip
+    unknown(custom, CUSTOM_FIELDS, "METADATA custom", lambda key: lines.get(key, first_line))
 
     def text_value(value: Any, what: str, key: str, *, required: bool = True) -> str:
         if value is None and not required:
@@ -138,12 +148,22 @@ def rego_file_rule(
         text_value(custom.get("severity"), "custom.severity", "severity"),
         "METADATA custom.severity", lines.get("severity", first_line),
     )  # fmt: skip
-    match = custom.get("match")
-    if match is None and ("kinds" in custom or "workloads" in custom):
-        match = {"kinds": custom.get("kinds"), "workloads": custom.get("workloads")}
-    match_line = lines.get("match", lines.get("kinds", lines.get("workloads")))
-    match_line = match_line or lines.get("custom", first_line)
-    target = target_of(match, {"match": match_line, "kinds": match_line}, "METADATA custom.match")
+    if "match" in custom:
+        if "kinds" in custom or "workloads" in custom:
+            raise Invalid("METADATA custom: either match or kinds/workloads, not both",
+                          lines.get("match", first_line))  # fmt: skip
+        match, what = custom["match"], "METADATA custom.match"
+    elif MATCH_FIELDS & set(custom):
+        match = {key: custom[key] for key in MATCH_FIELDS if key in custom}
+        what = "METADATA custom"
+    else:
+        match, what = None, "METADATA custom.match"
+
+    def line_of(*key: str | int) -> int:
+        found = lines.get(str(key[0])) if key else lines.get("match")
+        return found or lines.get("custom", first_line)
+
+    target = target_of(match, line_of, what)
     name = custom.get("name") or path.stem.lower().replace("_", "-")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise Invalid(
@@ -167,16 +187,27 @@ def rego_file_rule(
 
 
 def library_module(path: Path, text: str) -> RegoModule | None:
-    """A ``.rego`` file other policies may import (no METADATA block, no deny/violation)."""
+    """A ``.rego`` file other policies may import: no deny/violation, and no METADATA block or
+    one without kubeward's ``custom`` fields (OPA's own, such as ``description`` and
+    ``scope``, are fine)."""
     if path.name.endswith("_test.rego"):
         return None
     try:
         block = _metadata_block(text)
     except Invalid:
         return None  # a broken METADATA block: reported when the file is read as a policy
-    if block is None and _RESULT_RULE.search(text) is None:
+    if _RESULT_RULE.search(text) is None and (block is None or _is_library(block[0], text)):
         return RegoModule(str(path), 1, text)
     return None
+
+
+def _is_library(metadata: Mapping[str, Any], text: str) -> bool:
+    """A module with a METADATA block that names no kubeward field and defines no
+    deny/violation: a library, documented with OPA's annotations."""
+    custom = metadata.get("custom")
+    if isinstance(custom, dict) and CUSTOM_FIELDS & set(custom):
+        return False
+    return _RESULT_RULE.search(text) is None
 
 
 class RegoCheck:

@@ -26,7 +26,13 @@ spec:
         apiVersion: v1
         kind: Namespace
         metadata: {name: shop, labels: {tier: prod}}
+      message: one replica           # optional, with fail or error: a finding's message (or
+                                     # the error) must contain this text
 ```
+
+Any other key in a case is an error (a misspelt ``requets:`` would otherwise quietly test
+something else), and so is a rule that is neither a policy under the paths nor a built-in
+one.
 
 Each case runs the one rule on the one object through the engine (kubeward.yaml's parameters
 and exceptions do not apply; a namespace-less object is in the ``namespaceObject``'s namespace,
@@ -37,7 +43,7 @@ else ``default``); a case whose rule does not target the object's kind passes wh
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -51,6 +57,8 @@ from kubeward.yaml_lines import node_line
 
 TEST_KIND = "PolicyTest"
 EXPECTATIONS = ("pass", "fail", "error")
+CASE_FIELDS = ("name", "rule", "expect", "object", "request", "params", "namespaceObject",
+               "message")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,10 @@ class Case:
     """The CEL policy's ``params`` for this case (else its own ``spec.params``)."""
     namespace: dict[str, Any] | None = None
     """The Namespace manifest the object is in (``namespaceObject``)."""
+    message: str | None = None
+    """Text a finding's message (``expect: fail``) or the error (``expect: error``) contains."""
+    rule_line: int | None = None
+    """The line of ``rule:``."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +86,15 @@ class Outcome:
     case: Case
     actual: str
     detail: str
+    messages: tuple[str, ...] = ()
+    """The findings' messages, or the error's."""
 
     @property
     def ok(self) -> bool:
-        return self.actual == self.case.expect
+        if self.actual != self.case.expect:
+            return False
+        wanted = self.case.message
+        return wanted is None or any(wanted in message for message in self.messages)
 
 
 def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
@@ -116,47 +133,71 @@ def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
                 at = ("spec", "cases", index)
                 line = node_line(node, at) or 0
                 case = _case(raw, shown, line)
-                if isinstance(case, str):
-                    problems.append(PolicyProblem(shown, line, f"spec.cases[{index}]: {case}"))
+                if isinstance(case, tuple):
+                    message, key = case
+                    where = node_line(node, (*at, key)) if key else line
+                    problems.append(PolicyProblem(shown, where, f"spec.cases[{index}]: {message}"))
                 else:
-                    cases.append(case)
+                    rule_line = node_line(node, (*at, "rule"))
+                    cases.append(replace(case, rule_line=rule_line))
     return cases, problems
 
 
-def _case(raw: Any, file: str, line: int) -> Case | str:
+def _case(raw: Any, file: str, line: int) -> Case | tuple[str, str | None]:
+    """The case, or what is wrong with it and the key it is about."""
     if not isinstance(raw, dict):
-        return "a case is a mapping: name, rule, expect, object"
-    name, rule_id, expect, obj, request, params, namespace = (
-        raw.get(k)
-        for k in ("name", "rule", "expect", "object", "request", "params", "namespaceObject")
+        return "a case is a mapping: name, rule, expect, object", None
+    for key in raw:
+        if key not in CASE_FIELDS:
+            return f"unknown field {key!r} (known: {', '.join(CASE_FIELDS)})", str(key)
+    name, rule_id, expect, obj, request, params, namespace, message = (
+        raw.get(k) for k in CASE_FIELDS
     )
     if not isinstance(rule_id, str) or not rule_id:
-        return "rule: the ID of the rule under test"
+        return "rule: the ID of the rule under test", "rule"
     if expect not in EXPECTATIONS:
-        return f"expect: one of {', '.join(EXPECTATIONS)}"
+        return f"expect: one of {', '.join(EXPECTATIONS)}", "expect"
     if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
-        return "object: a manifest with apiVersion and kind"
+        return "object: a manifest with apiVersion and kind", "object"
     if request is not None and not isinstance(request, dict):
-        return "request: an AdmissionReview request (operation, userInfo, oldObject...)"
+        return "request: an AdmissionReview request (operation, userInfo, oldObject...)", "request"
     if params is not None and not isinstance(params, dict):
-        return "params: a mapping (what the CEL policy sees as params)"
+        return "params: a mapping (what the CEL policy sees as params)", "params"
     if namespace is not None and not (
         isinstance(namespace, dict)
         and namespace.get("kind") == "Namespace"
         and isinstance(namespace.get("metadata"), dict)
         and isinstance(namespace["metadata"].get("name"), str)
     ):
-        return "namespaceObject: a Namespace manifest (kind: Namespace, metadata.name)"
+        return (
+            "namespaceObject: a Namespace manifest (kind: Namespace, metadata.name)",
+            "namespaceObject",
+        )
+    if message is not None:
+        if not isinstance(message, str) or not message:
+            return "message: the text a finding's message or the error contains", "message"
+        if expect == "pass":
+            return "message: only with expect: fail or error (a pass has no message)", "message"
     label = name if isinstance(name, str) and name else f"{rule_id} on {obj['kind']}"
-    return Case(file, line, label, rule_id, expect, obj, request, params, namespace)
+    return Case(file, line, label, rule_id, expect, obj, request, params, namespace, message)
 
 
-def run_cases(cases: Iterable[Case], rules: Mapping[str, Rule]) -> list[Outcome]:
-    outcomes = []
+def run_cases(
+    cases: Iterable[Case], rules: Mapping[str, Rule]
+) -> tuple[list[Outcome], list[PolicyProblem]]:
+    """The outcome of every case, and a problem for each case whose rule is not among
+    ``rules`` (the policies loaded and the built-in rules): such a case tests nothing,
+    whatever it expects."""
+    outcomes: list[Outcome] = []
+    problems: list[PolicyProblem] = []
     for case in cases:
         rule = rules.get(case.rule_id)
         if rule is None:
-            outcomes.append(Outcome(case, "error", f"no rule {case.rule_id}"))
+            problems.append(PolicyProblem(
+                case.file, case.rule_line or case.line,
+                f"rule: no rule {case.rule_id} (no policy under the paths has that ID, nor a "
+                "built-in rule; a policy that failed to load is reported with its own error)",
+            ))  # fmt: skip
             continue
         admission = None
         if case.request is not None:
@@ -168,10 +209,11 @@ def run_cases(cases: Iterable[Case], rules: Mapping[str, Rule]) -> list[Outcome]
         params = RuleParams(policy_params={rule.id: case.params} if case.params else {})
         evaluation = evaluate(Inventory([obj], context), [rule], EngineSettings(params=params))
         if evaluation.errors:
-            outcomes.append(Outcome(case, "error", evaluation.errors[0].message))
+            error = evaluation.errors[0].message
+            outcomes.append(Outcome(case, "error", error, (error,)))
         elif evaluation.findings:
-            detail = "; ".join(f.message for f in evaluation.findings)
-            outcomes.append(Outcome(case, "fail", detail))
+            found = tuple(f.message for f in evaluation.findings)
+            outcomes.append(Outcome(case, "fail", "; ".join(found), found))
         else:
             outcomes.append(Outcome(case, "pass", ""))
-    return outcomes
+    return outcomes, problems
