@@ -467,8 +467,15 @@ def test_gatekeeper_code_entries_and_constraints_without_match(tmp_path: Path) -
         (CONSTRAINT.replace("ACME950", "lower1"), 27, "kubeward.io/id 'lower1'"),
         (CONSTRAINT.replace("kind: K8sRequiredLabels", "kind: K8sUnknown"), 24,
          "no ConstraintTemplate defines kind 'K8sUnknown'"),
-        (CONSTRAINT + "  match: {labelSelector: {matchLabels: {a: b}}}\n", 30,
-         "spec.match.labelSelector is not supported"),
+        (CONSTRAINT + "  match: {namespaceSelector: {matchLabels: {a: b}}}\n", 30,
+         "spec.match.namespaceSelector is not supported"),
+        (CONSTRAINT + "  match: {excludedNamespace: [a]}\n", 30,
+         "spec.match.excludedNamespace: not a field of Gatekeeper's match"),
+        (CONSTRAINT + "  match: {scope: cluster}\n", 30, "spec.match.scope 'cluster': one of"),
+        (CONSTRAINT + "  match:\n    labelSelector:\n      matchExpressions:\n"
+         "        - {key: a, operator: In}\n", 33, "matchExpressions[0]: {key, operator"),
+        (CONSTRAINT + "  match: {labelSelector: {matchLabels: {a: 1}}}\n", 30,
+         "matchLabels: a mapping of label names to strings"),
         (CONSTRAINT.replace("name: need-owner", "name: Need.Owner"), 26, "kebab-case"),
     ],
 )  # fmt: skip
@@ -479,6 +486,68 @@ def test_gatekeeper_problems_name_file_and_line(
     loaded = load_policies([tmp_path], TAKEN)
     (problem,) = loaded.problems
     assert (problem.line, fragment in problem.message) == (line, True), problem
+
+
+def _object(kind: str, name: str, namespace: str | None = None, **labels: str) -> dict[str, Any]:
+    api = {"Namespace": "v1", "ClusterRole": "rbac.authorization.k8s.io/v1"}.get(kind, "apps/v1")
+    meta: dict[str, Any] = {"name": name, "labels": labels}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": api, "kind": kind, "metadata": meta}
+
+
+GK_OBJECTS = {
+    "Namespace/other": _object("Namespace", "other"),
+    "Namespace/shop": _object("Namespace", "shop"),
+    "ClusterRole/cr": _object("ClusterRole", "cr"),
+    "Deployment/other/web-1": _object("Deployment", "web-1", "other"),
+    "Deployment/shop/api": _object("Deployment", "api", "shop", app="api"),
+    "Deployment/(none)/loose": _object("Deployment", "loose"),
+}
+
+
+@pytest.mark.parametrize(
+    ("match", "judged"),
+    [
+        # a Namespace is matched by its own name (Gatekeeper's namespacesMatch)
+        ("{excludedNamespaces: [other]}",
+         ["ClusterRole/cr", "Deployment/(none)/loose", "Deployment/shop/api", "Namespace/shop"]),
+        # cluster-scoped objects other than a Namespace are not filtered by namespaces
+        ("{kinds: [{apiGroups: ['*'], kinds: [Namespace, ClusterRole]}], namespaces: [other]}",
+         ["ClusterRole/cr", "Namespace/other"]),
+        ("{namespaces: ['*er']}", ["ClusterRole/cr", "Deployment/other/web-1", "Namespace/other"]),
+        # a manifest without a namespace lands in default, as rule N001 reads it
+        ("{excludedNamespaces: [default]}", [o for o in GK_OBJECTS if o != "Deployment/(none)/loose"]),
+        ("{namespaces: [default]}", ["ClusterRole/cr", "Deployment/(none)/loose"]),
+        ("{scope: Cluster}", ["ClusterRole/cr", "Namespace/other", "Namespace/shop"]),
+        ("{scope: Namespaced}",
+         ["Deployment/(none)/loose", "Deployment/other/web-1", "Deployment/shop/api"]),
+        ("{name: 'web-*'}", ["Deployment/other/web-1"]),
+        ("{labelSelector: {matchExpressions: [{key: app, operator: In, values: [api]}]}}",
+         ["Deployment/shop/api"]),
+        ("{labelSelector: {matchExpressions: [{key: app, operator: DoesNotExist}]}, "
+         "kinds: [{kinds: [Deployment]}]}",
+         ["Deployment/(none)/loose", "Deployment/other/web-1"]),
+    ],
+)  # fmt: skip
+def test_gatekeeper_match_selects_as_gatekeeper_does(
+    tmp_path: Path, match: str, judged: list[str]
+) -> None:
+    rule = rule_of(tmp_path, TEMPLATE + CONSTRAINT + f"  match: {match}\n", "gk.yaml")
+    flagged = [
+        name
+        for name, raw in GK_OBJECTS.items()
+        if rule.target.matches(obj := K8sObject(raw, UNLOCATED))
+        and list(rule.run_object(obj, RuleParams()))
+    ]
+    assert sorted(flagged) == sorted(judged)
+
+
+def test_gatekeeper_match_takes_the_deploy_namespace(tmp_path: Path) -> None:
+    rule = rule_of(tmp_path, TEMPLATE + CONSTRAINT + "  match: {excludedNamespaces: [default]}\n")
+    raw = GK_OBJECTS["Deployment/(none)/loose"]
+    assert list(rule.run_object(K8sObject(raw, UNLOCATED, deploy_namespace="shop"), RuleParams()))
+    assert not list(rule.run_object(K8sObject(raw, UNLOCATED), RuleParams()))
 
 
 def test_a_broken_template_is_reported_once_with_its_line(tmp_path: Path) -> None:

@@ -11,15 +11,16 @@ kubeward needs what Gatekeeper does not say: the rule ID, from the Constraint's 
 annotation (else its kind), the description its ``description`` annotation.
 
 ``spec.match``: ``kinds`` (the kinds; API groups are not compared), ``namespaces`` and
-``excludedNamespaces`` (with Gatekeeper's ``*`` prefix/suffix globs) are honoured; a
-``labelSelector``, ``namespaceSelector``, ``scope`` or ``name`` is refused rather than ignored
-(it would widen what the Constraint judges). ``enforcementAction`` is not read: kubeward's own
-admission actions (``admission.actions`` in kubeward.yaml) apply.
+``excludedNamespaces`` (with Gatekeeper's ``*`` prefix/suffix globs), ``scope``, ``name`` and
+``labelSelector`` are honoured as Gatekeeper does (``match_namespace``); a
+``namespaceSelector`` (it needs the Namespace's labels) or a field Gatekeeper's match does not
+have is refused rather than ignored (it would widen what the Constraint judges).
+``enforcementAction`` is not read: kubeward's own admission actions (``admission.actions`` in
+kubeward.yaml) apply.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ from kubeward.policies.rego_policies import (
     scalar_module,
 )
 from kubeward.rules import Rule, Target
+from kubeward.rules._common.selectors import selector_matches
 from kubeward.yaml_lines import node_line
 
 TEMPLATE_GROUP = "templates.gatekeeper.sh/"
@@ -51,7 +53,10 @@ ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"
 ID_ANNOTATION = "kubeward.io/id"
 SEVERITY_ANNOTATION = "kubeward.io/severity"
 REMEDIATION_ANNOTATION = "kubeward.io/remediation"
-UNSUPPORTED_MATCH = ("labelSelector", "namespaceSelector", "scope", "name")
+UNSUPPORTED_MATCH = ("namespaceSelector",)
+KNOWN_MATCH = ("kinds", "namespaces", "excludedNamespaces", "labelSelector",
+               "namespaceSelector", "scope", "name")  # fmt: skip
+SCOPES = ("*", "Cluster", "Namespaced")
 
 
 def is_template(document: Any) -> bool:
@@ -210,9 +215,14 @@ def _match(match: Any, node: yaml.Node) -> tuple[Target, Callable[[K8sObject], b
         raise Invalid("spec.match: a mapping", node_line(node, ("spec", "match")))
     for key in UNSUPPORTED_MATCH:
         if key in match:
-            raise Invalid(f"spec.match.{key} is not supported by kubeward (it would judge "
-                          "objects the Constraint leaves alone)",
+            raise Invalid(f"spec.match.{key} is not supported by kubeward (it needs the labels "
+                          "of the object's Namespace; use namespaces or excludedNamespaces)",
                           node_line(node, ("spec", "match", key)))  # fmt: skip
+    unknown = sorted(str(k) for k in match if k not in KNOWN_MATCH)
+    if unknown:
+        raise Invalid(f"spec.match.{unknown[0]}: not a field of Gatekeeper's match (known: "
+                      f"{', '.join(KNOWN_MATCH)})",
+                      node_line(node, ("spec", "match", unknown[0])))  # fmt: skip
     kinds: set[str] = set()
     every_kind = "kinds" not in match
     for index, entry in enumerate(match.get("kinds") or []):
@@ -224,17 +234,108 @@ def _match(match: Any, node: yaml.Node) -> tuple[Target, Callable[[K8sObject], b
         kinds.update(k for k in listed if k != "*")
     included = _names(match.get("namespaces"), node, "namespaces")
     excluded = _names(match.get("excludedNamespaces"), node, "excludedNamespaces")
+    scope = match.get("scope", "*")
+    if scope not in SCOPES:
+        raise Invalid(f"spec.match.scope {scope!r}: one of {', '.join(SCOPES)}",
+                      node_line(node, ("spec", "match", "scope")))  # fmt: skip
+    name = match.get("name") or ""
+    if not isinstance(name, str):
+        raise Invalid("spec.match.name: a name, optionally with a * prefix or suffix",
+                      node_line(node, ("spec", "match", "name")))  # fmt: skip
+    selector = match.get("labelSelector")
+    if selector is not None:
+        _check_selector(selector, node, ("spec", "match", "labelSelector"))
     target = Target(every_kind=True) if every_kind else Target(kinds=frozenset(kinds))
-    if not included and not excluded:
+    if not (included or excluded or name or selector is not None or scope != "*"):
         return target, None
 
+    # Gatekeeper's own matchers (pkg/mutation/match/match.go, which pkg/target/matcher.go runs
+    # for Constraints): namespacesMatch and excludedNamespacesMatch compare a Namespace by its
+    # own name, other objects by their namespace, and let a cluster-scoped object other than a
+    # Namespace through both; scopeMatch counts a Namespace as cluster-scoped; namesMatch
+    # compares metadata.name; labelSelectorMatch the object's labels.
     def applies(obj: K8sObject) -> bool:
-        namespace = obj.namespace or ""
-        if included and not any(fnmatch.fnmatchcase(namespace, p) for p in included):
+        namespace = match_namespace(obj)
+        if namespace is not None:
+            if included and not any(_glob(p, namespace) for p in included):
+                return False
+            if any(_glob(p, namespace) for p in excluded):
+                return False
+        is_namespace = _is_namespace(obj)
+        if scope == "Cluster" and not (is_namespace or namespace is None):
             return False
-        return not any(fnmatch.fnmatchcase(namespace, p) for p in excluded)
+        if scope == "Namespaced" and (is_namespace or namespace is None):
+            return False
+        if name and not _glob(name, str(obj.metadata.get("name") or "")):
+            return False
+        return selector is None or selector_matches(selector, obj.labels)
 
     return target, applies
+
+
+def match_namespace(obj: K8sObject) -> str | None:
+    """The namespace ``namespaces`` and ``excludedNamespaces`` compare, None for an object
+    they leave alone (cluster-scoped, other than a Namespace).
+
+    A Namespace is compared by its own name. A namespaced manifest without
+    ``metadata.namespace`` (and no ``--namespace``) is taken to be in ``default``, where
+    kubectl puts it unless the context says otherwise — the reading of rule N001; at admission
+    the request's namespace is the object's."""
+    if _is_namespace(obj):
+        return str(obj.metadata.get("name") or "")
+    if obj.namespace_source == "cluster":
+        return None
+    return obj.namespace or "default"
+
+
+def _is_namespace(obj: K8sObject) -> bool:
+    return obj.kind == "Namespace" and obj.api_version in ("v1", "")
+
+
+def _glob(pattern: str, candidate: str) -> bool:
+    """Gatekeeper's Wildcard (pkg/util/wildcard.go): a ``*`` prefix, suffix or both, else an
+    exact name."""
+    if len(pattern) > 1 and pattern.startswith("*") and pattern.endswith("*"):
+        return pattern[1:-1] in candidate
+    if pattern.startswith("*"):
+        return candidate.endswith(pattern[1:])
+    if pattern.endswith("*"):
+        return candidate.startswith(pattern[:-1])
+    return pattern == candidate
+
+
+def _check_selector(selector: Any, node: yaml.Node, at: tuple[str, ...]) -> None:
+    """A LabelSelector Kubernetes accepts (else it is refused, as the API server would)."""
+    if not isinstance(selector, dict) or set(selector) - {"matchLabels", "matchExpressions"}:
+        raise Invalid(f"{'.'.join(at)}: {{matchLabels: {{...}}, matchExpressions: [...]}}",
+                      node_line(node, at))  # fmt: skip
+    labels = selector.get("matchLabels") or {}
+    if not isinstance(labels, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        raise Invalid(f"{'.'.join(at)}.matchLabels: a mapping of label names to strings",
+                      node_line(node, (*at, "matchLabels")))  # fmt: skip
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list):
+        raise Invalid(f"{'.'.join(at)}.matchExpressions: a list",
+                      node_line(node, (*at, "matchExpressions")))  # fmt: skip
+    for index, item in enumerate(expressions):
+        where: tuple[str | int, ...] = (*at, "matchExpressions", index)
+        entry = _mapping(item)
+        operator, values = entry.get("operator"), entry.get("values") or []
+        valid = (
+            isinstance(entry.get("key"), str)
+            and isinstance(values, list)
+            and all(isinstance(v, str) for v in values)
+            and (
+                (operator in ("In", "NotIn") and bool(values))
+                or (operator in ("Exists", "DoesNotExist") and not values)
+            )
+        )
+        if not valid:
+            raise Invalid(f"{'.'.join(at)}.matchExpressions[{index}]: {{key, operator: In or "
+                          "NotIn with values, or Exists or DoesNotExist without}",
+                          node_line(node, where))  # fmt: skip
 
 
 def _mapping(value: Any) -> dict[str, Any]:
