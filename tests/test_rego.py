@@ -550,6 +550,68 @@ def test_gatekeeper_match_takes_the_deploy_namespace(tmp_path: Path) -> None:
     assert not list(rule.run_object(K8sObject(raw, UNLOCATED), RuleParams()))
 
 
+SCHEMA = """\
+  crd:
+    spec:
+      names: {kind: K8sRequiredLabels}
+      validation:
+        openAPIV3Schema:
+          type: object
+          properties:
+            labels: {type: array, items: {type: string}}
+"""
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+@pytest.mark.parametrize(
+    ("parameters", "bad", "fragment"),
+    [
+        ("{labels: [{key: owner}]}", "{key: owner}",
+         "spec.parameters.labels[0]: an object where the schema wants a string"),
+        ("{labels: owner}", "labels: owner",
+         "spec.parameters.labels: a string where the schema wants an array"),
+        ("{label: [owner]}", "label: [owner]",
+         "spec.parameters.label: a field the schema does not define (known: labels)"),
+    ],
+)  # fmt: skip
+def test_gatekeeper_parameters_are_checked_against_the_template_schema(
+    tmp_path: Path, parameters: str, bad: str, fragment: str
+) -> None:
+    text = TEMPLATE.replace("  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n", SCHEMA)
+    text += CONSTRAINT.replace("{labels: [owner]}", "\n    " + parameters)
+    (tmp_path / "gk.yaml").write_text(text)
+    loaded = load_policies([tmp_path], TAKEN)
+    (problem,) = loaded.problems
+    assert fragment in problem.message, problem
+    assert f"gk.yaml:{_line_of(text, 'openAPIV3Schema')})" in problem.message
+    assert problem.line == _line_of(text, bad) and not loaded.rules
+
+
+def test_gatekeeper_legacy_schemas_keep_unknown_parameters(tmp_path: Path) -> None:
+    text = TEMPLATE.replace("  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n", SCHEMA)
+    text = text.replace("templates.gatekeeper.sh/v1", "templates.gatekeeper.sh/v1beta1")
+    (tmp_path / "gk.yaml").write_text(text + CONSTRAINT.replace("[owner]", "[owner], extra: 1"))
+    assert not load_policies([tmp_path], TAKEN).problems
+    (tmp_path / "gk.yaml").write_text(text + CONSTRAINT.replace("[owner]", "[1]"))
+    (problem,) = load_policies([tmp_path], TAKEN).problems
+    assert (
+        "spec.parameters.labels[0]: an integer where the schema wants a string" in problem.message
+    )
+
+
+def test_gatekeeper_a_malformed_schema_is_reported_with_the_template(tmp_path: Path) -> None:
+    text = TEMPLATE.replace("  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n", SCHEMA)
+    text = text.replace("items: {type: string}", "items: string")
+    (tmp_path / "gk.yaml").write_text(text + CONSTRAINT)
+    template, constraint = load_policies([tmp_path], TAKEN).problems
+    assert template.line == _line_of(text, "labels: {type: array")
+    assert "openAPIV3Schema.properties.labels.items: a schema is a mapping" in template.message
+    assert "has an invalid openAPIV3Schema" in constraint.message
+
+
 def test_a_broken_template_is_reported_once_with_its_line(tmp_path: Path) -> None:
     (tmp_path / "gk.yaml").write_text(
         TEMPLATE.replace("not input.review.object", "not input.review.object +") + CONSTRAINT

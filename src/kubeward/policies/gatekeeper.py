@@ -10,6 +10,9 @@ kubeward needs what Gatekeeper does not say: the rule ID, from the Constraint's 
 ``kubeward.io/remediation``. The title is the template's ``metadata.gatekeeper.sh/title``
 annotation (else its kind), the description its ``description`` annotation.
 
+``spec.parameters`` must fit the template's ``openAPIV3Schema`` (checked by
+``kubeward.policies.openapi_schema``), as the API server requires.
+
 ``spec.match``: ``kinds`` (the kinds; API groups are not compared), ``namespaces`` and
 ``excludedNamespaces`` (with Gatekeeper's ``*`` prefix/suffix globs), ``scope``, ``name`` and
 ``labelSelector`` are honoured as Gatekeeper does (``match_namespace``); a
@@ -36,6 +39,7 @@ from kubeward.policies.fields import (
     checked_id,
     checked_severity,
 )
+from kubeward.policies.openapi_schema import BadSchema, check_schema, mismatches, show
 from kubeward.policies.rego import RegoModule, RegoProgram
 from kubeward.policies.rego_policies import (
     RegoDefinition,
@@ -57,6 +61,7 @@ UNSUPPORTED_MATCH = ("namespaceSelector",)
 KNOWN_MATCH = ("kinds", "namespaces", "excludedNamespaces", "labelSelector",
                "namespaceSelector", "scope", "name")  # fmt: skip
 SCOPES = ("*", "Cluster", "Namespaced")
+SCHEMA_PATH = ("spec", "crd", "spec", "validation", "openAPIV3Schema")
 
 
 def is_template(document: Any) -> bool:
@@ -80,6 +85,13 @@ class Template:
     description: str
     modules: list[RegoModule]
     version: str | None
+    schema: dict[str, Any] | None = None
+    """``spec.crd.spec.validation.openAPIV3Schema``: what a Constraint's parameters must be."""
+    schema_line: int | None = None
+    legacy_schema: bool = False
+    """``legacySchema`` (the default before ``templates.gatekeeper.sh/v1``): Gatekeeper keeps
+    fields the schema does not define, where a structural schema has them pruned."""
+    schema_valid: bool = True
     program: RegoProgram | None = None
     """None when its Rego does not compile (reported with the template)."""
 
@@ -97,6 +109,14 @@ class Gatekeeper:
             raise Invalid(f"a second ConstraintTemplate for kind {template.kind}",
                           node.start_mark.line + 1)  # fmt: skip
         self.templates[template.kind] = template
+        if template.schema is not None:
+            try:
+                check_schema(template.schema)
+            except BadSchema as exc:
+                template.schema_valid = False
+                where = show((*SCHEMA_PATH[-1:], *exc.path))
+                raise Invalid(f"ConstraintTemplate {template.kind}: {where}: {exc}",
+                              node_line(node, (*SCHEMA_PATH, *exc.path))) from None  # fmt: skip
         template.program = compiled_program(template.modules, template.version)
 
     def add_constraint(self, document: dict[str, Any], node: yaml.Node, file: str) -> None:
@@ -129,6 +149,9 @@ class Gatekeeper:
         if template is None:
             raise Invalid(f"no ConstraintTemplate defines kind {kind!r} in the policy paths",
                           node_line(node, ("kind",)))  # fmt: skip
+        if not template.schema_valid:  # its problem is reported with the template
+            raise Invalid(f"its ConstraintTemplate {kind} ({template.file}:{template.line}) "
+                          "has an invalid openAPIV3Schema", node_line(node, ("kind",)))  # fmt: skip
         if template.program is None:  # its problem is reported with the template
             raise Invalid(f"its ConstraintTemplate {kind} ({template.file}:{template.line}) "
                           "does not compile", node_line(node, ("kind",)))  # fmt: skip
@@ -149,6 +172,8 @@ class Gatekeeper:
         parameters = spec.get("parameters")
         if parameters is not None and not isinstance(parameters, dict):
             raise Invalid("spec.parameters: a mapping", node_line(node, ("spec", "parameters")))
+        if parameters is not None and template.schema is not None:
+            _check_parameters(parameters, template, name, node)
         remediation = annotations.get(REMEDIATION_ANNOTATION) or (
             f"Change the object so that Constraint {name} ({kind}) admits it."
         )
@@ -164,6 +189,25 @@ class Gatekeeper:
         rule = rule_for(head, template.program, file, module_prefix,
                         parameters=parameters or {}, applies=applies)  # fmt: skip
         return rule, RegoDefinition(template.program)
+
+
+def _check_parameters(
+    parameters: dict[str, Any], template: Template, name: str, node: yaml.Node
+) -> None:
+    """Refuse parameters the template's schema refuses, as the API server refuses such a
+    Constraint (a mistyped parameter would otherwise pass every object silently)."""
+    assert template.schema is not None  # noqa: S101 - checked by the caller
+    found = mismatches(template.schema, parameters, preserve_unknown=template.legacy_schema)
+    if not found:
+        return
+    first = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    where = ("spec", "parameters", *first.path)
+    raise Invalid(
+        f"Constraint {name}: {show(where)}: {first.message}, by the openAPIV3Schema of "
+        f"ConstraintTemplate {template.kind} ({template.file}:{template.schema_line}){more}",
+        node_line(node, where),
+    )
 
 
 def read_template(document: dict[str, Any], node: yaml.Node, file: str) -> Template:
@@ -204,8 +248,17 @@ def read_template(document: dict[str, Any], node: yaml.Node, file: str) -> Templ
     annotations = _mapping(meta.get("annotations"))
     title = annotations.get("metadata.gatekeeper.sh/title") or kind
     description = annotations.get("description") or ""
+    validation = _mapping(_mapping(_mapping(spec.get("crd")).get("spec")).get("validation"))
+    legacy = validation.get("legacySchema")
+    if legacy is None:  # Gatekeeper's default: true before v1
+        legacy = not str(document.get("apiVersion")).endswith("/v1")
+    if not isinstance(legacy, bool):
+        raise Invalid("ConstraintTemplate: legacySchema: true or false",
+                      node_line(node, (*SCHEMA_PATH[:-1], "legacySchema")))  # fmt: skip
+    schema = validation.get("openAPIV3Schema")
     return Template(kind, file, node.start_mark.line + 1, str(title).strip(),
-                    str(description).strip(), modules, version)  # fmt: skip
+                    str(description).strip(), modules, version, schema=schema,
+                    schema_line=node_line(node, SCHEMA_PATH), legacy_schema=legacy)  # fmt: skip
 
 
 def _match(match: Any, node: yaml.Node) -> tuple[Target, Callable[[K8sObject], bool] | None]:
