@@ -505,8 +505,15 @@ def test_gatekeeper_code_entries_and_constraints_without_match(tmp_path: Path) -
         (CONSTRAINT.replace("ACME950", "lower1"), 27, "kubeward.io/id 'lower1'"),
         (CONSTRAINT.replace("kind: K8sRequiredLabels", "kind: K8sUnknown"), 24,
          "no ConstraintTemplate defines kind 'K8sUnknown'"),
-        (CONSTRAINT + "  match: {labelSelector: {matchLabels: {a: b}}}\n", 30,
-         "spec.match.labelSelector is not supported"),
+        (CONSTRAINT + "  match: {namespaceSelector: {matchLabels: {a: b}}}\n", 30,
+         "spec.match.namespaceSelector is not supported"),
+        (CONSTRAINT + "  match: {excludedNamespace: [a]}\n", 30,
+         "spec.match.excludedNamespace: not a field of Gatekeeper's match"),
+        (CONSTRAINT + "  match: {scope: cluster}\n", 30, "spec.match.scope 'cluster': one of"),
+        (CONSTRAINT + "  match:\n    labelSelector:\n      matchExpressions:\n"
+         "        - {key: a, operator: In}\n", 33, "matchExpressions[0]: {key, operator"),
+        (CONSTRAINT + "  match: {labelSelector: {matchLabels: {a: 1}}}\n", 30,
+         "matchLabels: a mapping of label names to strings"),
         (CONSTRAINT.replace("name: need-owner", "name: Need.Owner"), 26, "kebab-case"),
     ],
 )  # fmt: skip
@@ -517,6 +524,130 @@ def test_gatekeeper_problems_name_file_and_line(
     loaded = load_policies([tmp_path], TAKEN)
     (problem,) = loaded.problems
     assert (problem.line, fragment in problem.message) == (line, True), problem
+
+
+def _object(kind: str, name: str, namespace: str | None = None, **labels: str) -> dict[str, Any]:
+    api = {"Namespace": "v1", "ClusterRole": "rbac.authorization.k8s.io/v1"}.get(kind, "apps/v1")
+    meta: dict[str, Any] = {"name": name, "labels": labels}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": api, "kind": kind, "metadata": meta}
+
+
+GK_OBJECTS = {
+    "Namespace/other": _object("Namespace", "other"),
+    "Namespace/shop": _object("Namespace", "shop"),
+    "ClusterRole/cr": _object("ClusterRole", "cr"),
+    "Deployment/other/web-1": _object("Deployment", "web-1", "other"),
+    "Deployment/shop/api": _object("Deployment", "api", "shop", app="api"),
+    "Deployment/(none)/loose": _object("Deployment", "loose"),
+}
+
+
+@pytest.mark.parametrize(
+    ("match", "judged"),
+    [
+        # a Namespace is matched by its own name (Gatekeeper's namespacesMatch)
+        ("{excludedNamespaces: [other]}",
+         ["ClusterRole/cr", "Deployment/(none)/loose", "Deployment/shop/api", "Namespace/shop"]),
+        # cluster-scoped objects other than a Namespace are not filtered by namespaces
+        ("{kinds: [{apiGroups: ['*'], kinds: [Namespace, ClusterRole]}], namespaces: [other]}",
+         ["ClusterRole/cr", "Namespace/other"]),
+        ("{namespaces: ['*er']}", ["ClusterRole/cr", "Deployment/other/web-1", "Namespace/other"]),
+        # a manifest without a namespace lands in default, as rule N001 reads it
+        ("{excludedNamespaces: [default]}", [o for o in GK_OBJECTS if o != "Deployment/(none)/loose"]),
+        ("{namespaces: [default]}", ["ClusterRole/cr", "Deployment/(none)/loose"]),
+        ("{scope: Cluster}", ["ClusterRole/cr", "Namespace/other", "Namespace/shop"]),
+        ("{scope: Namespaced}",
+         ["Deployment/(none)/loose", "Deployment/other/web-1", "Deployment/shop/api"]),
+        ("{name: 'web-*'}", ["Deployment/other/web-1"]),
+        ("{labelSelector: {matchExpressions: [{key: app, operator: In, values: [api]}]}}",
+         ["Deployment/shop/api"]),
+        ("{labelSelector: {matchExpressions: [{key: app, operator: DoesNotExist}]}, "
+         "kinds: [{kinds: [Deployment]}]}",
+         ["Deployment/(none)/loose", "Deployment/other/web-1"]),
+    ],
+)  # fmt: skip
+def test_gatekeeper_match_selects_as_gatekeeper_does(
+    tmp_path: Path, match: str, judged: list[str]
+) -> None:
+    rule = rule_of(tmp_path, TEMPLATE + CONSTRAINT + f"  match: {match}\n", "gk.yaml")
+    flagged = [
+        name
+        for name, raw in GK_OBJECTS.items()
+        if rule.target.matches(obj := K8sObject(raw, UNLOCATED))
+        and list(rule.run_object(obj, RuleParams()))
+    ]
+    assert sorted(flagged) == sorted(judged)
+
+
+def test_gatekeeper_match_takes_the_deploy_namespace(tmp_path: Path) -> None:
+    rule = rule_of(tmp_path, TEMPLATE + CONSTRAINT + "  match: {excludedNamespaces: [default]}\n")
+    raw = GK_OBJECTS["Deployment/(none)/loose"]
+    assert list(rule.run_object(K8sObject(raw, UNLOCATED, deploy_namespace="shop"), RuleParams()))
+    assert not list(rule.run_object(K8sObject(raw, UNLOCATED), RuleParams()))
+
+
+SCHEMA = """\
+  crd:
+    spec:
+      names: {kind: K8sRequiredLabels}
+      validation:
+        openAPIV3Schema:
+          type: object
+          properties:
+            labels: {type: array, items: {type: string}}
+"""
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+@pytest.mark.parametrize(
+    ("parameters", "bad", "fragment"),
+    [
+        ("{labels: [{key: owner}]}", "{key: owner}",
+         "spec.parameters.labels[0]: an object where the schema wants a string"),
+        ("{labels: owner}", "labels: owner",
+         "spec.parameters.labels: a string where the schema wants an array"),
+        ("{label: [owner]}", "label: [owner]",
+         "spec.parameters.label: a field the schema does not define (known: labels)"),
+    ],
+)  # fmt: skip
+def test_gatekeeper_parameters_are_checked_against_the_template_schema(
+    tmp_path: Path, parameters: str, bad: str, fragment: str
+) -> None:
+    text = TEMPLATE.replace("  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n", SCHEMA)
+    text += CONSTRAINT.replace("{labels: [owner]}", "\n    " + parameters)
+    (tmp_path / "gk.yaml").write_text(text)
+    loaded = load_policies([tmp_path], TAKEN)
+    (problem,) = loaded.problems
+    assert fragment in problem.message, problem
+    assert f"gk.yaml:{_line_of(text, 'openAPIV3Schema')})" in problem.message
+    assert problem.line == _line_of(text, bad) and not loaded.rules
+
+
+def test_gatekeeper_legacy_schemas_keep_unknown_parameters(tmp_path: Path) -> None:
+    text = TEMPLATE.replace("  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n", SCHEMA)
+    text = text.replace("templates.gatekeeper.sh/v1", "templates.gatekeeper.sh/v1beta1")
+    (tmp_path / "gk.yaml").write_text(text + CONSTRAINT.replace("[owner]", "[owner], extra: 1"))
+    assert not load_policies([tmp_path], TAKEN).problems
+    (tmp_path / "gk.yaml").write_text(text + CONSTRAINT.replace("[owner]", "[1]"))
+    (problem,) = load_policies([tmp_path], TAKEN).problems
+    assert (
+        "spec.parameters.labels[0]: an integer where the schema wants a string" in problem.message
+    )
+
+
+def test_gatekeeper_a_malformed_schema_is_reported_with_the_template(tmp_path: Path) -> None:
+    text = TEMPLATE.replace("  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n", SCHEMA)
+    text = text.replace("items: {type: string}", "items: string")
+    (tmp_path / "gk.yaml").write_text(text + CONSTRAINT)
+    template, constraint = load_policies([tmp_path], TAKEN).problems
+    assert template.line == _line_of(text, "labels: {type: array")
+    assert "openAPIV3Schema.properties.labels.items: a schema is a mapping" in template.message
+    assert "has an invalid openAPIV3Schema" in constraint.message
 
 
 def test_a_broken_template_is_reported_once_with_its_line(tmp_path: Path) -> None:
