@@ -11,7 +11,7 @@ import jsonschema
 import msgspec
 import pytest
 
-from kubeward.model import ScanResult
+from kubeward.model import DOCS_URL, ScanResult
 from kubeward.reporters import FORMATS, renderer
 from kubeward.reporters.json import render, render_chunks, schema
 from tests.reporters.conftest import CANARY
@@ -25,7 +25,7 @@ def test_sample_has_every_kind_of_entry(sample_result: ScanResult) -> None:
 def test_json_report_matches_its_published_schema(sample_result: ScanResult) -> None:
     report = json.loads(renderer("json")(sample_result))
     jsonschema.validate(report, schema())
-    assert report["schemaVersion"] == "1.2"
+    assert report["schemaVersion"] == "1.3"
     finding = report["findings"][0]
     for key in ("ruleId", "ruleName", "severity", "object", "file", "line", "message"):
         assert key in finding
@@ -104,3 +104,34 @@ def test_no_secret_value_in_any_format(sample_result: ScanResult, fmt: str) -> N
     text = output.decode() if isinstance(output, (bytes, bytearray)) else output
     assert CANARY not in text
     assert "DB_PASSWORD" in text  # the key is named, so the finding is actionable
+
+
+def test_json_users_policy_has_a_description_and_no_local_help_uri(
+    policy_result: ScanResult,
+) -> None:
+    report = json.loads(renderer("json")(policy_result))
+    jsonschema.validate(report, schema())
+    rules = {r["id"]: r for r in report["rules"]}
+    assert rules["ACME700"]["helpUri"] is None
+    assert rules["ACME700"]["description"] == (
+        "Annotations are echoed back, control characters and all."
+    )
+    assert rules["W001"]["helpUri"] == f"{DOCS_URL}/rules/W001.md"
+    assert rules["W001"]["description"].startswith("Flags containers")
+
+
+def test_sarif_users_policy_description_and_no_local_help_uri(policy_result: ScanResult) -> None:
+    log = json.loads(renderer("sarif")(policy_result))
+    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    policy = rules["ACME700"]
+    assert "helpUri" not in policy  # the policy file is a path on the scanning machine only
+    assert policy["fullDescription"]["text"] == (
+        "Annotations are echoed back, control characters and all."
+    )
+    assert policy["help"]["text"].startswith("Annotations are echoed back")
+    assert "Remediation: Remove the annotations <b>now</b>." in policy["help"]["text"]
+    # built-in rules keep their page
+    assert rules["W001"]["helpUri"] == f"{DOCS_URL}/rules/W001.md"
+    assert rules["W001"]["fullDescription"]["text"].startswith("Flags containers")
+    assert "file://" not in json.dumps(log)
