@@ -106,6 +106,10 @@ def test_no_secret_value_in_any_format(sample_result: ScanResult, fmt: str) -> N
     assert "DB_PASSWORD" in text  # the key is named, so the finding is actionable
 
 
+def _rules(result: ScanResult) -> dict[str, Any]:
+    return {r.id: r for r in result.rules}
+
+
 def test_json_users_policy_has_a_description_and_no_local_help_uri(
     policy_result: ScanResult,
 ) -> None:
@@ -135,3 +139,22 @@ def test_sarif_users_policy_description_and_no_local_help_uri(policy_result: Sca
     assert rules["W001"]["helpUri"] == f"{DOCS_URL}/rules/W001.md"
     assert rules["W001"]["fullDescription"]["text"].startswith("Flags containers")
     assert "file://" not in json.dumps(log)
+
+
+def test_html_links_only_to_real_rule_pages(policy_result: ScanResult) -> None:
+    page = renderer("html")(policy_result)
+    assert isinstance(page, str)
+    assert f'<a href="{DOCS_URL}/rules/W001.md">W001</a>' in page
+    assert "rules/ACME700" not in page and "file://" not in page
+    assert '<tr id="rule-ACME700"><td>ACME700 echo-annotations</td>' in page
+    # every finding points at its rule's row, where the remediation is
+    assert page.count('<a href="#rule-ACME700"') == 3
+
+
+def test_html_gives_each_rules_remediation_once_escaped(policy_result: ScanResult) -> None:
+    page = renderer("html")(policy_result)
+    assert isinstance(page, str)
+    assert page.count("Remove the annotations &lt;b&gt;now&lt;/b&gt;.") == 1
+    assert "<b>now</b>" not in page
+    w001 = _rules(policy_result)["W001"].remediation
+    assert w001 and page.count(w001) == 1
