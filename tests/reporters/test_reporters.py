@@ -14,6 +14,7 @@ import pytest
 from kubeward.model import DOCS_URL, ScanResult
 from kubeward.reporters import FORMATS, renderer
 from kubeward.reporters.json import render, render_chunks, schema
+from kubeward.reporters.table import render as render_table
 from tests.reporters.conftest import CANARY
 
 
@@ -158,3 +159,13 @@ def test_html_gives_each_rules_remediation_once_escaped(policy_result: ScanResul
     assert "<b>now</b>" not in page
     w001 = _rules(policy_result)["W001"].remediation
     assert w001 and page.count(w001) == 1
+
+
+def test_table_shows_control_characters_as_escapes(policy_result: ScanResult) -> None:
+    text = render_table(policy_result, color=True)  # colours on: rich's own escapes only
+    assert "\x00" not in text and "\u202e" not in text
+    assert "esc\\x1b[31mRED\\x1b[0m nul\\x00 bidi\\u202e end" in text
+    assert "odd\\x1b[2Jname\\x00" in text
+    assert "line1\\nline2" in text  # one finding, one row
+    assert "[bold]not bold[/] [/]" in text  # quoted as is, never read as markup
+    assert "\x1b[2J" not in text and "\x1b[31mRED" not in text
