@@ -169,3 +169,15 @@ def test_table_shows_control_characters_as_escapes(policy_result: ScanResult) ->
     assert "line1\\nline2" in text  # one finding, one row
     assert "[bold]not bold[/] [/]" in text  # quoted as is, never read as markup
     assert "\x1b[2J" not in text and "\x1b[31mRED" not in text
+
+
+def test_junit_is_well_formed_with_control_characters(policy_result: ScanResult) -> None:
+    document = renderer("junit")(policy_result)
+    assert isinstance(document, str)
+    root = ET.fromstring(document)  # noqa: S314 - our own output
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == "ACME700 echo-annotations")
+    case = suite.find("testcase")
+    assert case is not None and case.get("name") == "ConfigMap/shop/odd\\x1b[2Jname\\x00"
+    failure = case.find("failure")
+    assert failure is not None and failure.text is not None
+    assert "esc\\x1b[31mRED\\x1b[0m nul\\x00 bidi\u202e end" in failure.text
