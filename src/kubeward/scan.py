@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from kubeward import __version__
@@ -173,10 +172,13 @@ def unused_policy_params(config: Config, loaded: LoadedPolicies) -> list[Problem
     ]
 
 
-def help_uri(rule: Rule) -> str:
-    """Where a rule's documentation is: its page, or a user policy's file."""
+def help_uri(rule: Rule) -> str | None:
+    """Where a rule's documentation is, for a reader anywhere (a report travels: code scanning,
+    a CI artifact): a built-in rule's page; None for a users' policy, whose file is only a path
+    on the machine that scanned (its documentation is in the report: title, description,
+    remediation)."""
     if rule.module.startswith(f"{POLICY_MODULE}:"):
-        return str(Path(rule.module.partition(":")[2]).resolve().as_uri())
+        return None
     return f"{DOCS_URL}/rules/{rule.id}.md"
 
 
@@ -310,6 +312,7 @@ def build_result(
             title=rule.title,
             severity=config.severity_overrides.get(rule.id, rule.severity).value,
             scope=rule.scope.value,
+            description=rule.summary,
             remediation=rule.remediation,
             help_uri=help_uri(rule),
             passed=evaluation.outcomes[rule.id].passed,

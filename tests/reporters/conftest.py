@@ -49,3 +49,50 @@ def sample_result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
     (root / "kubeward.yaml").write_text("trustedRegistries: [registry.corp.example]\n")
     config = load_config(root / "kubeward.yaml")
     return scan_paths([root / "app.yaml", root / "broken.yaml"], config=config)
+
+
+# A users' policy that quotes object content in its messages: control characters, markup-like
+# brackets and HTML reach every reporter through it.
+ECHO_POLICY = """\
+apiVersion: kubeward.io/v1alpha1
+kind: RegoPolicy
+metadata: {name: echo-annotations}
+spec:
+  id: ACME700
+  title: ConfigMap has annotations
+  severity: low
+  remediation: "Remove the annotations <b>now</b>."
+  description: Annotations are echoed back, control characters and all.
+  match: {kinds: [ConfigMap]}
+  rego: |
+    package echo
+    import rego.v1
+    deny contains msg if {
+      some k, v in input.review.object.metadata.annotations
+      msg := sprintf("%s=%s", [k, v])
+    }
+"""
+
+ECHOED = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: "odd\\u001b[2Jname\\u0000"
+  namespace: shop
+  annotations:
+    esc: "esc\\u001b[31mRED\\u001b[0m nul\\u0000 bidi\\u202e end"
+    lines: "line1\\nline2"
+    markup: "[bold]not bold[/] [/]"
+"""
+
+
+@pytest.fixture(scope="session")
+def policy_result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+    """A built-in rule's finding (W001) and a users' policy's findings quoting control
+    characters."""
+    root: Path = tmp_path_factory.mktemp("policy")
+    (root / "policy.yaml").write_text(ECHO_POLICY)
+    (root / "app.yaml").write_text(MANIFESTS.split("---", maxsplit=1)[0] + "---\n" + ECHOED)
+    return scan_paths(
+        [root / "app.yaml"], select=("W001", "ACME700"), policies=(str(root / "policy.yaml"),)
+    )

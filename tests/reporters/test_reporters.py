@@ -11,9 +11,10 @@ import jsonschema
 import msgspec
 import pytest
 
-from kubeward.model import ScanResult
+from kubeward.model import DOCS_URL, ScanResult
 from kubeward.reporters import FORMATS, renderer
 from kubeward.reporters.json import render, render_chunks, schema
+from kubeward.reporters.table import render as render_table
 from tests.reporters.conftest import CANARY
 
 
@@ -25,7 +26,7 @@ def test_sample_has_every_kind_of_entry(sample_result: ScanResult) -> None:
 def test_json_report_matches_its_published_schema(sample_result: ScanResult) -> None:
     report = json.loads(renderer("json")(sample_result))
     jsonschema.validate(report, schema())
-    assert report["schemaVersion"] == "1.2"
+    assert report["schemaVersion"] == "1.3"
     finding = report["findings"][0]
     for key in ("ruleId", "ruleName", "severity", "object", "file", "line", "message"):
         assert key in finding
@@ -104,3 +105,79 @@ def test_no_secret_value_in_any_format(sample_result: ScanResult, fmt: str) -> N
     text = output.decode() if isinstance(output, (bytes, bytearray)) else output
     assert CANARY not in text
     assert "DB_PASSWORD" in text  # the key is named, so the finding is actionable
+
+
+def _rules(result: ScanResult) -> dict[str, Any]:
+    return {r.id: r for r in result.rules}
+
+
+def test_json_users_policy_has_a_description_and_no_local_help_uri(
+    policy_result: ScanResult,
+) -> None:
+    report = json.loads(renderer("json")(policy_result))
+    jsonschema.validate(report, schema())
+    rules = {r["id"]: r for r in report["rules"]}
+    assert rules["ACME700"]["helpUri"] is None
+    assert rules["ACME700"]["description"] == (
+        "Annotations are echoed back, control characters and all."
+    )
+    assert rules["W001"]["helpUri"] == f"{DOCS_URL}/rules/W001.md"
+    assert rules["W001"]["description"].startswith("Flags containers")
+
+
+def test_sarif_users_policy_description_and_no_local_help_uri(policy_result: ScanResult) -> None:
+    log = json.loads(renderer("sarif")(policy_result))
+    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    policy = rules["ACME700"]
+    assert "helpUri" not in policy  # the policy file is a path on the scanning machine only
+    assert policy["fullDescription"]["text"] == (
+        "Annotations are echoed back, control characters and all."
+    )
+    assert policy["help"]["text"].startswith("Annotations are echoed back")
+    assert "Remediation: Remove the annotations <b>now</b>." in policy["help"]["text"]
+    # built-in rules keep their page
+    assert rules["W001"]["helpUri"] == f"{DOCS_URL}/rules/W001.md"
+    assert rules["W001"]["fullDescription"]["text"].startswith("Flags containers")
+    assert "file://" not in json.dumps(log)
+
+
+def test_html_links_only_to_real_rule_pages(policy_result: ScanResult) -> None:
+    page = renderer("html")(policy_result)
+    assert isinstance(page, str)
+    assert f'<a href="{DOCS_URL}/rules/W001.md">W001</a>' in page
+    assert "rules/ACME700" not in page and "file://" not in page
+    assert '<tr id="rule-ACME700"><td>ACME700 echo-annotations</td>' in page
+    # every finding points at its rule's row, where the remediation is
+    assert page.count('<a href="#rule-ACME700"') == 3
+
+
+def test_html_gives_each_rules_remediation_once_escaped(policy_result: ScanResult) -> None:
+    page = renderer("html")(policy_result)
+    assert isinstance(page, str)
+    assert page.count("Remove the annotations &lt;b&gt;now&lt;/b&gt;.") == 1
+    assert "<b>now</b>" not in page
+    w001 = _rules(policy_result)["W001"].remediation
+    assert w001 and page.count(w001) == 1
+
+
+def test_table_shows_control_characters_as_escapes(policy_result: ScanResult) -> None:
+    text = render_table(policy_result, color=True)  # colours on: rich's own escapes only
+    assert "\x00" not in text and "\u202e" not in text
+    assert "esc\\x1b[31mRED\\x1b[0m nul\\x00 bidi\\u202e end" in text
+    assert "odd\\x1b[2Jname\\x00" in text
+    assert "line1\\nline2" in text  # one finding, one row
+    assert "[bold]not bold[/] [/]" in text  # quoted as is, never read as markup
+    assert "\x1b[2J" not in text and "\x1b[31mRED" not in text
+
+
+def test_junit_is_well_formed_with_control_characters(policy_result: ScanResult) -> None:
+    document = renderer("junit")(policy_result)
+    assert isinstance(document, str)
+    root = ET.fromstring(document)  # noqa: S314 - our own output
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == "ACME700 echo-annotations")
+    case = suite.find("testcase")
+    assert case is not None and case.get("name") == "ConfigMap/shop/odd\\x1b[2Jname\\x00"
+    failure = case.find("failure")
+    assert failure is not None and failure.text is not None
+    assert "esc\\x1b[31mRED\\x1b[0m nul\\x00 bidi\u202e end" in failure.text

@@ -14,6 +14,7 @@ import click
 
 from kubeward import __version__
 from kubeward.errors import KubewardError
+from kubeward.terminal import printable
 
 EXIT_USAGE = 2
 
@@ -67,7 +68,7 @@ def main() -> None:
         exc.show()
         sys.exit(EXIT_USAGE)
     except KubewardError as exc:
-        click.echo(f"kubeward: error: {exc}", err=True)
+        click.echo(f"kubeward: error: {printable(str(exc), multiline=True)}", err=True)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         click.echo("kubeward: interrupted", err=True)

@@ -15,6 +15,7 @@ from kubeward.config import parse_fail_on
 from kubeward.errors import UsageError
 from kubeward.model import Severity
 from kubeward.scan import ClusterTarget, ScanRequest, exit_code, run_scan
+from kubeward.terminal import printable
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only by the commands that open the store
     from kubeward.history import HistoryStore, ScanRow, StoredFinding
@@ -217,12 +218,14 @@ def _camel(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scan_line(label: str, row: ScanRow) -> str:
-    return f"{label}: scan {row.id} at {row.started_at}, {row.findings} findings ({row.source})"
+    return printable(
+        f"{label}: scan {row.id} at {row.started_at}, {row.findings} findings ({row.source})"
+    )
 
 
 def _finding_line(finding: StoredFinding) -> str:
     where = f"{finding.kind}/{finding.namespace + '/' if finding.namespace else ''}{finding.name}"
-    return f"{finding.severity.upper():8} {finding.rule_id}  {where}  {finding.message}"
+    return printable(f"{finding.severity.upper():8} {finding.rule_id}  {where}  {finding.message}")
 
 
 def _print(renderable: object) -> None:

@@ -7,6 +7,8 @@ import sys
 import click
 import orjson
 
+from kubeward.terminal import printable
+
 
 @click.group()
 def policy() -> None:
@@ -55,9 +57,13 @@ def test_command(paths: tuple[str, ...], fmt: str) -> int:
                     expected += f" with a message containing {outcome.case.message!r}"
                 line += f": expected {expected}, got {outcome.actual}"
                 line += f" ({outcome.detail})" if outcome.detail else ""
-            click.echo(line)
+            click.echo(printable(line))
         for problem in problems:
-            click.echo(f"ERROR {problem.file}:{problem.line or '?'}: {problem.message}")
+            click.echo(
+                printable(
+                    f"ERROR {problem.file}:{problem.line or '?'}: {problem.message}", multiline=True
+                )
+            )
         failed = sum(not o.ok for o in outcomes)
         click.echo(
             f"{len(outcomes) - failed} passed, {failed} failed"

@@ -28,6 +28,7 @@ from kubeward.rbac.queries import (
     what_can,
     who_can,
 )
+from kubeward.terminal import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,7 +118,10 @@ def _load(
                     objects, gaps = [*objects, *second.objects], [*gaps, *second.gaps]
             served = live.server_version(client)
         for gap in gaps:
-            click.echo(f"kubeward: warning: cannot list {gap.resource}: {gap.message}", err=True)
+            click.echo(
+                printable(f"kubeward: warning: cannot list {gap.resource}: {gap.message}"),
+                err=True,
+            )
         config = _config()  # a configured version wins, as in `scan --cluster`
         configured = config.params.kubernetes_version
         version = configured if config.kubernetes_version_set or not served else served
@@ -132,7 +136,9 @@ def _load(
     loaded = load(list(paths or (".",)), LoadOptions(deploy_namespace=config.namespace))
     for problem in loaded.errors:
         where = f"{problem.file}:{problem.line}: " if problem.file else ""
-        click.echo(f"kubeward: error: {where}{problem.message}", err=True)
+        click.echo(
+            printable(f"kubeward: error: {where}{problem.message}", multiline=True), err=True
+        )
     defaults = bootstrap_objects(config.params.kubernetes_version)
     objects = [*defaults, *loaded.objects]
     policy = policy_from(objects)
@@ -183,7 +189,9 @@ def _holders_table(request: Request, holders: Sequence[Holder]) -> None:
         via = holder.grant.describe() if holder.grant.binding.subjects else "built in"
         if holder.via_group:
             via = f"group {holder.via_group}: {via}"
-        table.add_row(holder.label(), via, describe_rule(holder.grant.rule))
+        table.add_row(
+            printable(holder.label()), printable(via), printable(describe_rule(holder.grant.rule))
+        )
     width = None if sys.stdout.isatty() else 160
     Console(highlight=False, markup=False, width=width).print(table)
 
@@ -287,10 +295,10 @@ def can_command(
             }
         )
     elif grant is None:
-        click.echo(f"no: {user.name} may not {request.describe()}")
+        click.echo(printable(f"no: {user.name} may not {request.describe()}"))
     else:
-        click.echo(f"yes: {user.name} may {request.describe()}")
-        click.echo(f"  via {grant.describe()}: {describe_rule(grant.rule)}")
+        click.echo(printable(f"yes: {user.name} may {request.describe()}"))
+        click.echo(printable(f"  via {grant.describe()}: {describe_rule(grant.rule)}"))
     return 0 if grant is not None else 1
 
 
@@ -329,9 +337,9 @@ def what_can_command(
         )
         return 0
     for namespace, grants in scopes.items():
-        click.echo(f"{'cluster-wide' if not namespace else 'namespace ' + namespace}:")
+        click.echo(printable(f"{'cluster-wide' if not namespace else 'namespace ' + namespace}:"))
         for grant in grants:
-            click.echo(f"  {describe_rule(grant.rule)}   ({grant.describe()})")
+            click.echo(printable(f"  {describe_rule(grant.rule)}   ({grant.describe()})"))
     return 0
 
 
@@ -354,7 +362,7 @@ def namespace_command(
         return 0
     for grant in grants:
         subject = grant.subject.describe(grant.binding.namespace)
-        click.echo(f"{subject:45} {describe_rule(grant.rule)}   ({grant.describe()})")
+        click.echo(printable(f"{subject:45} {describe_rule(grant.rule)}   ({grant.describe()})"))
     return 0
 
 

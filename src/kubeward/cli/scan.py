@@ -27,6 +27,7 @@ from kubeward.scan import ClusterTarget, ScanRequest, exit_code, run_scan
 from kubeward.sources.helm import HelmOptions
 from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE
 from kubeward.sources.load import Progress
+from kubeward.terminal import printable
 
 _PROGRESS_MIN_INPUTS = 20
 
@@ -69,7 +70,7 @@ def _progress(enabled: bool) -> Iterator[Progress | None]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.description}", style="dim"),
+        TextColumn("{task.description}", style="dim", markup=False),
         transient=True,
         console=Console(stderr=True),
     )
@@ -81,7 +82,7 @@ def _progress(enabled: bool) -> Iterator[Progress | None]:
         if not shown and total >= _PROGRESS_MIN_INPUTS:
             bar.start()
             shown = True
-        bar.update(task, completed=done, total=total, description=current[-50:])
+        bar.update(task, completed=done, total=total, description=printable(current)[-50:])
 
     try:
         yield update

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 import orjson
 
+from kubeward.terminal import printable
+
 EXIT_VERIFIED = 0
 EXIT_NOT_VERIFIED = 1
 EXIT_CANNOT_CHECK = 2
@@ -102,7 +104,7 @@ def verify(
     else:
         for image, status, digest, detail in rows:
             at = f"@{digest}" if digest and digest not in image else ""
-            click.echo(f"{status:<11} {image}{at}: {detail}")
+            click.echo(printable(f"{status:<11} {image}{at}: {detail}"))
     statuses = {status for _, status, _, _ in rows}
     if SignatureStatus.ERROR.value in statuses:
         return EXIT_CANNOT_CHECK

@@ -13,8 +13,10 @@ import msgspec
 
 from kubeward.model.findings import Finding, Problem
 
-SCHEMA_VERSION = "1.2"
-"""1.1: live-cluster scans (``scan.cluster``, ``coverage``, ``summary.coverageGaps``)."""
+SCHEMA_VERSION = "1.3"
+"""1.1: live-cluster scans (``scan.cluster``, ``coverage``, ``summary.coverageGaps``).
+1.2: ``scan.kubernetesVersion``. 1.3: ``rules[].description``; ``rules[].helpUri`` is null for
+users' policies (nothing released carried the earlier ``file://`` value)."""
 DOCS_URL = "https://github.com/kubeward/kubeward/blob/main/docs"
 
 
@@ -103,8 +105,13 @@ class RuleSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     severity: str
     """Effective severity (after configured overrides)."""
     scope: str
+    description: str = ""
+    """What the rule flags, in a sentence or two: the first paragraph of a built-in rule's
+    page, a users' policy's description (else its title). Schema 1.3."""
     remediation: str
-    help_uri: str
+    help_uri: str | None
+    """The rule's documentation page; null for a users' policy (schema 1.3: until then, the
+    ``file://`` URI of the policy file, useless off the machine that scanned)."""
     passed: int
     failed: int
     skipped: int

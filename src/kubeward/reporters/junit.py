@@ -4,21 +4,31 @@ Objects that passed a rule are summed up in one passing test case per rule (a re
 test case per object and rule would run to millions of entries on a cluster). Scan errors
 (unreadable files, render failures, rule crashes) form a suite of their own, so CI marks the
 run as broken rather than green.
+
+XML 1.0 cannot carry most control characters (a NUL or ESC in an object's name or in a message
+quoting its content): the document is made well-formed once, after serialisation, by writing
+each such character as its escape (``\\x1b``), whichever attribute or text it is in.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
 from kubeward.model import Finding, ScanResult
 
-_CONTROL_CHARS = {c: None for c in range(32) if c not in (9, 10, 13)}
+# everything XML 1.0 forbids: C0 controls but tab, LF and CR; surrogates; U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _text(value: str) -> str:
-    """XML 1.0 cannot carry most control characters; drop them."""
-    return value.translate(_CONTROL_CHARS)
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _well_formed(document: str) -> str:
+    return _NOT_XML.sub(_escape, document)
 
 
 def _where(finding: Finding) -> str:
@@ -55,10 +65,10 @@ def render(result: ScanResult) -> str:
             failure = ET.SubElement(
                 case,
                 "failure",
-                message=_text(f"{rule.title} ({len(findings)})"),
+                message=f"{rule.title} ({len(findings)})",
                 type=rule.severity,
             )
-            failure.text = _text(f"{details}\n\nRemediation: {rule.remediation}")
+            failure.text = f"{details}\n\nRemediation: {rule.remediation}"
             tests += 1
             failures += 1
         if rule.passed:
@@ -76,7 +86,7 @@ def render(result: ScanResult) -> str:
                 classname=f"{rule.id}.{rule.name}",
                 name=f"{rule.skipped} object(s) skipped",
             )
-            ET.SubElement(case, "skipped", message=_text("; ".join(rule.skip_reasons) or "skipped"))
+            ET.SubElement(case, "skipped", message="; ".join(rule.skip_reasons) or "skipped")
             tests += 1
             skipped += 1
         suite.set("tests", str(tests))
@@ -97,10 +107,8 @@ def render(result: ScanResult) -> str:
             )
             if problem.file:
                 case.set("file", problem.file)
-            error = ET.SubElement(
-                case, "error", message=_text(problem.message), type=problem.kind.value
-            )
-            error.text = _text(problem.message)
+            error = ET.SubElement(case, "error", message=problem.message, type=problem.kind.value)
+            error.text = problem.message
         count = len(result.errors)
         suite.set("tests", str(count))
         suite.set("failures", "0")
@@ -114,4 +122,5 @@ def render(result: ScanResult) -> str:
     root.set("skipped", str(total_skipped))
     root.set("time", f"{result.scan.duration_seconds:.3f}")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    document = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{_well_formed(document)}\n'

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import orjson
 
-from kubeward.model import Finding, Problem, ScanResult, Severity, Verdict
+from kubeward.model import Finding, Problem, RuleSummary, ScanResult, Severity, Verdict
 from kubeward.rules import lookup
 
 SARIF_SCHEMA = (
@@ -95,33 +95,39 @@ def _notification(problem: Problem, level: str) -> dict[str, Any]:
     return note
 
 
+def _rule(summary: RuleSummary) -> dict[str, Any]:
+    """A ``reportingDescriptor``: a built-in rule's help is its page; a users' policy's, its
+    description (the policy file is on the scanning machine only: no ``helpUri``)."""
+    builtin = lookup(summary.id)
+    doc = builtin.doc if builtin is not None else summary.description or summary.title
+    severity = Severity(summary.severity)
+    descriptor: dict[str, Any] = {
+        "id": summary.id,
+        "name": summary.name,
+        "shortDescription": {"text": summary.title},
+        "fullDescription": {"text": summary.description or summary.title},
+        "help": {
+            "text": f"{doc}\n\nRemediation: {summary.remediation}",
+            "markdown": f"{doc}\n\n**Remediation:** {summary.remediation}",
+        },
+        "defaultConfiguration": {"level": _LEVEL[severity]},
+        "properties": {
+            "security-severity": _SECURITY_SEVERITY[severity],
+            "tags": ["security", "kubernetes"],
+            "precision": "high",
+        },
+    }
+    if summary.help_uri:
+        descriptor["helpUri"] = summary.help_uri
+    return descriptor
+
+
 def render(result: ScanResult) -> bytes:
     rules: list[dict[str, Any]] = []
     rule_index: dict[str, int] = {}
     for summary in result.rules:
         rule_index[summary.id] = len(rules)
-        rule = lookup(summary.id)
-        doc = rule.doc if rule is not None else summary.title
-        severity = Severity(summary.severity)
-        rules.append(
-            {
-                "id": summary.id,
-                "name": summary.name,
-                "shortDescription": {"text": summary.title},
-                "fullDescription": {"text": rule.summary if rule is not None else summary.title},
-                "help": {
-                    "text": f"{doc}\n\nRemediation: {summary.remediation}",
-                    "markdown": f"{doc}\n\n**Remediation:** {summary.remediation}",
-                },
-                "helpUri": summary.help_uri,
-                "defaultConfiguration": {"level": _LEVEL[severity]},
-                "properties": {
-                    "security-severity": _SECURITY_SEVERITY[severity],
-                    "tags": ["security", "kubernetes"],
-                    "precision": "high",
-                },
-            }
-        )
+        rules.append(_rule(summary))
     results = [_result(f, rule_index) for f in result.findings]
     results.extend(_result(f, rule_index) for f in result.suppressed)
     notifications = [_notification(p, "error") for p in result.errors]

@@ -2,7 +2,9 @@
 errors, warnings and a summary line.
 
 Rendered with rich into a string (the CLI decides where it goes); colours are included only
-when the caller asks (``color=True``, i.e. when writing to a terminal).
+when the caller asks (``color=True``, i.e. when writing to a terminal). Text from the scan goes
+to rich as ``Text`` (never parsed as markup) with its control characters escaped
+(:func:`kubeward.terminal.printable`): a manifest cannot restyle or move the reader's terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kubeward.model import Finding, Problem, ScanResult, Severity, Verdict
+from kubeward.terminal import printable
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -45,9 +48,9 @@ def _problems(console: Console, title: str, problems: list[Problem], style: str)
             where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         line = Text("  ")
         if where:
-            line.append(where, style="bold")
+            line.append(printable(where), style="bold")
             line.append("  ")
-        line.append(problem.message)
+        line.append(printable(problem.message, multiline=True))
         console.print(line)
     console.print()
 
@@ -70,7 +73,7 @@ def summary_line(result: ScanResult) -> Text:
     else:
         parts.append("no findings")
     cluster = result.scan.cluster
-    where = f"cluster {cluster.context}" if cluster else _plural(s.files, "file")
+    where = f"cluster {printable(cluster.context)}" if cluster else _plural(s.files, "file")
     parts.append(f"{_plural(s.objects, 'object')} in {where}")
     if s.coverage_gaps:
         parts.append(f"{_plural(s.coverage_gaps, 'coverage gap')}")
@@ -108,7 +111,7 @@ def render(result: ScanResult, *, color: bool = False, width: int = 120) -> str:
         soft_wrap=False,
     )
     for file, findings in sorted(_group(result.findings).items()):
-        console.print(Text(file, style="bold underline"))
+        console.print(Text(printable(file), style="bold underline"))
         table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
         table.add_column("line", justify="right", style="dim", no_wrap=True)
         table.add_column("severity", no_wrap=True)
@@ -119,9 +122,9 @@ def render(result: ScanResult, *, color: bool = False, width: int = 120) -> str:
             table.add_row(
                 str(finding.line or ""),
                 Text(finding.severity.value.upper(), style=_STYLE[finding.severity]),
-                f"{finding.rule_id} {finding.rule_name}",
-                str(finding.object),
-                finding.message,
+                Text(f"{finding.rule_id} {finding.rule_name}"),
+                Text(printable(str(finding.object))),
+                Text(printable(finding.message)),
             )
         console.print(table)
         console.print()
@@ -148,7 +151,10 @@ def render(result: ScanResult, *, color: bool = False, width: int = 120) -> str:
     skipped = [r for r in result.rules if r.skipped and r.skip_reasons]
     for rule in skipped:
         console.print(
-            Text(f"skipped {rule.id} {rule.name}: {'; '.join(rule.skip_reasons)}", style="dim")
+            Text(
+                printable(f"skipped {rule.id} {rule.name}: {'; '.join(rule.skip_reasons)}"),
+                style="dim",
+            )
         )
     if skipped:
         console.print()
