@@ -181,8 +181,17 @@ def parsed_image(image: str) -> str:
 
 
 def all_images(predicate: str, lists: Sequence[str] = CONTAINER_LISTS) -> str:
-    """``predicate`` (over ``c`` and ``r``, its parsed image) holds for every container."""
-    return all_containers(bind("r", parsed_image("c.image"), predicate), lists)
+    """``predicate`` (over ``c`` and ``r``, its parsed image) holds for every container, and
+    for every image volume (its ``reference`` and ``pullPolicy`` in place of the container's
+    ``image`` and ``imagePullPolicy``), as the image rules read them."""
+    containers = all_containers(bind("r", parsed_image("c.image"), predicate), lists)
+    of_volume = predicate.replace("c.imagePullPolicy", "v.image.pullPolicy")
+    judged = bind("r", parsed_image("v.image.reference"), of_volume)
+    volumes = (
+        "(!has(variables.spec.volumes) || variables.spec.volumes.all(v, !has(v.image)"
+        f" || !has(v.image.reference) || {judged}))"
+    )
+    return f"{containers} && {volumes}"
 
 
 def _registries(patterns: Iterable[RegistryPattern]) -> str:
@@ -488,8 +497,13 @@ BASE: dict[str, Translation] = {
         + bind(
             "clean",
             "'/' + v.hostPath.path.split('/').filter(p, p != '' && p != '.').join('/')",
-            f"clean != '/' && {_list(SENSITIVE_PATHS)}.all(s, clean != s"
-            " && !clean.startsWith(s + '/') && !s.startsWith(clean + '/'))",
+            bind(
+                "norm",  # /var/run is /run (W006 reads either spelling as the other)
+                "clean == '/var/run' ? '/run'"
+                " : (clean.startsWith('/var/run/') ? clean.substring(4) : clean)",
+                f"norm != '/' && {_list(SENSITIVE_PATHS)}.all(s, norm != s"
+                " && !norm.startsWith(s + '/') && !s.startsWith(norm + '/'))",
+            ),
         )
         + ")"
     ),
