@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,11 @@ import pytest
 from kubeward.admission.review import MAX_BODY_BYTES, Reviewer, parse, response
 from kubeward.admission.server import CertificateReloader, create_app
 from kubeward.engine import EngineSettings
+from kubeward.model import K8sObject, Severity, Violation
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.rules import ALL_RULES, RuleParams
+from kubeward.rules._base import WORKLOADS
+from kubeward.rules._base import rule as object_rule
 from kubeward.rules._common.images import parse_registry_pattern
 
 TRUSTED = RuleParams(trusted_registries=(parse_registry_pattern("registry.corp.example"),))
@@ -333,3 +337,50 @@ def test_vap_export_maps_actions_and_explains_the_rest() -> None:
     assert len(reasons) + len(policies) == len(ALL_RULES)
     message = policies[policy_name(REGISTRY["A001"])]["spec"]["validations"][0]["message"]
     assert message.startswith("A001 default-service-account: ")
+
+
+@object_rule(
+    id="W998",
+    name="chatty-rule",
+    title="Says a great deal",
+    severity=Severity.LOW,
+    target=WORKLOADS,
+    remediation="None.",
+)
+def chatty_rule(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    yield Violation(("metadata", "name"), "a long message: " + "x" * 3000)  # over every cap
+    for n in range(20_000):
+        yield Violation(("spec", "containers", n), f"message number {n}")
+
+
+@pytest.mark.parametrize("action", [Action.WARN, Action.AUDIT, Action.DENY])
+def test_warnings_audit_annotations_and_the_deny_message_are_bounded(action: Action) -> None:
+    """20,001 findings: kubeward says how many it left out instead of a multi-megabyte answer
+    (the API server keeps 4,096 characters of warnings from all sources, 256 each)."""
+    settings = AdmissionSettings(default_action=action)
+    request = parse(review(pod()))
+    answer = response(request, Reviewer([chatty_rule], EngineSettings(), settings).decide(request))
+    result = answer["response"]
+    assert len(orjson.dumps(answer)) < 6000
+    if action is Action.WARN:
+        warnings = result["warnings"]
+        assert len(warnings) <= 20
+        assert all(len(w) <= 256 for w in warnings)
+        assert sum(map(len, warnings)) <= 2000
+        assert warnings[0] == "W998 chatty-rule: a long message: " + "x" * 221 + "…"
+        assert warnings[1] == "W998 chatty-rule: message number 0"
+        kept = len(warnings) - 1
+        assert warnings[-1] == (
+            f"kubeward: ... and {20_001 - kept} more warnings (kubeward scan shows all)"
+        )
+        return
+    assert "warnings" not in result
+    text = (
+        result["auditAnnotations"]["findings"]
+        if action is Action.AUDIT
+        else result["status"]["message"].removeprefix("kubeward denied Pod shop/web: ")
+    )
+    assert len(text) <= 2000
+    # the first message is cut rather than dropped, the others are counted
+    assert text.startswith("W998 chatty-rule: a long message: xxx")
+    assert text.endswith("…; ... and 20000 more (kubeward scan shows all)")

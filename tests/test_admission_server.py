@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.test_admission import _self_signed, pod, review
 from tests.testcluster import free_port
@@ -106,3 +107,50 @@ def test_sigterm_answers_the_request_in_flight_then_exits(tmp_path: Path) -> Non
     assert json.loads(payload)["response"]["allowed"] is True
     # drained, then gone the way a process stopped by SIGTERM goes (uvicorn re-raises it)
     assert server.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+NAMESPACE_READER = """\
+apiVersion: kubeward.io/v1alpha1
+kind: CELPolicy
+metadata: {name: prod-needs-owner}
+spec:
+  id: ACME041
+  title: Production workload names no owner
+  severity: medium
+  remediation: Label it with its owner.
+  match: {kinds: [Deployment]}
+  validations:
+    - expression: namespaceObject.metadata.?labels.?tier.orValue('') != 'prod'
+      message: a workload in a production namespace names no owner
+"""
+
+
+def test_select_and_ignore_apply_to_users_policies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ignore:` drops users' policies from the webhook as it does from a scan: ACME001 does
+    not judge, and ignored ACME041 (reads namespaceObject) needs no Namespaces to start."""
+    (tmp_path / "policies").mkdir()
+    acme = Path(__file__).parent / "policies" / "acme.yaml"
+    (tmp_path / "policies" / "acme.yaml").write_text(acme.read_text())
+    (tmp_path / "policies" / "namespaces.yaml").write_text(NAMESPACE_READER)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))  # no cluster to read
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    config = "policies: [policies]\nselect: [ACME]\nignore: [ACME001, ACME041]\n"
+    server, port, trust = start(tmp_path, config)
+    # no team label (ACME001, ignored) and one replica (ACME002, selected)
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "web", "namespace": "shop"},
+                  "spec": {"replicas": 1, "template": {"spec": {"containers": []}}}}  # fmt: skip
+    try:
+        reply = httpx.post(
+            f"https://127.0.0.1:{port}/validate", content=review(deployment), verify=trust
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    answer = reply.json()["response"]
+    assert answer["allowed"] is False
+    assert answer["status"]["message"] == (
+        "kubeward denied Deployment shop/web: ACME002 enough-replicas: fewer than two replicas"
+    )

@@ -10,11 +10,14 @@ import yaml
 
 from kubeward.admission.review import Reviewer, parse, response
 from kubeward.admission.vap import export
+from kubeward.audit import AuditSession
 from kubeward.config import load_config
 from kubeward.engine import EngineSettings
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.policies import cel_isolation, cel_worker
 from kubeward.policies.loader import load_policies
 from kubeward.rules import ALL_RULES
+from kubeward.scan import ClusterTarget, ScanRequest
 from tests.cli_helpers import kubeward
 from tests.conftest import scan_paths
 from tests.test_admission import review
@@ -551,3 +554,36 @@ def test_kubeward_yaml_may_name_policy_ids_and_a_typo_is_reported(tmp_path: Path
     (tmp_path / "kubeward.yaml").write_text("select: [ACME04]\n")
     run = kubeward("scan", "app.yaml", cwd=tmp_path)
     assert run.code == 2 and "'ACME04' matches no rule ID" in run.stderr
+
+
+def test_select_and_ignore_choose_policies_wherever_rules_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One selection for built-in rules and users' policies: scan, export-vap, audit --watch
+    (the webhook: tests/test_admission_server.py); an ignored policy is no unknown ID."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "acme.yaml").write_text((POLICIES / "acme.yaml").read_text())
+    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    (tmp_path / "kubeward.yaml").write_text(
+        "policies: [policies]\nselect: [ACME]\nignore: [ACME001]\n"
+    )
+    run = kubeward("scan", "app.yaml", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert [r["id"] for r in report["rules"]] == ["ACME002", "ACME003"]
+    assert [f["ruleId"] for f in report["findings"]] == ["ACME002", "ACME003", "ACME003"]
+    assert report["warnings"] == []  # ACME001 was loaded, then ignored: not a typo
+
+    run = kubeward("admission", "export-vap", cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    exported = [o["metadata"]["name"] for o in yaml.safe_load_all(run.stdout)
+                if o["kind"] == "ValidatingAdmissionPolicy"]  # fmt: skip
+    assert exported == [
+        "kubeward-acme002-enough-replicas",
+        "kubeward-acme003-lowercase-service-names",
+    ]
+
+    monkeypatch.setitem(cel_worker._ISOLATION, "on", False)  # the session turns isolation on
+    monkeypatch.setattr(cel_isolation, "_POLICIES", [])
+    config = load_config(tmp_path / "kubeward.yaml")
+    request = ScanRequest(paths=(), config=config, ignore=("ACME003",), cluster=ClusterTarget())
+    assert [r.id for r in AuditSession(request, lambda _: None).rules] == ["ACME002"]

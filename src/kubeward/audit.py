@@ -41,10 +41,10 @@ from kubeward.scan import (
     ClusterTarget,
     ScanRequest,
     build_result,
-    chosen_rules,
     cluster_source,
-    custom_rules,
+    custom_policies,
     engine_settings,
+    request_rules,
 )
 
 Emit = Callable[[dict[str, Any]], None]
@@ -90,14 +90,14 @@ class AuditSession:
         self.emit = emit
         self.store = store
         self.snapshot_interval = snapshot_interval
-        custom = custom_rules(request, ())
+        custom = custom_policies(request.config, request.policies)
         if custom.problems:  # a watch runs for hours: a broken policy must not go unnoticed
             raise ConfigError(
                 "policies: "
                 + "; ".join(f"{p.file}:{p.line or '?'}: {p.message}" for p in custom.problems)
             )
         isolate_leaking_policies(custom)  # a long-running process: see policies.cel_worker
-        self.rules = (*chosen_rules(request), *custom.rules)
+        self.rules = request_rules(request, custom)
         self.object_rules = tuple(r for r in self.rules if r.scope is Scope.OBJECT)
         self.inventory_rules = tuple(r for r in self.rules if r.scope is Scope.INVENTORY)
         self.state = _State()

@@ -42,7 +42,8 @@ from kubeward.model import (
 )
 from kubeward.model.signatures import SignatureStatus
 from kubeward.policies.loader import POLICY_MODULE, CelDefinition, LoadedPolicies, load_policies
-from kubeward.rules import ALL_RULES, select
+from kubeward.rules import ALL_RULES
+from kubeward.rules import select as by_prefix
 from kubeward.rules._base import Rule
 from kubeward.sources.bootstrap import bootstrap_objects
 from kubeward.sources.helm import HelmOptions
@@ -114,40 +115,53 @@ def deploy_namespace(request: ScanRequest) -> str | None:
     return request.namespace or os.environ.get("HELM_NAMESPACE") or request.config.namespace
 
 
-def chosen_rules(request: ScanRequest) -> tuple[Rule, ...]:
-    config = request.config
-    rules = select(
-        ALL_RULES,
-        select=request.select or config.select,
-        ignore=(*config.ignore, *request.ignore),
+def enforced_rules(
+    config: Config,
+    loaded: LoadedPolicies,
+    *,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    frameworks: Sequence[Framework] = (),
+) -> tuple[Rule, ...]:
+    """The rules an enforcement point runs: the catalog's and the loaded policies', chosen by
+    ID prefix the same way for both. ``select`` (the command line's) replaces the config's,
+    ``ignore`` adds to it; ``frameworks`` restrict the catalog's rules to theirs.
+
+    The one selection ``scan``, ``audit`` (and ``--watch``), ``admission serve`` and
+    ``admission export-vap`` share: an ID ignored in kubeward.yaml is ignored everywhere."""
+    chosen = tuple(select) or config.select
+    dropped = (*config.ignore, *ignore)
+    builtin = by_prefix(ALL_RULES, select=chosen, ignore=dropped)
+    if frameworks:
+        wanted = frozenset().union(*(f.rule_ids for f in frameworks))
+        builtin = tuple(r for r in builtin if r.id in wanted)
+    return (*builtin, *by_prefix(loaded.rules, select=chosen, ignore=dropped))
+
+
+def request_rules(request: ScanRequest, loaded: LoadedPolicies) -> tuple[Rule, ...]:
+    """``enforced_rules`` with the request's command-line selection and frameworks."""
+    return enforced_rules(
+        request.config,
+        loaded,
+        select=request.select,
+        ignore=request.ignore,
+        frameworks=request.frameworks,
     )
-    if request.frameworks:
-        wanted = frozenset().union(*(f.rule_ids for f in request.frameworks))
-        rules = tuple(r for r in rules if r.id in wanted)
-    return rules
 
 
-def custom_rules(request: ScanRequest, builtin: Sequence[Rule]) -> LoadedPolicies:
-    """Users' policies (config's ``policies`` and ``--policies``), selected like rules."""
-    paths = (*request.config.policy_paths, *request.policies)
+def custom_policies(config: Config, extra: Sequence[str] = ()) -> LoadedPolicies:
+    """Users' policies (config's ``policies`` and ``--policies``), all of them as loaded:
+    ``enforced_rules`` selects among them, ``unknown_policy_ids`` checks names against them."""
+    paths = (*config.policy_paths, *extra)
     if not paths:
         return LoadedPolicies()
-    taken = {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES}
-    loaded = load_policies(paths, taken)
-    config = request.config
-    loaded.rules = list(
-        select(
-            loaded.rules,
-            select=request.select or config.select,
-            ignore=(*config.ignore, *request.ignore),
-        )
-    )
-    return loaded
+    return load_policies(paths, {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES})
 
 
 def unknown_policy_ids(config: Config, loaded: LoadedPolicies) -> list[str]:
     """IDs or prefixes kubeward.yaml names that match no built-in rule and no loaded policy:
-    accepted when the file was read (policies load later), most likely a typo."""
+    accepted when the file was read (policies load later), most likely a typo. ``loaded``:
+    every policy loaded, before selection (an ignored policy is not an unknown one)."""
     ids = [r.id for r in ALL_RULES] + [r.id for r in loaded.rules]
     named = {
         *config.select, *config.ignore, *config.severity_overrides, *config.admission.actions,
@@ -197,9 +211,8 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
     started = request.today()
     clock = time.perf_counter()
     namespace = deploy_namespace(request)
-    rules = chosen_rules(request)
-    custom = custom_rules(request, rules)
-    rules = (*rules, *custom.rules)
+    custom = custom_policies(request.config, request.policies)
+    rules = request_rules(request, custom)
     # Bulk loading allocates millions of long-lived containers; the cyclic collector would
     # rescan them again and again for nothing (measured: 2-6x slower loads), so it is paused.
     gc_was_enabled = gc.isenabled()

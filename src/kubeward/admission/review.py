@@ -32,8 +32,18 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 """The API server refuses objects over 3 MiB (etcd's request limit); a review carries the object
 and, on UPDATE, the old one, plus request metadata: 8 MiB is generous and still bounded."""
 MAX_MESSAGE_CHARS = 2000
+"""The deny message and each audit annotation (``findings``, ``errors``): what does not fit is
+counted, not sent. An audit event over ``--audit-log-truncate-max-event-size`` (kube-apiserver,
+default 102400 bytes, when truncation is on) loses its request and response, then is discarded
+whole: one oversized annotation must not cost the record of the request."""
 MAX_WARNING_CHARS = 256
-"""Longer warnings may be truncated by the API server or kubectl."""
+MAX_WARNINGS = 20
+MAX_WARNINGS_TOTAL_CHARS = MAX_MESSAGE_CHARS
+"""Warnings: each at most 256 characters, at most 20, 2,000 characters in all. The API server
+keeps 4,096 characters of warnings per request from all sources (other webhooks, deprecations)
+and, once over, cuts each to 256 and drops the rest (Kubernetes docs, "Dynamic Admission
+Control", Response: warnings; k8s.io/apiserver endpoints/filters/warning.go): within these
+bounds kubeward's warnings, with the one saying how many were left out, arrive whole."""
 JUDGED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
 
 
@@ -233,10 +243,10 @@ def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
     warnings = [_line(f) for f in verdict.warned]
     warnings += [f"kubeward: {error}" for error in verdict.errors]  # kubectl prints them
     if warnings:
-        answer["warnings"] = [w[:MAX_WARNING_CHARS] for w in warnings]
+        answer["warnings"] = bounded_warnings(warnings)
     annotations: dict[str, str] = {}
     if verdict.audited:
-        annotations["findings"] = "; ".join(_line(f) for f in verdict.audited)
+        annotations["findings"] = _joined([_line(f) for f in verdict.audited], MAX_MESSAGE_CHARS)
     if verdict.exempt:
         annotations["exempt"] = verdict.exempt
     if verdict.skipped_rules and request.operation in JUDGED_OPERATIONS and not verdict.exempt:
@@ -245,7 +255,7 @@ def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
             "(kubeward scan --cluster / audit judge them)"
         )
     if verdict.errors:
-        annotations["errors"] = "; ".join(verdict.errors)[:MAX_MESSAGE_CHARS]
+        annotations["errors"] = _joined(verdict.errors, MAX_MESSAGE_CHARS)
     if annotations:
         answer["auditAnnotations"] = annotations
     return {"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": answer}
@@ -257,15 +267,55 @@ def deny_message(
     head = f"kubeward denied {request.describe()}: "
     lines = [_line(f) for f in denied]
     lines += [f"{error} (refused: admission.onError is deny)" for error in errors]
-    parts: list[str] = []
-    size = len(head)
-    for index, part in enumerate(lines):
-        if size + len(part) > MAX_MESSAGE_CHARS and parts:
-            parts.append(f"... and {len(lines) - index} more (kubeward scan shows all)")
+    return head + _joined(lines, MAX_MESSAGE_CHARS - len(head))
+
+
+def bounded_warnings(lines: Sequence[str]) -> list[str]:
+    """``lines`` as AdmissionReview warnings, within ``MAX_WARNINGS``, ``MAX_WARNING_CHARS``
+    each and ``MAX_WARNINGS_TOTAL_CHARS`` in all; the last says how many were left out."""
+    cut = [_cut(line, MAX_WARNING_CHARS) for line in lines]
+    if len(cut) <= MAX_WARNINGS and sum(map(len, cut)) <= MAX_WARNINGS_TOTAL_CHARS:
+        return cut
+    room = MAX_WARNINGS_TOTAL_CHARS - len(_more_warnings(len(cut)))
+    kept: list[str] = []
+    for line in cut[: MAX_WARNINGS - 1]:
+        if len(line) > room:
             break
-        parts.append(part)
-        size += len(part) + 2
-    return head + "; ".join(parts)
+        kept.append(line)
+        room -= len(line)
+    return [*kept, _more_warnings(len(cut) - len(kept))]
+
+
+def _joined(lines: Sequence[str], limit: int) -> str:
+    """``lines`` joined with ``; `` in at most ``limit`` characters; the lines that do not fit
+    are counted at the end (the first is cut to fit rather than left out)."""
+    text = "; ".join(lines)
+    if len(text) <= limit:
+        return text
+    if len(lines) == 1:
+        return _cut(text, limit)
+    room = limit - len(_more(len(lines)))
+    kept: list[str] = []
+    for line in lines:
+        if len(line) + 2 > room:  # the line and its "; "
+            if not kept:
+                kept.append(_cut(line, room - 2))
+            break
+        kept.append(line)
+        room -= len(line) + 2
+    return "; ".join([*kept, _more(len(lines) - len(kept))])
+
+
+def _more(count: int) -> str:
+    return f"... and {count} more (kubeward scan shows all)"
+
+
+def _more_warnings(count: int) -> str:
+    return f"kubeward: ... and {count} more warnings (kubeward scan shows all)"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
 def _line(finding: Finding) -> str:

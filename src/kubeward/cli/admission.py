@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,8 +75,8 @@ def serve_command(
     from kubeward.admission.server import serve
     from kubeward.cli.scan import resolve_config
     from kubeward.engine import EngineSettings
-    from kubeward.rules import ALL_RULES, select
-    from kubeward.scan import unknown_policy_ids
+    from kubeward.policies.loader import isolate_leaking_policies
+    from kubeward.scan import enforced_rules, unknown_policy_ids
 
     config = resolve_config(config_path, ["."])
     for path in (tls_cert, tls_key):
@@ -85,10 +86,10 @@ def serve_command(
     unknown = unknown_policy_ids(config, loaded)
     if unknown:  # a server must not start with a setting that silently applies to nothing
         raise UsageError(f"{config.path}: {', '.join(unknown)} match no rule and no loaded policy")
-    rules = (*select(ALL_RULES, select=config.select, ignore=config.ignore),
-             *_custom_rules(loaded))  # fmt: skip
+    rules = enforced_rules(config, loaded)
+    isolate_leaking_policies(loaded)  # a long-running server: see kubeward.policies.cel_worker
     params = config.params
-    readers = _namespace_readers(loaded)
+    readers = _namespace_readers(loaded, rules)
     if readers:
         params = replace(params, namespaces=_namespace_cache(kubeconfig, kube_context, readers))
     engine = EngineSettings(
@@ -117,27 +118,24 @@ def serve_command(
 def _custom_policies(config: Config, policies: tuple[str, ...]) -> LoadedPolicies:
     """Users' policies; any problem stops the command (a server must not start with a
     policy silently missing)."""
-    from kubeward.policies.loader import LoadedPolicies, load_policies
-    from kubeward.rules import ALL_RULES
+    from kubeward.scan import custom_policies
 
-    paths = (*config.policy_paths, *policies)
-    if not paths:
-        return LoadedPolicies()
-    loaded = load_policies(paths, {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES})
+    loaded = custom_policies(config, policies)
     if loaded.problems:
         lines = [f"{p.file}:{p.line or '?'}: {p.message}" for p in loaded.problems]
         raise UsageError("policies: " + "; ".join(lines))
     return loaded
 
 
-def _namespace_readers(loaded: LoadedPolicies) -> list[str]:
-    """The IDs of the CEL policies that read ``namespaceObject``."""
+def _namespace_readers(loaded: LoadedPolicies, rules: Sequence[Rule]) -> list[str]:
+    """The IDs of the CEL policies among ``rules`` that read ``namespaceObject``."""
     from kubeward.policies.loader import CelDefinition
 
     return sorted(
-        rule_id
-        for rule_id, definition in loaded.definitions.items()
-        if isinstance(definition, CelDefinition) and definition.reads_namespace
+        rule.id
+        for rule in rules
+        if isinstance(definition := loaded.definitions.get(rule.id), CelDefinition)
+        and definition.reads_namespace
     )
 
 
@@ -157,13 +155,6 @@ def _namespace_cache(
             f"Namespaces: {exc}"
         ) from None
     return cache
-
-
-def _custom_rules(loaded: LoadedPolicies) -> list[Rule]:
-    from kubeward.policies.loader import isolate_leaking_policies
-
-    isolate_leaking_policies(loaded)  # a long-running server: see kubeward.policies.cel_worker
-    return loaded.rules
 
 
 @admission.command("manifests")
@@ -295,13 +286,12 @@ def export_vap_command(config_path: str | None, policies: tuple[str, ...]) -> in
 
     from kubeward.admission.vap import export
     from kubeward.cli.scan import resolve_config
-    from kubeward.rules import ALL_RULES, select
+    from kubeward.scan import enforced_rules
 
     config = resolve_config(config_path, ["."])
-    rules = select(ALL_RULES, select=config.select, ignore=config.ignore)
     custom = _custom_policies(config, policies)
     objects, skipped = export(
-        (*rules, *custom.rules), config.admission, params=config.params,
+        enforced_rules(config, custom), config.admission, params=config.params,
         custom=custom.definitions,
     )  # fmt: skip
     exported = sum(o["kind"] == "ValidatingAdmissionPolicy" for o in objects)
