@@ -447,3 +447,54 @@ def test_kubeward_yaml_may_name_policy_ids_and_a_typo_is_reported(tmp_path: Path
     (tmp_path / "kubeward.yaml").write_text("select: [ACME04]\n")
     run = kubeward("scan", "app.yaml", cwd=tmp_path)
     assert run.code == 2 and "'ACME04' matches no rule ID" in run.stderr
+
+
+def annotated(name: str, replicas: int, annotations: dict[str, str]) -> dict[str, object]:
+    return {**deployment(name, "shop", replicas),
+            "metadata": {"name": name, "namespace": "shop", "annotations": annotations}}  # fmt: skip
+
+
+def test_ignore_annotations_name_users_policies_like_built_in_rules(tmp_path: Path) -> None:
+    objects = [
+        annotated("by-id", 1, {"kubeward.io/ignore.ACME002": "we scale with HPA"}),
+        annotated("by-name", 1, {"kubeward.io/ignore.enough-replicas": "HPA"}),
+        annotated("needless", 3, {"kubeward.io/ignore.ACME002": "HPA"}),
+        annotated("both", 1, {"kubeward.io/ignore.ACME002": "HPA", "kubeward.io/ignore.W001": "x"}),
+    ]
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump_all(objects))
+    policies = (str(POLICIES),)
+    result = scan_paths([tmp_path / "app.yaml"], select=("ACME002",), policies=policies)
+    assert not result.findings
+    assert [(f.object.name, f.suppression and f.suppression.reason) for f in result.suppressed] == [
+        ("by-id", "we scale with HPA"), ("by-name", "HPA"), ("both", "HPA")
+    ]  # fmt: skip
+    assert [w.message for w in result.warnings] == [
+        "annotation kubeward.io/ignore.ACME002 suppresses nothing: ACME002 finds no problem "
+        "here (remove it)"
+    ]
+    # a policy left out by --select is still a known rule (as a built-in one is)
+    result = scan_paths([tmp_path / "app.yaml"], select=("W001",), policies=policies)
+    assert not [w.message for w in result.warnings if "known" in w.message]
+    # allowInlineSuppressions: false applies to users' policies too
+    (tmp_path / "kubeward.yaml").write_text("allowInlineSuppressions: false\n")
+    config = load_config(tmp_path / "kubeward.yaml")
+    result = scan_paths([tmp_path / "app.yaml"], config=config, select=("ACME002",),
+                        policies=policies)  # fmt: skip
+    assert [f.object.name for f in result.findings] == ["by-id", "by-name", "both"]
+    assert sorted((w.line, w.message.split(":")[0]) for w in result.warnings) == [
+        (5, "annotation kubeward.io/ignore.ACME002 ignored"),
+        (15, "annotation kubeward.io/ignore.enough-replicas ignored"),
+        (25, "annotation kubeward.io/ignore.ACME002 ignored"),
+        (35, "annotation kubeward.io/ignore.ACME002 ignored"),
+        (36, "annotation kubeward.io/ignore.W001 ignored"),
+    ]
+    # at admission, the same annotation moves the finding aside: the request is admitted
+    loaded = load_policies([POLICIES], TAKEN)
+    reviewer = Reviewer(loaded.rules, EngineSettings(policies=tuple(loaded.all_rules)),
+                        AdmissionSettings())  # fmt: skip
+    for obj, allowed in ((annotated("x", 1, {}), False),
+                         (annotated("x", 1, {"kubeward.io/ignore.ACME002": "HPA"}), True)):  # fmt: skip
+        obj["metadata"]["labels"] = {"team": "shop"}  # type: ignore[index]
+        request = parse(review(obj))
+        answer = response(request, reviewer.decide(request))["response"]
+        assert answer["allowed"] is allowed, answer

@@ -96,6 +96,7 @@ def serve_command(
         severity_overrides=config.severity_overrides,
         exceptions=config.exceptions,
         allow_inline_suppressions=config.allow_inline_suppressions,
+        policies=tuple(loaded.all_rules),
     )
     reviewer = Reviewer(rules, engine, config.admission)
     signatures = None

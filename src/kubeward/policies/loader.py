@@ -109,9 +109,13 @@ Definition = CelDefinition | RegoDefinition
 @dataclass
 class LoadedPolicies:
     rules: list[Rule] = field(default_factory=list)
+    """The policies to evaluate (a scan narrows them with select/ignore)."""
     problems: list[PolicyProblem] = field(default_factory=list)
     definitions: dict[str, Definition] = field(default_factory=dict)
     """By rule ID."""
+    all_rules: list[Rule] = field(default_factory=list)
+    """Every policy loaded, selected or not: a ``kubeward.io/ignore.<ID>`` annotation may
+    name any of them."""
 
 
 def isolate_leaking_policies(loaded: LoadedPolicies) -> list[str]:
@@ -156,6 +160,7 @@ def load_policies(paths: Iterable[str | Path], taken: Iterable[str] = ()) -> Loa
             return
         used |= {rule.id, rule.name}
         out.rules.append(rule)
+        out.all_rules.append(rule)
         out.definitions[rule.id] = definition
 
     for path in files:
