@@ -17,6 +17,7 @@ from kubeward.admission.review import MAX_BODY_BYTES, Reviewer, parse, response
 from kubeward.admission.server import CertificateReloader, create_app
 from kubeward.engine import EngineSettings
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.model.secrets import LAST_APPLIED, REDACTED, REDACTED_BASE64, without_secret_values
 from kubeward.rules import ALL_RULES, RuleParams
 from kubeward.rules._common.images import parse_registry_pattern
 
@@ -223,6 +224,27 @@ def test_secret_values_never_reach_the_answer() -> None:
             for leaked in (value, "plain-text-token-value", "super-secret", CANARY, "S3cr3t",
                            CANARY_BASE64[:16], old_value[:16]):  # fmt: skip
                 assert leaked not in text
+
+
+def test_a_secret_keeps_its_keys_and_no_value() -> None:
+    last_applied = {"kind": "Secret", "data": {"a": CANARY_BASE64, "e": ""}, "stringData": CANARY}
+    secret = {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "db", "annotations": {LAST_APPLIED: json.dumps(last_applied)}},
+        "data": {"tls.crt": CANARY_BASE64, "empty": "", "null": None},
+        "stringData": [CANARY],  # not a map (invalid): replaced whole
+    }  # fmt: skip
+    before = json.dumps(secret)
+    seen = without_secret_values(secret)
+    assert json.dumps(secret) == before  # the input is not modified
+    assert seen["data"] == {"tls.crt": REDACTED_BASE64, "empty": "", "null": None}
+    assert seen["stringData"] == REDACTED
+    assert base64.b64decode(REDACTED_BASE64).decode() == REDACTED
+    assert json.loads(seen["metadata"]["annotations"][LAST_APPLIED]) == {
+        "kind": "Secret", "data": {"a": REDACTED_BASE64, "e": ""}, "stringData": REDACTED
+    }  # fmt: skip
+    assert CANARY not in json.dumps(seen) and CANARY_BASE64 not in json.dumps(seen)
+    assert without_secret_values(pod()) == pod()  # any other kind as it is
 
 
 def test_a_secret_with_values_is_no_committed_manifest_at_admission() -> None:
