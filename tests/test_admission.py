@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import ssl
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from kubeward.admission.server import CertificateReloader, create_app
 from kubeward.engine import EngineSettings
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.model.secrets import LAST_APPLIED, REDACTED, REDACTED_BASE64, without_secret_values
 from kubeward.rules import ALL_RULES, RuleParams
 from kubeward.rules._base import WORKLOADS
 from kubeward.rules._base import rule as object_rule
@@ -202,19 +204,60 @@ def test_delete_and_connect_are_admitted() -> None:
     assert answer(review(None, "CONNECT"))["allowed"] is True
 
 
+CANARY = "Canary-Adm1ss10n-S3cr3t-4b1d"
+CANARY_BASE64 = base64.b64encode(CANARY.encode()).decode()
+
+
 def test_secret_values_never_reach_the_answer() -> None:
     value = "c3VwZXItc2VjcmV0LXBhc3N3b3JkLTEyMzQ1"
     secret = {
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "db", "annotations": {
-            "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"data": {"password": value}}),
+            "kubectl.kubernetes.io/last-applied-configuration": json.dumps(
+                {"data": {"password": value, "colour": CANARY_BASE64},
+                 "stringData": {"greeting": CANARY}}),
             "note": "password=hunter2-not-a-real-one"}},
-        "data": {"password": value}, "stringData": {"token": "plain-text-token-value"},
+        "data": {"password": value, "colour": CANARY_BASE64},  # keys with harmless names too
+        "stringData": {"token": "plain-text-token-value", "greeting": CANARY},
     }  # fmt: skip
+    old_value = base64.b64encode(b"old-" + CANARY.encode()).decode()
+    old = {**secret, "data": {"colour": old_value}, "stringData": {"greeting": "old-" + CANARY}}
     for settings in ({}, {"default_action": Action.WARN}, {"default_action": Action.AUDIT}):
-        text = json.dumps(answer(review(secret), **settings))
-        for leaked in (value, "plain-text-token-value", "super-secret"):
-            assert leaked not in text
+        for body in (review(secret), review(secret, "UPDATE", oldObject=old)):
+            text = json.dumps(answer(body, **settings))
+            for leaked in (value, "plain-text-token-value", "super-secret", CANARY, "S3cr3t",
+                           CANARY_BASE64[:16], old_value[:16]):  # fmt: skip
+                assert leaked not in text
+
+
+def test_a_secret_keeps_its_keys_and_no_value() -> None:
+    last_applied = {"kind": "Secret", "data": {"a": CANARY_BASE64, "e": ""}, "stringData": CANARY}
+    secret = {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "db", "annotations": {LAST_APPLIED: json.dumps(last_applied)}},
+        "data": {"tls.crt": CANARY_BASE64, "empty": "", "null": None},
+        "stringData": [CANARY],  # not a map (invalid): replaced whole
+    }  # fmt: skip
+    before = json.dumps(secret)
+    seen = without_secret_values(secret)
+    assert json.dumps(secret) == before  # the input is not modified
+    assert seen["data"] == {"tls.crt": REDACTED_BASE64, "empty": "", "null": None}
+    assert seen["stringData"] == REDACTED
+    assert base64.b64decode(REDACTED_BASE64).decode() == REDACTED
+    assert json.loads(seen["metadata"]["annotations"][LAST_APPLIED]) == {
+        "kind": "Secret", "data": {"a": REDACTED_BASE64, "e": ""}, "stringData": REDACTED
+    }  # fmt: skip
+    assert CANARY not in json.dumps(seen) and CANARY_BASE64 not in json.dumps(seen)
+    assert without_secret_values(pod()) == pod()  # any other kind as it is
+
+
+def test_a_secret_with_values_is_no_committed_manifest_at_admission() -> None:
+    """The webhook judges Secrets with their values redacted: S007 (values committed in a
+    manifest) does not count the markers, every admitted Secret carries data."""
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"},
+              "data": {"colour": CANARY_BASE64}, "stringData": {"greeting": CANARY}}  # fmt: skip
+    result = answer(review(secret), default_action=Action.DENY)
+    assert result["allowed"] is True, result
 
 
 @pytest.mark.parametrize(

@@ -587,3 +587,138 @@ def test_select_and_ignore_choose_policies_wherever_rules_run(
     config = load_config(tmp_path / "kubeward.yaml")
     request = ScanRequest(paths=(), config=config, ignore=("ACME003",), cluster=ClusterTarget())
     assert [r.id for r in AuditSession(request, lambda _: None).rules] == ["ACME002"]
+
+
+def annotated(name: str, replicas: int, annotations: dict[str, str]) -> dict[str, object]:
+    return {**deployment(name, "shop", replicas),
+            "metadata": {"name": name, "namespace": "shop", "annotations": annotations}}  # fmt: skip
+
+
+def test_ignore_annotations_name_users_policies_like_built_in_rules(tmp_path: Path) -> None:
+    objects = [
+        annotated("by-id", 1, {"kubeward.io/ignore.ACME002": "we scale with HPA"}),
+        annotated("by-name", 1, {"kubeward.io/ignore.enough-replicas": "HPA"}),
+        annotated("needless", 3, {"kubeward.io/ignore.ACME002": "HPA"}),
+        annotated("both", 1, {"kubeward.io/ignore.ACME002": "HPA", "kubeward.io/ignore.W001": "x"}),
+    ]
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump_all(objects))
+    policies = (str(POLICIES),)
+    result = scan_paths([tmp_path / "app.yaml"], select=("ACME002",), policies=policies)
+    assert not result.findings
+    assert [(f.object.name, f.suppression and f.suppression.reason) for f in result.suppressed] == [
+        ("by-id", "we scale with HPA"), ("by-name", "HPA"), ("both", "HPA")
+    ]  # fmt: skip
+    assert [w.message for w in result.warnings] == [
+        "annotation kubeward.io/ignore.ACME002 suppresses nothing: ACME002 finds no problem "
+        "here (remove it)"
+    ]
+    # a policy left out by --select is still a known rule (as a built-in one is)
+    result = scan_paths([tmp_path / "app.yaml"], select=("W001",), policies=policies)
+    assert not [w.message for w in result.warnings if "known" in w.message]
+    # allowInlineSuppressions: false applies to users' policies too
+    (tmp_path / "kubeward.yaml").write_text("allowInlineSuppressions: false\n")
+    config = load_config(tmp_path / "kubeward.yaml")
+    result = scan_paths([tmp_path / "app.yaml"], config=config, select=("ACME002",),
+                        policies=policies)  # fmt: skip
+    assert [f.object.name for f in result.findings] == ["by-id", "by-name", "both"]
+    assert sorted((w.line, w.message.split(":")[0]) for w in result.warnings) == [
+        (5, "annotation kubeward.io/ignore.ACME002 ignored"),
+        (15, "annotation kubeward.io/ignore.enough-replicas ignored"),
+        (25, "annotation kubeward.io/ignore.ACME002 ignored"),
+        (35, "annotation kubeward.io/ignore.ACME002 ignored"),
+        (36, "annotation kubeward.io/ignore.W001 ignored"),
+    ]
+    # at admission, the same annotation moves the finding aside: the request is admitted
+    loaded = load_policies([POLICIES], TAKEN)
+    reviewer = Reviewer(loaded.rules, EngineSettings(policies=tuple(loaded.rules)),
+                        AdmissionSettings())  # fmt: skip
+    for obj, allowed in ((annotated("x", 1, {}), False),
+                         (annotated("x", 1, {"kubeward.io/ignore.ACME002": "HPA"}), True)):  # fmt: skip
+        obj["metadata"]["labels"] = {"team": "shop"}  # type: ignore[index]
+        request = parse(review(obj))
+        answer = response(request, reviewer.decide(request))["response"]
+        assert answer["allowed"] is allowed, answer
+
+
+SECRET_KEYS_POLICY = """\
+apiVersion: kubeward.io/v1alpha1
+kind: CELPolicy
+metadata: {name: secret-keys}
+spec:
+  id: ACME420
+  title: Secret keys
+  severity: medium
+  remediation: r.
+  match: {kinds: [Secret]}
+  validations:
+    - expression: "object.type != 'kubernetes.io/tls' || 'tls.crt' in object.?data.orValue({})"
+      message: no tls.crt
+    - expression: "!('password' in object.?data.orValue({}))"
+      message: a key named password
+    - expression: "object.?data.orValue({}).all(k, size(object.data[k]) > 0)"
+      message: an empty value
+    - expression: "oldObject == null || oldObject.data.all(k, k in object.?data.orValue({}))"
+      message: a key was removed
+---
+apiVersion: kubeward.io/v1alpha1
+kind: RegoPolicy
+metadata: {name: decoded-secret}
+spec:
+  id: ACME421
+  title: Secret value decodes to nothing
+  severity: low
+  remediation: r.
+  match: {kinds: [Secret]}
+  rego: |
+    package decoded
+    import rego.v1
+    deny contains msg if {
+      some k, v in input.request.object.data
+      base64.decode(v) == ""
+      msg := sprintf("%s decodes to nothing", [k])
+    }
+"""
+
+
+def secret(name: str, data: dict[str, str], kind: str = "Opaque") -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "Secret", "type": kind,
+            "metadata": {"name": name, "namespace": "shop"}, "data": data}  # fmt: skip
+
+
+def test_policies_see_a_secrets_keys_not_its_values(tmp_path: Path) -> None:
+    """Keys as they are, values replaced by a marker (empty values stay empty): the same
+    verdicts in a scan and at admission as the API server's, and no value to quote."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.yaml").write_text(SECRET_KEYS_POLICY)
+    tls = "kubernetes.io/tls"
+    secrets = [
+        secret("tls-ok", {"tls.crt": "Zm9v", "tls.key": "YmFy"}, tls),
+        secret("tls-no-crt", {"tls.key": "YmFy"}, tls),
+        secret("with-password", {"password": "eA=="}),
+        secret("empty-value", {"a": "", "b": "eA=="}),
+    ]
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump_all(secrets))
+    expected = [
+        ("ACME420", "tls-no-crt", "no tls.crt"),
+        ("ACME420", "with-password", "a key named password"),
+        ("ACME420", "empty-value", "an empty value"),
+        ("ACME421", "empty-value", "a decodes to nothing"),
+    ]
+    policies = (str(tmp_path / "policies"),)
+    result = scan_paths([tmp_path / "s.yaml"], select=("ACME",), policies=policies)
+    assert not result.errors
+    assert [(f.rule_id, f.object.name, f.message) for f in result.findings] == expected
+
+    loaded = load_policies(policies, TAKEN)
+    reviewer = Reviewer(loaded.rules, EngineSettings(), AdmissionSettings())
+    denied = []
+    for obj in secrets:
+        request = parse(review(obj))
+        verdict = reviewer.decide(request)
+        assert not verdict.errors
+        denied += [(f.rule_id, f.object.name, f.message) for f in verdict.denied]
+    assert denied == expected
+    # the old object keeps its keys as well
+    old = secret("tls-ok", {"tls.crt": "Zm9v", "tls.key": "YmFy", "ca.crt": "YmF6"}, tls)
+    request = parse(review(secrets[0], "UPDATE", oldObject=old))
+    assert [f.message for f in reviewer.decide(request).denied] == ["a key was removed"]

@@ -19,6 +19,7 @@ from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Inventory, K8sObject
 from kubeward.model.enforcement import AdmissionSettings
 from kubeward.model.objects import UNLOCATED
+from kubeward.model.secrets import REDACTED, REDACTED_BASE64
 from kubeward.policies import rego, rego_policies
 from kubeward.policies.fields import PolicyRuntimeError
 from kubeward.policies.loader import RegoDefinition, load_policies
@@ -340,12 +341,16 @@ def test_secret_values_never_reach_a_message_or_an_error(tmp_path: Path) -> None
                    "--select", "ACME", "-f", "json", cwd=tmp_path)  # fmt: skip
     report = json.loads(run.stdout)
     shown = run.stdout + run.stderr
-    for value in ("hunter2", "aHVudGVyMi1iYXNlNjQ=", "data token", "stringData password"):
+    for value in ("hunter2", "aHVudGVyMi1iYXNlNjQ=", "aHVudGVy"):
         assert value not in shown, value  # (a last-applied copy keeps its keys, not its values)
     (error,) = report["errors"]  # to_number on the redacted annotation fails: details withheld
     assert "details withheld for a Secret" in error["message"]
     assert any(f["message"].startswith("seen ") for f in report["findings"])
-    assert {f["message"] for f in report["findings"]} >= {"data colour=blue"}  # not a Secret
+    assert {f["message"] for f in report["findings"]} >= {
+        "data colour=blue",  # not a Secret
+        f"data token={REDACTED_BASE64}",  # a Secret: its keys, each with the marker
+        f"stringData password={REDACTED}",
+    }
 
 
 def test_secret_values_never_reach_the_webhook_answer(tmp_path: Path) -> None:
@@ -359,8 +364,10 @@ def test_secret_values_never_reach_the_webhook_answer(tmp_path: Path) -> None:
     request = parse(body)
     answer = json.dumps(response(request, reviewer.decide(request)))
     assert "ACME900" in answer  # the json.marshal(input) message: denied, and no value in it
-    for value in ("aHVudGVyMg==", "hunter2", "b2xkLXNlY3JldA==", "token", "password"):
+    for value in ("aHVudGVyMg==", "hunter2", "b2xkLXNlY3JldA==", "aHVudGVy", "b2xkLXNlY3Jl"):
         assert value not in answer, value
+    assert f"data token={REDACTED_BASE64}" in answer  # the keys are there, not the values
+    assert '\\"old\\":\\"' + REDACTED_BASE64 in answer  # the old object's keys too
 
 
 def test_the_webhook_denies_with_the_rule_id() -> None:

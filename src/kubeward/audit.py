@@ -98,6 +98,8 @@ class AuditSession:
             )
         isolate_leaking_policies(custom)  # a long-running process: see policies.cel_worker
         self.rules = request_rules(request, custom)
+        self.policies = tuple(custom.rules)
+        """Every user policy loaded, selected or not (annotations may name them)."""
         self.object_rules = tuple(r for r in self.rules if r.scope is Scope.OBJECT)
         self.inventory_rules = tuple(r for r in self.rules if r.scope is Scope.INVENTORY)
         self.state = _State()
@@ -151,7 +153,7 @@ class AuditSession:
         clock = time.perf_counter()
         objects = live.without_controlled(list(self.state.objects.values()))
         evaluation = evaluate(
-            Inventory(objects), self.rules, engine_settings(self.request, started)
+            Inventory(objects), self.rules, engine_settings(self.request, started, self.policies)
         )
         read = live.LiveObjects(objects=objects, gaps=self.gaps)
         source = cluster_source(self.target, self.connection, read)
@@ -270,7 +272,7 @@ class AuditSession:
         objects = live.without_controlled(list(self.state.objects.values()))
         inventory = Inventory(objects)
         kept = {id(obj) for obj in objects}
-        settings = engine_settings(self.request, datetime.now(UTC))
+        settings = engine_settings(self.request, datetime.now(UTC), self.policies)
         touched = [
             self.state.objects[uid]
             for uid in changed.uids

@@ -83,6 +83,10 @@ class EngineSettings:
     exceptions: tuple[PolicyException, ...] = ()
     allow_inline_suppressions: bool = True
     today: date = field(default_factory=date.today)
+    policies: tuple[Rule, ...] = ()
+    """Users' policies loaded for this run, selected or not: a ``kubeward.io/ignore.<ID>``
+    annotation may name them (by ID or name) as it names built-in rules. The rules being
+    evaluated are known in any case."""
 
 
 @dataclass
@@ -174,6 +178,17 @@ class _Evaluator:
             r.id: settings.severity_overrides.get(r.id, r.severity) for r in self.rules
         }
         self._targets: dict[tuple[str, bool], tuple[_Prepared, ...]] = {}
+        self.policies: dict[str, Rule] = {}
+        """Users' policies an ignore annotation may name, by ID and by name."""
+        for known in (*settings.policies, *self.rules):
+            self.policies.setdefault(known.id, known)
+            self.policies.setdefault(known.name, known)
+
+    def named(self, wanted: str) -> Rule | None:
+        """The rule an ignore annotation names: a built-in one (ID, alias or name) or a user's
+        policy of this run (ID or name)."""
+        key = wanted.strip()
+        return lookup(key) or self.policies.get(key.upper()) or self.policies.get(key)
 
     def applicable(self, obj: K8sObject) -> tuple[_Prepared, ...]:
         """The rules that target ``obj``, prepared for the hot loop (cached per kind)."""
@@ -207,7 +222,7 @@ class _Evaluator:
             if not key.startswith(prefix):
                 continue
             wanted = key[len(IGNORE_ANNOTATION_PREFIX) :]
-            found = lookup(wanted)
+            found = self.named(wanted)
             spec_path = obj.pod_spec_path
             where = (
                 ("metadata",) if key in own or spec_path is None else (*spec_path[:-1], "metadata")

@@ -196,7 +196,10 @@ def help_uri(rule: Rule) -> str | None:
     return f"{DOCS_URL}/rules/{rule.id}.md"
 
 
-def engine_settings(request: ScanRequest, started: datetime) -> EngineSettings:
+def engine_settings(
+    request: ScanRequest, started: datetime, policies: Sequence[Rule] = ()
+) -> EngineSettings:
+    """``policies``: every user policy loaded, selected or not (annotations may name them)."""
     config = request.config
     return EngineSettings(
         params=config.params,
@@ -204,6 +207,7 @@ def engine_settings(request: ScanRequest, started: datetime) -> EngineSettings:
         exceptions=config.exceptions,
         allow_inline_suppressions=config.allow_inline_suppressions,
         today=started.date(),
+        policies=tuple(policies),
     )
 
 
@@ -249,7 +253,7 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
         if request.verify_images:
             request = _with_signature_verdicts(request, source)
         inventory = Inventory(source.objects, source.context)
-        evaluation = evaluate(inventory, rules, engine_settings(request, started))
+        evaluation = evaluate(inventory, rules, engine_settings(request, started, custom.rules))
     finally:
         if gc_was_enabled:
             # Everything allocated meanwhile sits in the youngest generation: the first

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.resources
 import json
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -12,9 +14,11 @@ import msgspec
 import pytest
 
 from kubeward.model import DOCS_URL, ScanResult
+from kubeward.model.secrets import REDACTED, REDACTED_BASE64
 from kubeward.reporters import FORMATS, renderer
 from kubeward.reporters.json import render, render_chunks, schema
 from kubeward.reporters.table import render as render_table
+from tests.conftest import scan_paths
 from tests.reporters.conftest import CANARY
 
 
@@ -181,3 +185,77 @@ def test_junit_is_well_formed_with_control_characters(policy_result: ScanResult)
     failure = case.find("failure")
     assert failure is not None and failure.text is not None
     assert "esc\\x1b[31mRED\\x1b[0m nul\\x00 bidi\u202e end" in failure.text
+
+
+SECRET_CANARY = "Canary-Secret-Data-7d41e0"
+SECRET_CANARY_BASE64 = base64.b64encode(SECRET_CANARY.encode()).decode()
+QUOTING_POLICIES = """\
+apiVersion: kubeward.io/v1alpha1
+kind: RegoPolicy
+metadata: {name: quote-everything}
+spec:
+  id: ACME900
+  title: Quotes what it sees
+  severity: low
+  remediation: r.
+  match: {kinds: [Secret]}
+  rego: |
+    package quoting
+    import rego.v1
+    deny contains msg if {
+      some k, v in input.request.object.data
+      msg := sprintf("data %s=%v decoded %v", [k, v, base64.decode(v)])
+    }
+    deny contains msg if {
+      some k, v in input.request.object.stringData
+      msg := sprintf("stringData %s=%v", [k, v])
+    }
+    deny contains msg if {
+      msg := sprintf("seen %v", [json.marshal(input)])
+    }
+---
+apiVersion: kubeward.io/v1alpha1
+kind: CELPolicy
+metadata: {name: numeric-greeting}
+spec:
+  id: ACME901
+  title: Fails on the value
+  severity: low
+  remediation: r.
+  match: {kinds: [Secret]}
+  validations:
+    - {expression: "int(object.stringData.greeting) > 0", message: m}
+"""
+
+
+@pytest.fixture(scope="module")
+def secret_result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+    """Secrets whose values are canaries under keys with harmless names, judged by the
+    built-in rules and by users' policies that quote everything they are given."""
+    root: Path = tmp_path_factory.mktemp("secrets")
+    last_applied = json.dumps({"apiVersion": "v1", "kind": "Secret",
+                               "data": {"colour": SECRET_CANARY_BASE64},
+                               "stringData": {"greeting": SECRET_CANARY}})  # fmt: skip
+    (root / "secrets.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\n  namespace: shop\n"
+        f"  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{last_applied}'\n"
+        f"data: {{colour: {SECRET_CANARY_BASE64}}}\nstringData: {{greeting: {SECRET_CANARY}}}\n"
+    )
+    (root / "policies").mkdir()
+    (root / "policies" / "p.yaml").write_text(QUOTING_POLICIES)
+    return scan_paths([root / "secrets.yaml"], policies=(str(root / "policies"),))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_secret_data_value_in_any_format(secret_result: ScanResult, fmt: str) -> None:
+    rules = {f.rule_id for f in secret_result.findings}
+    assert {"S003", "S007", "ACME900"} <= rules  # the Secret was judged, and quoted
+    messages = {f.message for f in secret_result.findings}
+    assert {f"data colour={REDACTED_BASE64} decoded {REDACTED}",
+            f"stringData greeting={REDACTED}"} <= messages  # fmt: skip
+    assert [e.rule_id for e in secret_result.errors] == ["ACME901"]  # an error on the value
+    output = renderer(fmt)(secret_result)
+    text = output.decode() if isinstance(output, (bytes, bytearray)) else output
+    for leaked in (SECRET_CANARY, SECRET_CANARY_BASE64, SECRET_CANARY_BASE64[:12], "7d41e0"):
+        assert leaked not in text, leaked
+    assert "colour" in text and "greeting" in text  # the keys are named: actionable

@@ -5,8 +5,8 @@ manifest scan judges it (same rules, parameters and configured exceptions); each
 takes its rule's admission action: deny (HTTP 403 with the rule IDs and messages), warn
 (``warnings``, printed by kubectl), audit (``auditAnnotations``, in the API server's audit log)
 or off. Inventory-scope rules need the whole cluster and are reported as skipped in the audit
-annotations, never silently passed. Secret values are dropped before anything looks at the
-object, so none can reach a message.
+annotations, never silently passed. Secret values are replaced by a marker (keys kept) before
+anything looks at the object or the old object, so none can reach a message.
 """
 
 from __future__ import annotations

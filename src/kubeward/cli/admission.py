@@ -97,6 +97,7 @@ def serve_command(
         severity_overrides=config.severity_overrides,
         exceptions=config.exceptions,
         allow_inline_suppressions=config.allow_inline_suppressions,
+        policies=tuple(loaded.rules),
     )
     reviewer = Reviewer(rules, engine, config.admission)
     signatures = None

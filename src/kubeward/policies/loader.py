@@ -111,6 +111,8 @@ Definition = CelDefinition | RegoDefinition
 @dataclass
 class LoadedPolicies:
     rules: list[Rule] = field(default_factory=list)
+    """Every policy loaded, selected or not (``scan.enforced_rules`` chooses among them with
+    select/ignore; a ``kubeward.io/ignore.<ID>`` annotation may name any of them)."""
     problems: list[PolicyProblem] = field(default_factory=list)
     definitions: dict[str, Definition] = field(default_factory=dict)
     """By rule ID."""

@@ -22,8 +22,9 @@ The input document (the same at every enforcement point):
 - ``input.review``: the same request, under the name Gatekeeper's templates use.
 - ``input.parameters``: a Gatekeeper Constraint's parameters (``{}`` otherwise).
 
-A Secret's values (``data``, ``stringData``, a last-applied copy) are removed from ``object``
-and ``oldObject`` before evaluation, everywhere, so no message can quote one.
+A Secret's values (``data``, ``stringData``, a last-applied copy) are replaced by a marker in
+``object`` and ``oldObject`` before evaluation, everywhere, keys kept (``model.secrets``), so
+no message can quote one.
 """
 
 from __future__ import annotations

@@ -241,7 +241,7 @@ class RegoCheck:
             else:
                 found = messages(values(program, answer), self.title)
         except RegoEvaluationError as exc:
-            if obj.kind == "Secret":  # values are removed, but an error is withheld all the same
+            if obj.kind == "Secret":  # values are redacted, but an error is withheld all the same
                 raise PolicyRuntimeError(
                     f"{program.package}: evaluation failed (details withheld for a Secret)"
                 ) from None

@@ -2,7 +2,8 @@
 
 At admission it is what the API server sent (``operation``, ``userInfo``, ``oldObject``, …);
 in a scan or an audit there is no request, so one is made up: a CREATE of the object by nobody,
-with nothing before it. Secret values are removed from ``object`` and ``oldObject`` either way.
+with nothing before it. Secret values are replaced by a marker in ``object`` and ``oldObject``
+either way, keys kept (``model.secrets.without_secret_values``).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ One finding per Secret lists the keys; the values are never printed. Secrets of 
 `kubernetes.io/service-account-token` are reported only when they carry a `token`: the token
 controller fills in the token, `ca.crt` and `namespace` (which are public).
 
-When kubeward scans a live cluster, Secrets are listed metadata-only, so the rule only fires on
-manifests: files, Helm charts and Kustomize output.
+When kubeward scans a live cluster, Secrets are listed metadata-only, and the webhook judges
+a Secret with its values replaced by a redaction marker (which this rule does not count), so the
+rule only fires on manifests: files, Helm charts and Kustomize output.
 
 ## Why is this bad?
 base64 is an encoding, not encryption: a Secret manifest in a Git repository is a plain-text
@@ -36,6 +37,7 @@ import re
 from collections.abc import Iterator
 
 from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model.secrets import is_redacted
 from kubeward.rules._base import RuleParams, Target, rule
 
 _LISTED_KEYS = 10
@@ -87,8 +89,8 @@ def _filled_keys(values: object) -> list[str]:
         return []
     filled = []
     for key, value in values.items():
-        if value is None or value == "":
-            continue
+        if value is None or value == "" or is_redacted(value):
+            continue  # empty, or redacted by kubeward (at admission): no value committed
         if isinstance(value, str) and _PLACEHOLDER.fullmatch(value):
             continue
         filled.append(str(key))
