@@ -340,6 +340,30 @@ def test_string_rbac_rule_fields_are_an_error_not_a_silent_pass(tmp_path: Path) 
     assert sorted(f["ruleId"] for f in report["findings"]) == ["R002", "R003", "R004"]
 
 
+def test_a_wrong_typed_resource_limit_counts_as_missing(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "limits.yaml",
+        CORE + "kind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+        "  - name: c\n    image: nginx\n    resources:\n"
+        "      limits: {cpu: '1', memory: [1]}\n      requests: {cpu: 1, memory: {a: 1}}\n",
+    )
+    code, report, _ = scan_json(tmp_path, "limits.yaml", "--select", "W022,W023")
+    assert code == 2
+    assert [(e["line"], e["message"].split(": ", 1)[1]) for e in report["errors"]] == [
+        (9, "spec.containers[0].resources.limits.memory must be a string or a number, got a list"),
+        (
+            10,
+            "spec.containers[0].resources.requests.memory must be a string or a number, "
+            "got a mapping",
+        ),
+    ]
+    assert sorted((f["ruleId"], f["message"]) for f in report["findings"]) == [
+        ("W022", 'container "c" has no memory limit'),
+        ("W023", 'container "c" has no memory request'),
+    ]
+
+
 def test_unknown_kinds_and_crds_are_kept(tmp_path: Path) -> None:
     write(
         tmp_path,
