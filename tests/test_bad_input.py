@@ -122,6 +122,248 @@ def test_wrong_types_are_object_errors_with_lines(tmp_path: Path) -> None:
     assert report["summary"]["objects"] == 3
 
 
+RBAC = "apiVersion: rbac.authorization.k8s.io/v1\n"
+CORE = "apiVersion: v1\n"
+NETWORKING = "apiVersion: networking.k8s.io/v1\n"
+
+
+# (document, line, message) for wrong types outside the pod spec (types from k8s.io/api)
+WRONG_TYPES = [
+    (
+        RBAC + "kind: ClusterRole\nmetadata: {name: r}\n"
+        "rules: [{apiGroups: [''], resources: secrets, verbs: [get]}]\n",
+        4,
+        "ClusterRole/r: rules[0].resources must be a list, got a string",
+    ),
+    (
+        RBAC + "kind: Role\nmetadata: {name: r, namespace: shop}\nrules:\n"
+        "- apiGroups: ['']\n  resources: [secrets, 5]\n  verbs: [get]\n"
+        "- resourceNames: {a: b}\n  nonResourceURLs: /healthz\n- x\n",
+        6,
+        "Role/shop/r: rules[0].resources[1] must be a string, got an integer",
+    ),
+    (
+        RBAC + "kind: Role\nmetadata: {name: r, namespace: shop}\nrules:\n"
+        "- resourceNames: {a: b}\n  verbs: [get]\n",
+        5,
+        "Role/shop/r: rules[0].resourceNames must be a list, got a mapping",
+    ),
+    (
+        RBAC + "kind: ClusterRole\nmetadata: {name: r}\nrules:\n- verbs: [get]\n"
+        "  nonResourceURLs: /healthz\n",
+        6,
+        "ClusterRole/r: rules[0].nonResourceURLs must be a list, got a string",
+    ),
+    (
+        RBAC + "kind: ClusterRole\nmetadata: {name: r}\nrules:\n- x\n",
+        5,
+        "ClusterRole/r: rules[0] must be a mapping, got a string",
+    ),
+    (
+        RBAC + "kind: ClusterRoleBinding\nmetadata: {name: b}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}\n"
+        "subjects: {kind: Group, name: x}\n",
+        5,
+        "ClusterRoleBinding/b: subjects must be a list, got a mapping",
+    ),
+    (
+        RBAC + "kind: RoleBinding\nmetadata: {name: b, namespace: shop}\n"
+        "roleRef: {kind: Role, name: r}\nsubjects:\n- {kind: Group, name: x}\n"
+        "- {kind: User, name: 5}\n",
+        7,
+        "RoleBinding/shop/b: subjects[1].name must be a string, got an integer",
+    ),
+    (
+        RBAC + "kind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: cluster-admin\n"
+        "subjects: [{kind: Group, name: x}]\n",
+        4,
+        "ClusterRoleBinding/b: roleRef must be a mapping, got a string",
+    ),
+    (
+        CORE + "kind: Service\nmetadata: {name: s, namespace: shop}\n"
+        "spec:\n  type: ClusterIP\n  externalIPs: 1.2.3.4\n",
+        6,
+        "Service/shop/s: spec.externalIPs must be a list, got a string",
+    ),
+    (
+        NETWORKING + "kind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\nspec: x\n",
+        4,
+        "NetworkPolicy/shop/np: spec must be a mapping, got a string",
+    ),
+    (
+        NETWORKING + "kind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\n"
+        "spec:\n  podSelector: {}\n  ingress: {from: []}\n",
+        6,
+        "NetworkPolicy/shop/np: spec.ingress must be a list, got a mapping",
+    ),
+    (
+        NETWORKING + "kind: Ingress\nmetadata: {name: i, namespace: shop}\nspec:\n  rules: x\n",
+        5,
+        "Ingress/shop/i: spec.rules must be a list, got a string",
+    ),
+    (
+        NETWORKING + "kind: Ingress\nmetadata: {name: i, namespace: shop}\nspec:\n"
+        "  rules: [{host: a.example.com}]\n  tls: 5\n",
+        6,
+        "Ingress/shop/i: spec.tls must be a list, got an integer",
+    ),
+    (
+        CORE + "kind: ServiceAccount\nmetadata: {name: sa, namespace: shop}\n"
+        "automountServiceAccountToken: 'false'\n",
+        4,
+        "ServiceAccount/shop/sa: automountServiceAccountToken must be a boolean, got a string",
+    ),
+    (
+        CORE + "kind: Secret\nmetadata: {name: s, namespace: shop}\ndata: AKIAIOSFODNN7EXAMPLE\n",
+        4,
+        "Secret/shop/s: data must be a mapping, got a string",
+    ),
+    (
+        CORE + "kind: Secret\nmetadata: {name: s, namespace: shop}\n"
+        "data:\n  ok: aHVudGVyMg==\n  port: 5\n",
+        6,
+        "Secret/shop/s: data.port must be a string, got an integer",
+    ),
+    (
+        CORE + "kind: Secret\nmetadata: {name: s, namespace: shop}\n"
+        "stringData:\n  password: [hunter2]\n",
+        5,
+        "Secret/shop/s: stringData.password must be a string, got a list",
+    ),
+    (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
+        "spec:\n  template:\n    metadata:\n      labels: {app: 1}\n"
+        "    spec:\n      containers: [{name: c, image: nginx}]\n",
+        7,
+        "Deployment/shop/d: spec.template.metadata.labels.app must be a string, got an integer",
+    ),
+    (
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j, namespace: shop}\n"
+        "spec:\n  jobTemplate:\n    spec:\n      template:\n        metadata:\n"
+        "          annotations: {sidecar.istio.io/inject: false}\n"
+        "        spec:\n          containers: [{name: c, image: nginx}]\n",
+        9,
+        "CronJob/shop/j: spec.jobTemplate.spec.template.metadata.annotations"
+        "['sidecar.istio.io/inject'] must be a string, got a boolean",
+    ),
+    (
+        CORE + "kind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+        "  - name: c\n    image: nginx\n    resources:\n      limits: {memory: {a: 1}}\n",
+        9,
+        "Pod/shop/p: spec.containers[0].resources.limits.memory must be a string or a number, "
+        "got a mapping",
+    ),
+    (  # lists of strings and of flat mappings are checked in their parent's loop: still reported
+        CORE + "kind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+        "  - name: c\n    image: nginx\n    env: [{name: A, value: a}, {name: B, value: 1}]\n",
+        8,
+        "Pod/shop/p: spec.containers[0].env[1].value must be a string, got an integer",
+    ),
+    (
+        CORE + "kind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+        "  - name: c\n    image: nginx\n    securityContext: {capabilities: {drop: [ALL, true]}}\n",
+        8,
+        "Pod/shop/p: spec.containers[0].securityContext.capabilities.drop[1] must be a string, "
+        "got a boolean",
+    ),
+]
+
+
+def test_wrong_types_outside_the_pod_spec_are_object_errors(tmp_path: Path) -> None:
+    """One file per case, one scan (a CLI run per case would cost a second each)."""
+    for index, (document, _, _) in enumerate(WRONG_TYPES):
+        write(tmp_path, f"case{index:02}.yaml", document)
+    code, report, _ = scan_json(tmp_path, ".")
+    assert code == 2
+    found = {(e["file"], e["line"], e["message"]) for e in report["errors"]}
+    for index, (_, line, message) in enumerate(WRONG_TYPES):
+        assert (f"case{index:02}.yaml", line, message) in found
+    assert report["summary"]["objects"] == len(WRONG_TYPES)
+    for secret in ("AKIA", "aHVudGVy", "hunter2"):  # a Secret's values are never echoed
+        assert secret not in json.dumps(report)
+
+
+def test_well_typed_objects_outside_the_pod_spec_have_no_errors(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "typed.yaml",
+        RBAC + "kind: ClusterRole\nmetadata: {name: r}\n"
+        "rules: [{apiGroups: [''], resources: [secrets], verbs: ['*']}]\n"
+        "aggregationRule: {clusterRoleSelectors: [{matchLabels: {a: b}}]}\n---\n"
+        + RBAC
+        + "kind: ClusterRoleBinding\nmetadata: {name: b}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}\n"
+        "subjects: [{kind: Group, name: x}, null]\n---\n"
+        + CORE
+        + "kind: Service\nmetadata: {name: s, namespace: shop}\nspec:\n  type: NodePort\n"
+        "  ports: [{port: 80, targetPort: http, nodePort: 30080}, {port: 81, targetPort: 8081}]\n"
+        "  selector: {app: a}\n---\n"
+        + NETWORKING
+        + "kind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\nspec:\n"
+        "  podSelector: {matchExpressions: [{key: a, operator: In, values: [b]}]}\n"
+        "  ingress: [null, {from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}],"
+        " ports: [{port: http}, {protocol: TCP, port: 80, endPort: 90}]}]\n---\n"
+        + CORE
+        + "kind: Secret\nmetadata: {name: s, namespace: shop}\ndata: {a: ''}\n"
+        "stringData: {b: ''}\n---\n"
+        + CORE
+        + "kind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+        "  - name: c\n    image: nginx\n"
+        "    resources: {limits: {cpu: 1, memory: 256Mi}, requests: {cpu: 0.5, memory: 1e3}}\n",
+    )
+    _, report, _ = scan_json(tmp_path, "typed.yaml")
+    assert report["errors"] == []
+    assert report["summary"]["objects"] == 6
+
+
+def test_string_rbac_rule_fields_are_an_error_not_a_silent_pass(tmp_path: Path) -> None:
+    """A role whose rule fields are strings grants nothing: the error says why R002-R004 are
+    silent; with lists, they report."""
+    binding = (
+        "---\n" + RBAC + "kind: ClusterRoleBinding\nmetadata: {name: b}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}\n"
+        "subjects: [{kind: Group, name: x}]\n"
+    )
+    role = RBAC + "kind: ClusterRole\nmetadata: {name: r}\nrules: [{apiGroups: [''], "
+    write(tmp_path, "str.yaml", role + "resources: secrets, verbs: '*'}]\n" + binding)
+    write(tmp_path, "list.yaml", role + "resources: [secrets], verbs: ['*']}]\n" + binding)
+    code, report, _ = scan_json(tmp_path, "str.yaml", "--select", "R002,R003,R004")
+    assert code == 2
+    assert [(e["line"], e["message"]) for e in report["errors"]] == [
+        (4, "ClusterRole/r: rules[0].resources must be a list, got a string"),
+        (4, "ClusterRole/r: rules[0].verbs must be a list, got a string"),
+    ]
+    assert report["findings"] == []
+    code, report, _ = scan_json(tmp_path, "list.yaml", "--select", "R002,R003,R004")
+    assert code == 1
+    assert not report["errors"]
+    assert sorted(f["ruleId"] for f in report["findings"]) == ["R002", "R003", "R004"]
+
+
+def test_a_wrong_typed_resource_limit_counts_as_missing(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "limits.yaml",
+        CORE + "kind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+        "  - name: c\n    image: nginx\n    resources:\n"
+        "      limits: {cpu: '1', memory: [1]}\n      requests: {cpu: 1, memory: {a: 1}}\n",
+    )
+    code, report, _ = scan_json(tmp_path, "limits.yaml", "--select", "W022,W023")
+    assert code == 2
+    assert [(e["line"], e["message"].split(": ", 1)[1]) for e in report["errors"]] == [
+        (9, "spec.containers[0].resources.limits.memory must be a string or a number, got a list"),
+        (
+            10,
+            "spec.containers[0].resources.requests.memory must be a string or a number, "
+            "got a mapping",
+        ),
+    ]
+    assert sorted((f["ruleId"], f["message"]) for f in report["findings"]) == [
+        ("W022", 'container "c" has no memory limit'),
+        ("W023", 'container "c" has no memory request'),
+    ]
+
+
 def test_unknown_kinds_and_crds_are_kept(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -33,13 +33,23 @@ from collections.abc import Iterable, Iterator
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 
+_QUANTITY_TYPES = (str, int, float)
+
 
 def missing_resources(raw: dict[str, object], section: str, names: Iterable[str]) -> list[str]:
-    """Which of ``names`` the container's ``resources.<section>`` does not set."""
+    """Which of ``names`` the container's ``resources.<section>`` does not set.
+
+    A value that is no quantity (a list, a mapping, a boolean: an object error already) sets
+    nothing, as the API server would not accept it.
+    """
     resources = raw.get("resources")
     values = resources.get(section) if isinstance(resources, dict) else None
     values = values if isinstance(values, dict) else {}
-    return [name for name in names if values.get(name) in (None, "")]
+    return [
+        name
+        for name in names
+        if type(value := values.get(name)) not in _QUANTITY_TYPES or value == ""
+    ]
 
 
 def _needs_required_limits(params: RuleParams) -> str | None:
