@@ -69,7 +69,7 @@ from kubeward.signatures.policy import (
     Unpinned,
     check_image_pattern,
 )
-from kubeward.yaml_lines import node_line
+from kubeward.yaml_lines import YamlProblem, load_one, node_line
 
 if TYPE_CHECKING:
     from kubeward.signatures.cosign import PublicKey
@@ -228,15 +228,9 @@ def load_config(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read configuration: {exc}", file=shown) from None
     try:
-        root = yaml.compose(text, Loader=yaml.CSafeLoader)
-        data = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"invalid YAML: {getattr(exc, 'problem', exc)}",
-            file=shown,
-            line=mark.line + 1 if mark else None,
-        ) from None
+        root, data = load_one(text)
+    except YamlProblem as exc:
+        raise ConfigError(exc.message, file=shown, line=exc.line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
