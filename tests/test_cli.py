@@ -81,6 +81,50 @@ def test_config_found_next_to_the_scanned_repo(
     assert report["scan"]["config"].endswith("kubeward.yaml")
     assert "W001" not in {r["id"] for r in report["rules"]}
     assert run.code == 0
+    assert run.stderr == ""  # the repository's own configuration: nothing to point out
+
+
+def test_paths_leading_to_different_configs_are_an_error(tmp_path: Path) -> None:
+    for name, config in (("repo", "ignore: [W001]\n"), ("repo2", "select: [N001]\n")):
+        (tmp_path / name / ".git").mkdir(parents=True)
+        (tmp_path / name / "kubeward.yaml").write_text(config)
+        (tmp_path / name / "deploy").mkdir()
+        (tmp_path / name / "deploy" / "pod.yaml").write_text(PRIVILEGED)
+    run = kubeward("scan", "repo/deploy", "repo2", cwd=tmp_path)
+    assert run.code == 2
+    assert run.stderr == (
+        "kubeward: error: the scanned paths have different configuration files: "
+        "repo/kubeward.yaml (for repo/deploy) and repo2/kubeward.yaml (for repo2); "
+        "pass --config FILE to use one for all, or scan them separately\n"
+    )
+    chosen = kubeward("scan", "repo/deploy", "repo2", "-c", "repo2/kubeward.yaml", "-f", "json",
+                      cwd=tmp_path)  # fmt: skip
+    assert [r["id"] for r in json.loads(chosen.stdout)["rules"]] == ["N001"]
+    # paths of one repository, and a path with no configuration of its own, share it
+    (tmp_path / "loose.yaml").write_text(PRIVILEGED)
+    same = kubeward("scan", "repo/deploy", "repo/deploy/pod.yaml", "loose.yaml", "-f", "json",
+                    cwd=tmp_path)  # fmt: skip
+    report = json.loads(same.stdout)
+    assert report["scan"]["config"] == "repo/kubeward.yaml"
+    assert "W001" not in {r["id"] for r in report["rules"]}
+
+
+def test_a_config_found_above_outside_a_repository_is_named(tmp_path: Path) -> None:
+    (tmp_path / "kubeward.yaml").write_text("select: [N001]\n")
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "pod.yaml").write_text(PRIVILEGED)
+    (tmp_path / "elsewhere").mkdir()
+    run = kubeward("scan", tmp_path / "chart", "-f", "json", cwd=tmp_path / "elsewhere")
+    assert json.loads(run.stdout)["scan"]["config"] == str(tmp_path / "kubeward.yaml")
+    assert run.stderr == (
+        f"kubeward: using {tmp_path / 'kubeward.yaml'}, found above {tmp_path / 'chart'} "
+        "(outside any git repository); --config FILE chooses another\n"
+    )
+    assert "using" in kubeward("scan", cwd=tmp_path / "chart").stderr
+    # in the working directory, or next to the scanned files: no need to say
+    assert kubeward("scan", "chart", cwd=tmp_path).stderr == ""
+    (tmp_path / "top.yaml").write_text(PRIVILEGED)
+    assert kubeward("scan", tmp_path / "top.yaml", cwd=tmp_path / "chart").stderr == ""
 
 
 def test_deploy_namespace_from_flag_and_helm_env(tmp_path: Path) -> None:

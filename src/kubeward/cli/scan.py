@@ -136,7 +136,16 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
             raise UsageError(f"--config {config_path}: no such file")
         return load_config(path)
     found = find_config(paths)
-    return load_config(found) if found is not None else Config()
+    if found is None:
+        return Config()
+    if found.stray_for is not None:
+        # Outside a repository the search climbs up to /: say which file applies.
+        click.echo(
+            f"kubeward: using {found.path}, found above {found.stray_for} (outside any git "
+            "repository); --config FILE chooses another",
+            err=True,
+        )
+    return load_config(found.path)
 
 
 @click.command()
