@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from kubeward.config import load_config
+from kubeward.errors import ConfigError
 from tests.cli_helpers import kubeward
 
 GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: shop\ndata: {a: b}\n"
@@ -452,6 +454,8 @@ def test_missing_path_and_unknown_option(tmp_path: Path) -> None:
         "failOn: urgent\n",
         "select: [Z9]\n",
         "a: [\n",
+        "exceptions: [{rules: [W001], reason: x, expires: 2027-02-30}]\n",
+        "select: [W001]\nselect: [W002]\n",
         "kubernetesVersion: 1.30\n",
         "kubernetesVersion: latest\n",
         "requiredLimits: [gpu]\n",
@@ -486,3 +490,36 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None
     assert (
         run.stderr.startswith("kubeward: error: kubeward.yaml") or "kubeward.yaml:" in run.stderr
     ), run.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("exceptions: [{rules: [W001], reason: x, expires: 2027-02-30}]\n",
+         "1: exceptions[0].expires: invalid date (day is out of range for month)"),
+        ("exceptions:\n  - rules: [W001]\n    reason: x\n    expires: 2027-13-45\n",
+         "4: exceptions[0].expires: invalid date (month must be in 1..12)"),
+        ("failOn: !!int high\n", "1: failOn: invalid integer"),
+        ("allowInlineSuppressions: !!bool maybe\n", "1: allowInlineSuppressions: invalid boolean"),
+        # duplicate keys: PyYAML keeps the last value without a word
+        ("select: [W001]\nignore: [W002]\nselect: [W002]\n",
+         "3: duplicate key select (also on line 1)"),
+        ("exceptions:\n  - {rules: [W001], reason: a}\nexceptions:\n  - {rules: [W002], reason: b}\n",
+         "3: duplicate key exceptions (also on line 1)"),
+        ("exceptions:\n  - rules: [W001]\n    reason: a\n    rules: [W002]\n",
+         "4: duplicate key exceptions[0].rules (also on line 2)"),
+        ("admission:\n  actions:\n    W001: warn\n    'W001': deny\n",
+         "4: duplicate key admission.actions.W001 (also on line 3)"),
+        # a key a << merge brings in is not a duplicate; the mapping's own key wins, and is
+        # the line shown
+        ("exceptions:\n  - &e {rules: [W001], reason: a}\n  - <<: *e\n    rules: [Z9]\n",
+         "4: exceptions[1].rules: 'Z9' matches no rule ID"),
+    ],
+)  # fmt: skip
+def test_config_values_and_keys_yaml_would_mishandle_are_errors_with_lines(
+    tmp_path: Path, config: str, expected: str
+) -> None:
+    path = write(tmp_path, "kubeward.yaml", config)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}:{expected}"

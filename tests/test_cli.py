@@ -70,6 +70,67 @@ def test_two_formats_cannot_share_stdout(repo: Path) -> None:
     assert "standard output" in run.stderr
 
 
+def test_two_formats_cannot_share_a_file(repo: Path) -> None:
+    for second in ("k.out", "./k.out", str(repo / "k.out")):
+        run = kubeward("scan", "deploy", "-f", "json", "-o", "k.out", "-f", "sarif", "-o", second,
+                       cwd=repo)  # fmt: skip
+        assert run.code == 2
+        assert run.stderr.startswith(f"kubeward: error: --output {second}: "), run.stderr
+        assert "give each format its own file" in run.stderr
+    assert not (repo / "k.out").exists()
+
+
+def test_a_report_never_overwrites_a_scanned_file(repo: Path) -> None:
+    pod = repo / "deploy" / "pod.yaml"
+    for args in (("deploy/pod.yaml", "-o", "deploy/pod.yaml"),
+                 ("deploy", "-f", "json", "-o", "deploy/pod.yaml"),
+                 ("deploy/pod.yaml", "-f", "table", "-o", "./deploy/../deploy/pod.yaml")):  # fmt: skip
+        run = kubeward("scan", *args, cwd=repo)
+        assert run.code == 2
+        assert run.stderr == (
+            f"kubeward: error: --output {args[-1]}: deploy/pod.yaml is one of the scanned files; "
+            "write the report outside the scanned paths\n"
+        )
+        assert pod.read_text() == PRIVILEGED
+    # a report next to the scanned files, that is not one of them, is written
+    assert kubeward("scan", "deploy/pod.yaml", "-o", "deploy/report.json", cwd=repo).code == 1
+    assert json.loads((repo / "deploy" / "report.json").read_text())["schemaVersion"]
+
+
+def test_an_output_without_a_format_takes_its_extensions(repo: Path) -> None:
+    run = kubeward("scan", "deploy", "-o", "k.json", "-o", "k.sarif", "-o", "k.xml", "-o", "k.html",
+                   "-o", "k.txt", cwd=repo)  # fmt: skip
+    assert run.code == 1 and run.stdout == ""
+    assert json.loads((repo / "k.json").read_text())["tool"]["name"] == "kubeward"
+    assert json.loads((repo / "k.sarif").read_text())["version"] == "2.1.0"
+    assert (repo / "k.xml").read_text().startswith("<?xml")
+    assert (repo / "k.html").read_text().startswith("<!DOCTYPE html>")
+    assert (repo / "k.txt").read_text().rstrip().splitlines()[-1].startswith("FAIL")
+    # an explicit --format wins; the next output without one is told from its extension
+    both = kubeward("scan", "deploy", "-f", "table", "-o", "t.json", "-o", "j.json", cwd=repo)
+    assert (repo / "t.json").read_text().rstrip().splitlines()[-1].startswith("FAIL")
+    assert json.loads((repo / "j.json").read_text())["schemaVersion"] and both.code == 1
+    unknown = kubeward("scan", "deploy", "-o", "k.out", cwd=repo)
+    assert unknown.code == 2 and not (repo / "k.out").exists()
+    assert unknown.stderr.startswith("kubeward: error: --output k.out: give its --format")
+
+
+def test_a_file_named_twice_is_scanned_once(repo: Path) -> None:
+    for paths in (("deploy/pod.yaml", "deploy/pod.yaml"), ("deploy/pod.yaml", "deploy"),
+                  ("deploy", "./deploy/pod.yaml", str(repo / "deploy"))):  # fmt: skip
+        run = kubeward("scan", *paths, "--select", "W001", "-f", "json", cwd=repo)
+        report = json.loads(run.stdout)
+        assert (report["summary"]["files"], report["summary"]["objects"]) == (1, 1), paths
+        assert [f["file"] for f in report["findings"]] == ["deploy/pod.yaml"]
+
+
+def test_an_empty_rule_id_in_select_or_ignore_is_an_error(repo: Path) -> None:
+    for args in (("--select", ","), ("--select", "W001,"), ("--select", ""), ("--ignore", ",")):
+        run = kubeward("scan", "deploy", *args, cwd=repo)
+        assert run.code == 2
+        assert run.stderr == f"kubeward: error: {args[0]}: an empty rule ID in {args[1]!r}\n"
+
+
 def test_config_found_next_to_the_scanned_repo(
     repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -81,6 +142,50 @@ def test_config_found_next_to_the_scanned_repo(
     assert report["scan"]["config"].endswith("kubeward.yaml")
     assert "W001" not in {r["id"] for r in report["rules"]}
     assert run.code == 0
+    assert run.stderr == ""  # the repository's own configuration: nothing to point out
+
+
+def test_paths_leading_to_different_configs_are_an_error(tmp_path: Path) -> None:
+    for name, config in (("repo", "ignore: [W001]\n"), ("repo2", "select: [N001]\n")):
+        (tmp_path / name / ".git").mkdir(parents=True)
+        (tmp_path / name / "kubeward.yaml").write_text(config)
+        (tmp_path / name / "deploy").mkdir()
+        (tmp_path / name / "deploy" / "pod.yaml").write_text(PRIVILEGED)
+    run = kubeward("scan", "repo/deploy", "repo2", cwd=tmp_path)
+    assert run.code == 2
+    assert run.stderr == (
+        "kubeward: error: the scanned paths have different configuration files: "
+        "repo/kubeward.yaml (for repo/deploy) and repo2/kubeward.yaml (for repo2); "
+        "pass --config FILE to use one for all, or scan them separately\n"
+    )
+    chosen = kubeward("scan", "repo/deploy", "repo2", "-c", "repo2/kubeward.yaml", "-f", "json",
+                      cwd=tmp_path)  # fmt: skip
+    assert [r["id"] for r in json.loads(chosen.stdout)["rules"]] == ["N001"]
+    # paths of one repository, and a path with no configuration of its own, share it
+    (tmp_path / "loose.yaml").write_text(PRIVILEGED)
+    same = kubeward("scan", "repo/deploy", "repo/deploy/pod.yaml", "loose.yaml", "-f", "json",
+                    cwd=tmp_path)  # fmt: skip
+    report = json.loads(same.stdout)
+    assert report["scan"]["config"] == "repo/kubeward.yaml"
+    assert "W001" not in {r["id"] for r in report["rules"]}
+
+
+def test_a_config_found_above_outside_a_repository_is_named(tmp_path: Path) -> None:
+    (tmp_path / "kubeward.yaml").write_text("select: [N001]\n")
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "pod.yaml").write_text(PRIVILEGED)
+    (tmp_path / "elsewhere").mkdir()
+    run = kubeward("scan", tmp_path / "chart", "-f", "json", cwd=tmp_path / "elsewhere")
+    assert json.loads(run.stdout)["scan"]["config"] == str(tmp_path / "kubeward.yaml")
+    assert run.stderr == (
+        f"kubeward: using {tmp_path / 'kubeward.yaml'}, found above {tmp_path / 'chart'} "
+        "(outside any git repository); --config FILE chooses another\n"
+    )
+    assert "using" in kubeward("scan", cwd=tmp_path / "chart").stderr
+    # in the working directory, or next to the scanned files: no need to say
+    assert kubeward("scan", "chart", cwd=tmp_path).stderr == ""
+    (tmp_path / "top.yaml").write_text(PRIVILEGED)
+    assert kubeward("scan", tmp_path / "top.yaml", cwd=tmp_path / "chart").stderr == ""
 
 
 def test_deploy_namespace_from_flag_and_helm_env(tmp_path: Path) -> None:

@@ -128,6 +128,11 @@ def test_config_names_policy_directories(tmp_path: Path) -> None:
         ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
          "  id: ACME010\n  colour: red\n", 6, "unknown field 'colour'"),
         ("a: [\n", 2, "invalid YAML"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+         "  id: ACME010\n  title: t\n  id: ACME011\n", 7, "duplicate key spec.id (also on line 5)"),
+        ("apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: x}\nspec:\n"
+         "  id: ACME010\n  since: 2027-02-30\n", 6,
+         "spec.since: invalid date (day is out of range for month)"),
         ("- just\n- a list\n", 1, "a policy is a mapping"),
         ("apiVersion: v1\nkind: ConfigMap\n", 2, "expected apiVersion"),
         # an unknown or wrongly typed field anywhere is an error, never ignored

@@ -187,6 +187,8 @@ def test_rego_problems_name_file_and_line(
         ("# METADATA\n# title: t\n# custom: {id: ACME901, severity: low, remediation: r.}\n"
          "package p\ndeny := true\n", 3, "METADATA custom.match: kinds and/or workloads"),
         ("# METADATA\n# title: [\npackage p\ndeny := true\n", 3, "METADATA: invalid YAML"),
+        ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   id: ACME902\npackage p\n"
+         "deny := true\n", 5, "METADATA: duplicate key custom.id (also on line 4)"),
         ("# METADATA\n# title: t\n# custom:\n#   id: ACME901\n#   severity: low\n"
          "#   remediation: r.\n#   kinds: [Pod]\npackage p\nimport rego.v1\n\ndeny if {\n  1 +\n}\n",
          13, "Rego:"),

@@ -69,7 +69,7 @@ from kubeward.signatures.policy import (
     Unpinned,
     check_image_pattern,
 )
-from kubeward.yaml_lines import node_line
+from kubeward.yaml_lines import YamlProblem, load_one, node_line
 
 if TYPE_CHECKING:
     from kubeward.signatures.cosign import PublicKey
@@ -173,25 +173,70 @@ class Config:
     """``imageSignatures:``: which images must be signed by which keys (rule I007)."""
 
 
-def find_config(scanned: Iterable[str], cwd: Path | None = None) -> Path | None:
-    """The first config file next to a scanned path or above it (up to the repository root),
-    else in the working directory."""
-    candidates: list[Path] = []
+@dataclass(frozen=True)
+class FoundConfig:
+    """The configuration file the scanned paths lead to (:func:`find_config`)."""
+
+    path: Path
+    stray_for: str | None = None
+    """A scanned path whose search found this file above its directory while outside any git
+    repository (the search climbs up to ``/`` there): worth saying which file applies."""
+
+
+def find_config(scanned: Iterable[str], cwd: Path | None = None) -> FoundConfig | None:
+    """The config file of the scanned paths: for each, the first one in its directory or above
+    (up to the root of its git repository, else up to ``/``), else the working directory's.
+
+    Paths that lead to different files cannot share one: ``ConfigError`` naming both. A path
+    that leads to none takes the others'."""
+    here = (cwd or Path.cwd()).resolve()
+    fallback = _config_in(here)
+    found: dict[Path, tuple[str, bool]] = {}  # file -> (the first path leading to it, stray)
     for raw in scanned:
         if raw == "-":
             continue
         path = Path(raw).resolve()
         start = path if path.is_dir() else path.parent
-        for directory in (start, *start.parents):
-            candidates.append(directory)
-            if (directory / ".git").exists():
-                break
-    candidates.append((cwd or Path.cwd()).resolve())
-    for directory in candidates:
-        for name in CONFIG_NAMES:
-            if (directory / name).is_file():
-                return directory / name
+        config, stray = _config_above(start, here)
+        if config is None:
+            if fallback is None:
+                continue
+            config, stray = fallback, False
+        if config not in found:
+            found[config] = (raw, stray)
+        if len(found) > 1:
+            (first, (first_raw, _)), (second, (second_raw, _)) = found.items()
+            raise ConfigError(
+                f"the scanned paths have different configuration files: {_display(first)} "
+                f"(for {first_raw}) and {_display(second)} (for {second_raw}); pass --config "
+                "FILE to use one for all, or scan them separately"
+            )
+    if not found:
+        return FoundConfig(fallback) if fallback is not None else None
+    ((config, (raw, stray)),) = found.items()
+    return FoundConfig(config, stray_for=raw if stray else None)
+
+
+def _config_in(directory: Path) -> Path | None:
+    for name in CONFIG_NAMES:
+        if (directory / name).is_file():
+            return directory / name
     return None
+
+
+def _config_above(start: Path, cwd: Path) -> tuple[Path | None, bool]:
+    """The first config file from ``start`` up to its repository root (else ``/``), and whether
+    it was found above ``start`` and the working directory with no repository around it."""
+    for directory in (start, *start.parents):
+        config = _config_in(directory)
+        if config is not None:
+            stray = directory not in (start, cwd) and not any(
+                (d / ".git").exists() for d in (directory, *directory.parents)
+            )
+            return config, stray
+        if (directory / ".git").exists():
+            break
+    return None, False
 
 
 def _display(path: Path) -> str:
@@ -228,15 +273,9 @@ def load_config(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read configuration: {exc}", file=shown) from None
     try:
-        root = yaml.compose(text, Loader=yaml.CSafeLoader)
-        data = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"invalid YAML: {getattr(exc, 'problem', exc)}",
-            file=shown,
-            line=mark.line + 1 if mark else None,
-        ) from None
+        root, data = load_one(text)
+    except YamlProblem as exc:
+        raise ConfigError(exc.message, file=shown, line=exc.line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

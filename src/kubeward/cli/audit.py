@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from kubeward.cli.scan import resolve_config
+from kubeward.cli.scan import resolve_config, split_ids
 from kubeward.config import parse_fail_on
 from kubeward.errors import UsageError
 from kubeward.model import Severity
@@ -24,10 +24,6 @@ _DB_HELP = (
     "History database: an SQLite file or an SQLAlchemy URL such as "
     "postgresql+psycopg://user@host/db (default: $XDG_DATA_HOME/kubeward/history.db)."
 )
-
-
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
 def _store(db: str | None) -> HistoryStore:
@@ -96,8 +92,8 @@ def audit(
     request = ScanRequest(
         paths=(),
         config=config,
-        select=_split(select),
-        ignore=_split(ignore),
+        select=split_ids(select, "--select"),
+        ignore=split_ids(ignore, "--ignore"),
         fail_on=threshold,
         cluster=ClusterTarget(
             kubeconfig=kubeconfig,

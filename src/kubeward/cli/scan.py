@@ -25,28 +25,46 @@ from kubeward.model import ScanResult, Severity
 from kubeward.reporters import FORMATS, renderer
 from kubeward.scan import ClusterTarget, ScanRequest, exit_code, run_scan
 from kubeward.sources.helm import HelmOptions
-from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE
+from kubeward.sources.inputs import DEFAULT_MAX_FILE_SIZE, InputKind, discover
 from kubeward.sources.load import Progress
 from kubeward.terminal import printable
 
 _PROGRESS_MIN_INPUTS = 20
 
 
-def _split(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+def split_ids(values: Sequence[str], option: str) -> tuple[str, ...]:
+    """``--select``/``--ignore`` values: comma-separated rule IDs or prefixes, none empty (an
+    empty one would select or ignore nothing in particular, silently)."""
+    parts = tuple(part.strip() for value in values for part in value.split(","))
+    if any(not part for part in parts):
+        shown = " ".join(repr(value) for value in values)
+        raise UsageError(f"{option}: an empty rule ID in {shown}")
+    return parts
+
+
+SUFFIX_FORMATS = {".json": "json", ".sarif": "sarif", ".xml": "junit", ".html": "html",
+                  ".htm": "html", ".txt": "table"}  # fmt: skip
+"""The format of an ``--output`` given without a ``--format``, by the file's extension."""
 
 
 def pair_outputs(formats: Sequence[str], outputs: Sequence[str]) -> list[tuple[str, str | None]]:
-    """Match ``--output`` files to ``--format``s by position; the rest go to stdout (one only)."""
-    chosen = list(formats) or ["table"]
-    if len(outputs) > len(chosen):
-        raise UsageError(
-            f"{len(outputs)} --output given for {len(chosen)} --format: "
-            "give one --format per --output"
-        )
+    """Match ``--output`` files to ``--format``s by position; an output without a format takes
+    its extension's; formats without an output go to stdout (one only)."""
     pairs: list[tuple[str, str | None]] = []
-    for index, fmt in enumerate(chosen):
+    for index in range(max(len(formats), len(outputs), 1)):
         target = outputs[index] if index < len(outputs) else None
+        if index < len(formats):
+            fmt = formats[index]
+        elif target in (None, "-"):
+            fmt = "table"
+        else:
+            fmt = SUFFIX_FORMATS.get(Path(str(target)).suffix.lower(), "")
+            if not fmt:
+                known = ", ".join(SUFFIX_FORMATS)
+                raise UsageError(
+                    f"--output {target}: give its --format (told from the extension only for "
+                    f"{known})"
+                )
         pairs.append((fmt, None if target in (None, "-") else target))
     to_stdout = [fmt for fmt, target in pairs if target is None]
     if len(to_stdout) > 1:
@@ -55,6 +73,29 @@ def pair_outputs(formats: Sequence[str], outputs: Sequence[str]) -> list[tuple[s
             "give each but one an --output FILE"
         )
     return pairs
+
+
+def check_outputs(outputs: Sequence[str], scanned: Sequence[str]) -> None:
+    """Refuse reports that would overwrite each other or a file the scan reads."""
+    seen: dict[Path, str] = {}
+    for target in outputs:
+        if target == "-":
+            continue
+        real = Path(target).resolve()
+        if real in seen:
+            same = "given twice" if target == seen[real] else f"the same file as {seen[real]}"
+            raise UsageError(f"--output {target}: {same}; give each format its own file")
+        seen[real] = target
+    existing = {real: target for real, target in seen.items() if real.is_file()}
+    if not existing:
+        return
+    inputs, _ = discover(scanned)
+    for item in inputs:
+        if item.kind is InputKind.FILE and (real := Path(item.path).resolve()) in existing:
+            raise UsageError(
+                f"--output {existing[real]}: {item.path} is one of the scanned files; write the "
+                "report outside the scanned paths"
+            )
 
 
 @contextmanager
@@ -137,7 +178,16 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
             raise UsageError(f"--config {config_path}: no such file")
         return load_config(path)
     found = find_config(paths)
-    return load_config(found) if found is not None else Config()
+    if found is None:
+        return Config()
+    if found.stray_for is not None:
+        # Outside a repository the search climbs up to /: say which file applies.
+        click.echo(
+            f"kubeward: using {found.path}, found above {found.stray_for} (outside any git "
+            "repository); --config FILE chooses another",
+            err=True,
+        )
+    return load_config(found.path)
 
 
 @click.command()
@@ -156,7 +206,8 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     "outputs",
     multiple=True,
     metavar="FILE",
-    help="Write the matching --format to FILE ('-' = stdout).",
+    help="Write the matching --format to FILE ('-' = stdout); without one, the format is "
+    "told from the extension (.json, .sarif, .xml, .html, .txt).",
 )
 @click.option(
     "-c",
@@ -297,6 +348,7 @@ def scan(
     if not cluster and len(namespaces) > 1:
         raise UsageError("one --namespace for files (the deploy-time namespace)")
     targets = paths or (".",)
+    check_outputs(outputs, () if cluster else targets)
     pairs = pair_outputs(formats, outputs)
     config = resolve_config(config_path, targets)
     threshold: Severity | None = config.fail_on
@@ -319,10 +371,10 @@ def scan(
     request = ScanRequest(
         paths=() if cluster else tuple(targets),
         config=config,
-        select=_split(select),
+        select=split_ids(select, "--select"),
         policies=policies,
         verify_images=verify_images,
-        ignore=_split(ignore),
+        ignore=split_ids(ignore, "--ignore"),
         namespace=None if cluster else (namespaces[0] if namespaces else None),
         cluster=ClusterTarget(
             kubeconfig=kubeconfig,

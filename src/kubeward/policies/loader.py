@@ -70,7 +70,7 @@ from kubeward.policies.rego_policies import (
 )
 from kubeward.policies.request import cel_variables
 from kubeward.rules import Rule, RuleParams, Target
-from kubeward.yaml_lines import node_line
+from kubeward.yaml_lines import YamlProblem, load_all, node_line
 
 if TYPE_CHECKING:
     # The CEL engine is imported when a CEL policy is found: a scan without one does not pay
@@ -180,19 +180,14 @@ def load_policies(paths: Iterable[str | Path], taken: Iterable[str] = ()) -> Loa
                 add(*found, shown, 1)
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-            nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
-            documents = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+            pairs = load_all(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             out.problems.append(PolicyProblem(shown, None, f"cannot read policy file: {exc}"))
             continue
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            out.problems.append(PolicyProblem(shown, line, f"invalid YAML: {problem}"))
+        except YamlProblem as exc:
+            out.problems.append(PolicyProblem(shown, exc.line, exc.message))
             continue
-        for node, document in zip(nodes, documents, strict=True):
+        for node, document in pairs:
             if document is None or (
                 isinstance(document, dict) and document.get("kind") == "PolicyTest"
             ):

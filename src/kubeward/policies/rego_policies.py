@@ -73,7 +73,7 @@ from kubeward.policies.rego import (
 )
 from kubeward.policies.request import admission_request
 from kubeward.rules import Rule, RuleParams
-from kubeward.yaml_lines import node_line
+from kubeward.yaml_lines import YamlProblem, load_one, node_line
 
 REGO_KIND = "RegoPolicy"
 VERSIONS = ("v0", "v1")
@@ -331,7 +331,8 @@ def _value_node(root: yaml.Node, path: Sequence[str | int]) -> yaml.Node | None:
     node: yaml.Node | None = root
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value
+            # the last match, as node_line (a ``<<`` merge puts the merged keys first)
+            node = next((v for k, v in reversed(node.value)
                          if isinstance(k, yaml.ScalarNode) and k.value == part), None)  # fmt: skip
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             node = node.value[part] if part < len(node.value) else None
@@ -360,12 +361,9 @@ def _metadata_block(text: str) -> tuple[dict[str, Any], int, dict[str, int]] | N
     first_line = text.count("\n", 0, found.start()) + 2
     source = "\n".join(body)
     try:
-        root = yaml.compose(source, Loader=yaml.CSafeLoader)
-        values = yaml.load(source, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = first_line + mark.line if mark else first_line
-        raise Invalid(f"METADATA: invalid YAML: {getattr(exc, 'problem', exc)}", at) from None
+        root, values = load_one(source, first_line=first_line)
+    except YamlProblem as exc:
+        raise Invalid(f"METADATA: {exc.message}", exc.line or first_line) from None
     if not isinstance(values, dict):
         raise Invalid("METADATA: a YAML mapping (title, description, custom)", first_line)
     key_lines: dict[str, int] = {}

@@ -46,14 +46,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml
-
 from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Inventory, K8sObject
 from kubeward.model.objects import UNLOCATED
 from kubeward.policies.loader import API_VERSION, PolicyProblem, policy_files
 from kubeward.rules import Rule, RuleParams
-from kubeward.yaml_lines import node_line
+from kubeward.yaml_lines import YamlProblem, load_all, node_line
 
 TEST_KIND = "PolicyTest"
 EXPECTATIONS = ("pass", "fail", "error")
@@ -105,15 +103,8 @@ def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
             continue  # tests are YAML documents
         shown = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
-            pairs = list(
-                zip(
-                    yaml.compose_all(text, Loader=yaml.CSafeLoader),
-                    yaml.load_all(text, Loader=yaml.CSafeLoader),
-                    strict=True,
-                )
-            )
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            pairs = load_all(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, YamlProblem):
             continue  # the policy loader reports unreadable files
         for node, document in pairs:
             if not isinstance(document, dict) or document.get("kind") != TEST_KIND:

@@ -58,10 +58,18 @@ def _classify_dir(path: Path) -> InputKind | None:
 
 
 def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
-    """Expand command-line paths into inputs; missing paths are returned as errors."""
+    """Expand command-line paths into inputs, each file once (by its resolved path, where first
+    named or found); missing paths are returned as errors."""
     found: list[Input] = []
     errors: list[InputError] = []
     seen_dirs: set[Path] = set()
+    seen_files: set[Path] = set()  # a file named twice, or named and in a named directory
+
+    def add_file(path: Path) -> None:
+        real = path.resolve()
+        if real not in seen_files:
+            seen_files.add(real)
+            found.append(Input(InputKind.FILE, display_path(path)))
 
     def walk(directory: Path) -> None:
         real = directory.resolve()
@@ -87,17 +95,18 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
                 and entry.name not in CONFIG_FILES
                 and entry.is_file()
             ):
-                found.append(Input(InputKind.FILE, display_path(entry)))
+                add_file(entry)
 
     for raw in paths:
         if raw == STDIN:
-            found.append(Input(InputKind.STDIN, "<stdin>"))
+            if not any(item.kind is InputKind.STDIN for item in found):  # read once
+                found.append(Input(InputKind.STDIN, "<stdin>"))
             continue
         path = Path(raw)
         if path.is_dir():
             walk(path)
         elif path.is_file():
-            found.append(Input(InputKind.FILE, display_path(path)))
+            add_file(path)
         elif path.exists():
             errors.append(InputError("not a regular file or directory", file=raw))
         else:
