@@ -91,6 +91,18 @@ def test_binary_and_non_utf8_files(tmp_path: Path) -> None:
     assert report["summary"]["objects"] == 1
 
 
+def test_a_nul_byte_far_into_a_text_file_is_reported_at_its_line(tmp_path: Path) -> None:
+    padding = "".join(f"# line {i}\n" for i in range(2000))  # ~18 KB: past the binary sniff
+    write(tmp_path, "late.yaml", padding + "data:\n  a: b\x00c\n")
+    write(tmp_path, "good.yaml", GOOD)
+    code, report, _ = scan_json(tmp_path, ".")
+    assert code == 2
+    (error,) = report["errors"]
+    assert (error["file"], error["line"]) == ("late.yaml", 2002)
+    assert "NUL byte" in error["message"]
+    assert report["summary"]["objects"] == 1
+
+
 def test_huge_file_gets_a_size_limit_error_without_being_read(tmp_path: Path) -> None:
     huge = tmp_path / "huge.yaml"
     with huge.open("wb") as handle:
@@ -100,7 +112,17 @@ def test_huge_file_gets_a_size_limit_error_without_being_read(tmp_path: Path) ->
     assert code == 2
     (error,) = report["errors"]
     assert error["file"] == "huge.yaml"
-    assert "limit" in error["message"] and "--max-file-size" in error["message"]
+    assert error["message"] == (
+        "is 200 MiB, over the 64 MiB limit per file (raise it with --max-file-size)"
+    )
+
+
+def test_oversized_stdin_is_refused_without_guessing_its_size(tmp_path: Path) -> None:
+    code, report, _ = scan_json(tmp_path, "-", "--max-file-size", "1", stdin=b"#" * (3 << 20))
+    assert code == 2
+    (error,) = report["errors"]
+    assert error["file"] == "<stdin>"
+    assert error["message"].startswith("is over the ") and "limit per file" in error["message"]
 
 
 def test_wrong_types_are_object_errors_with_lines(tmp_path: Path) -> None:

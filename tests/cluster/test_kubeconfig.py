@@ -146,6 +146,18 @@ def test_unparseable_and_missing_files(tmp_path: Path) -> None:
     bad.write_text("clusters: [\n")
     with pytest.raises(ClusterError, match=r"bad:\d+: not valid YAML"):
         kubeconfig.load(str(bad))
+    # a value YAML cannot build (was an internal error), and a duplicate key: named, never shown
+    dated = tmp_path / "dated"
+    dated.write_text(f"apiVersion: v1\npreferences: {{expiry: 2027-02-30}}\n"
+                     f"users: [{{name: u, user: {{token: {SECRET_TOKEN}}}}}]\n")  # fmt: skip
+    with pytest.raises(ClusterError, match=r"dated:2: not valid YAML \(.*invalid date") as caught:
+        kubeconfig.load(str(dated))
+    assert SECRET_TOKEN not in str(caught.value)
+    twice = tmp_path / "twice"
+    twice.write_text(f"users: []\nusers: [{{name: u, user: {{token: {SECRET_TOKEN}}}}}]\n")
+    with pytest.raises(ClusterError, match=r"twice:2: .*duplicate key users") as caught:
+        kubeconfig.load(str(twice))
+    assert SECRET_TOKEN not in str(caught.value)
     with pytest.raises(ClusterError, match="no such file"):
         kubeconfig.load(str(tmp_path / "missing"))
     with pytest.raises(ClusterError, match="no kubeconfig"):

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kubeward.errors import ClusterError
+from kubeward.yaml_lines import YamlProblem, load_one
 
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 EXEC_TIMEOUT = 60.0
@@ -122,13 +121,12 @@ class _Merged:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        _, data = load_one(path.read_text())
     except OSError as exc:
         raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ClusterError(f"kubeconfig {path}{where}: not valid YAML") from None
+    except YamlProblem as exc:  # never the value: a kubeconfig holds credentials
+        where = f":{exc.line}" if exc.line is not None else ""
+        raise ClusterError(f"kubeconfig {path}{where}: not valid YAML ({exc.message})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

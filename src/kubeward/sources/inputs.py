@@ -125,6 +125,13 @@ def _check_text(data: bytes, name: str) -> bytes:
     nul = data.find(b"\x00", 0, 8192)
     if nul != -1:
         raise InputError("is a binary file (contains NUL bytes), not a manifest", file=name)
+    nul = data.find(b"\x00")
+    if nul != -1:  # text with a NUL further on: say where, YAML would only give an offset
+        raise InputError(
+            "contains a NUL byte, which YAML and JSON text cannot hold",
+            file=name,
+            line=data.count(b"\n", 0, nul) + 1,
+        )
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -137,11 +144,14 @@ def _check_text(data: bytes, name: str) -> bytes:
     return data
 
 
-def _limit_message(size: int, limit: int) -> str:
-    return (
-        f"is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit per file "
-        "(raise it with --max-file-size)"
-    )
+def _limit_message(size: int | None, limit: int) -> str:
+    """``size`` None: more than the limit was read, how much more is unknown (a stream)."""
+    over = f"over the {_mebibytes(limit)} limit per file (raise it with --max-file-size)"
+    return f"is {_mebibytes(size)}, {over}" if size is not None else f"is {over}"
+
+
+def _mebibytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB".replace(".0 MiB", " MiB")
 
 
 def read_file(path: str, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
@@ -155,7 +165,7 @@ def read_file(path: str, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
     if len(data) > max_size:
-        raise InputError(_limit_message(len(data), max_size), file=path)
+        raise InputError(_limit_message(None, max_size), file=path)  # it grew meanwhile
     return _check_text(data, path)
 
 
@@ -163,6 +173,6 @@ def read_stream(stream: BinaryIO | None = None, *, max_size: int = DEFAULT_MAX_F
     """Read standard input (bounded); raises ``InputError``."""
     source = stream if stream is not None else sys.stdin.buffer
     data = source.read(max_size + 1)
-    if len(data) > max_size:
-        raise InputError(_limit_message(len(data), max_size), file="<stdin>")
+    if len(data) > max_size:  # read no further: the size of the rest is not known
+        raise InputError(_limit_message(None, max_size), file="<stdin>")
     return _check_text(data, "<stdin>")

@@ -330,7 +330,7 @@ def _origin_of(
     raw = annotations.get(kustomize.ORIGIN_ANNOTATION)
     try:
         origin = yaml.safe_load(raw) if isinstance(raw, str) else None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: a value PyYAML cannot build (a date)
         return None
     if not isinstance(origin, dict):
         return None
