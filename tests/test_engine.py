@@ -114,6 +114,10 @@ def test_unused_and_unknown_annotations_are_reported() -> None:
     messages = " ".join(w.message for w in result.warnings)
     assert "suppresses nothing" in messages
     assert "names no known rule" in messages
+    # each warning points at its annotation's line, not the object's first line
+    (needless,) = [w for w in result.warnings if "suppresses nothing" in w.message]
+    (unknown,) = [w for w in result.warnings if "no known rule" in w.message]
+    assert needless.line == unknown.line == 6  # the flow mapping of annotations; the Pod is at 1
 
 
 def test_config_exceptions_match_expire_and_report_unused() -> None:

@@ -134,6 +134,8 @@ _Prepared = tuple[Rule, Callable[..., Iterator[Violation]], RuleOutcome, bool, b
 @dataclass
 class _InlineSuppressions:
     reasons: dict[str, str]
+    where: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    """By rule ID: the annotation's key and line."""
     used: set[str] = field(default_factory=set)
 
 
@@ -218,6 +220,7 @@ class _Evaluator:
             return None
         annotations = {**template, **own}
         reasons: dict[str, str] = {}
+        where_found: dict[str, tuple[str, int | None]] = {}
         for key, reason in annotations.items():
             if not key.startswith(prefix):
                 continue
@@ -246,7 +249,8 @@ class _Evaluator:
                 )  # fmt: skip
                 continue
             reasons[found.id] = reason.strip()
-        return _InlineSuppressions(reasons)
+            where_found[found.id] = (key, line)
+        return _InlineSuppressions(reasons, where_found)
 
     def warn(self, obj: K8sObject, line: int | None, message: str) -> None:
         """A warning about an annotation itself: reported once, in the object phase."""
@@ -345,10 +349,11 @@ class _Evaluator:
             self.record(obj, ref or obj.ref, failed, inline)
         if inline is not None:
             for rule_id in sorted((inline.reasons.keys() - inline.used) & evaluated):
+                key, line = inline.where[rule_id]
                 self.note(
-                    obj, obj.origin.line,
-                    f"annotation {IGNORE_ANNOTATION_PREFIX}{rule_id} suppresses nothing: "
-                    f"{rule_id} finds no problem here (remove it)",
+                    obj, line,
+                    f"annotation {key} suppresses nothing: {rule_id} finds no problem here "
+                    "(remove it)",
                 )  # fmt: skip
 
     def record(
