@@ -195,6 +195,16 @@ def test_deploy_namespace_from_flag_and_helm_env(tmp_path: Path) -> None:
     assert kubeward("scan", "cm.yaml", "-n", "default", cwd=tmp_path).code == 1
 
 
+@pytest.mark.parametrize("name", ["Bad_NS!", "Payments", "-shop", "a" * 64])
+def test_a_namespace_that_cannot_exist_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    (tmp_path / "cm.yaml").write_text(NO_NAMESPACE)
+    run = kubeward("scan", "cm.yaml", "-n", name, cwd=tmp_path)
+    assert run.code == 2 and "is not a namespace name" in run.stderr, run.stderr
+    (tmp_path / "kubeward.yaml").write_text(f"namespace: {name}\n")
+    run = kubeward("scan", "cm.yaml", cwd=tmp_path)
+    assert run.code == 2 and "kubeward.yaml:1: namespace:" in run.stderr, run.stderr
+
+
 def test_helm_namespace_environment_variable(tmp_path: Path) -> None:
     import os
     import subprocess

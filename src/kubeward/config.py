@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import yaml
@@ -79,6 +79,20 @@ RESOURCE_NAMES = ("memory", "cpu")
 _KUBERNETES_VERSION = re.compile(r"v?(1)\.(\d{1,3})(?:\.\d+)?")
 CONFIG_NAMES = ("kubeward.yaml", ".kubeward.yaml", "kubeward.yml", ".kubeward.yml")
 NEVER = "never"
+
+
+NAMESPACE_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+"""What the API server accepts as a namespace name (a DNS-1123 label, at most 63 characters)."""
+
+
+def invalid_namespace(name: str) -> str | None:
+    """Why ``name`` cannot be a namespace, or None if it can."""
+    if len(name) > 63 or re.fullmatch(NAMESPACE_PATTERN.strip("^$"), name) is None:
+        return (
+            f"{name!r} is not a namespace name (lowercase letters, digits and '-', starting and "
+            "ending with a letter or digit, at most 63 characters)"
+        )
+    return None
 
 
 class _ExceptionEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -130,12 +144,16 @@ class _SignaturesEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel
     credentials: str | None = None
 
 
+NamespaceName = Annotated[str, msgspec.Meta(pattern=NAMESPACE_PATTERN, max_length=63)]
+"""A Kubernetes namespace name: a DNS-1123 label."""
+
+
 class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     select: list[str] = []
     ignore: list[str] = []
     severity: dict[str, str] = {}
     fail_on: str | None = None
-    namespace: str | None = None
+    namespace: NamespaceName | None = None
     trusted_registries: list[str] = []
     insecure_registries: list[str] = []
     kubernetes_version: str | float | None = None

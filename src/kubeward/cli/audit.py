@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from kubeward.cli.scan import resolve_config, split_ids
+from kubeward.cli.scan import check_namespaces, resolve_config, split_ids
 from kubeward.config import parse_fail_on
 from kubeward.errors import UsageError
 from kubeward.model import Severity
@@ -82,6 +82,7 @@ def audit(
     or disappears is printed as a JSON line ({"type": "new"|"resolved", "finding": {...}})
     and recorded, until SIGINT or SIGTERM (exit 0).
     """
+    check_namespaces(namespaces)
     config = resolve_config(config_path, ["."])
     threshold: Severity | None = config.fail_on
     if fail_on is not None:

@@ -14,6 +14,7 @@ import click
 from kubeward.config import (
     Config,
     find_config,
+    invalid_namespace,
     is_rule_prefix,
     load_config,
     parse_fail_on,
@@ -40,6 +41,15 @@ def split_ids(values: Sequence[str], option: str) -> tuple[str, ...]:
         shown = " ".join(repr(value) for value in values)
         raise UsageError(f"{option}: an empty rule ID in {shown}")
     return parts
+
+
+def check_namespaces(names: Sequence[str]) -> None:
+    """``--namespace`` values must be names the API server accepts (a typo such as
+    ``Shop_Prod`` would otherwise judge manifests for a namespace that cannot exist)."""
+    for name in names:
+        problem = invalid_namespace(name)
+        if problem is not None:
+            raise UsageError(f"--namespace: {problem}")
 
 
 SUFFIX_FORMATS = {".json": "json", ".sarif": "sarif", ".xml": "junit", ".html": "html",
@@ -347,6 +357,7 @@ def scan(
         raise UsageError("--kubeconfig, --context and --allow-partial need --cluster")
     if not cluster and len(namespaces) > 1:
         raise UsageError("one --namespace for files (the deploy-time namespace)")
+    check_namespaces(namespaces)
     targets = paths or (".",)
     check_outputs(outputs, () if cluster else targets)
     pairs = pair_outputs(formats, outputs)
