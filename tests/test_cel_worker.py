@@ -149,6 +149,19 @@ def test_long_running_processes_send_the_policies_that_call_kubernetes_functions
     assert pool._active.evaluations == 1  # one exchange for every isolated policy of the object
 
 
+def test_only_the_enforced_policies_are_isolated(
+    pool: cel_worker.Pool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A policy that select/ignore leaves out is not compiled into the worker."""
+    monkeypatch.setitem(cel_worker._ISOLATION, "on", False)
+    monkeypatch.setattr(cel_isolation, "_POLICIES", [])
+    write_cap_policies(tmp_path / "p.yaml")
+    loaded = load_policies([tmp_path])
+    enforced = [rule for rule in loaded.rules if rule.id == "ACME092"]
+    assert isolate_leaking_policies(loaded, enforced) == ["ACME092"]
+    assert [policy.rule_id for policy in cel_isolation._POLICIES] == ["ACME092"]
+
+
 def test_isolated_policies_with_different_params_are_not_answered_with_each_others(
     pool: cel_worker.Pool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -96,8 +96,8 @@ class AuditSession:
                 "policies: "
                 + "; ".join(f"{p.file}:{p.line or '?'}: {p.message}" for p in custom.problems)
             )
-        isolate_leaking_policies(custom)  # a long-running process: see policies.cel_worker
         self.rules = request_rules(request, custom)
+        isolate_leaking_policies(custom, self.rules)  # long-running: see policies.cel_worker
         self.policies = tuple(custom.rules)
         """Every user policy loaded, selected or not (annotations may name them)."""
         self.object_rules = tuple(r for r in self.rules if r.scope is Scope.OBJECT)

@@ -87,7 +87,7 @@ def serve_command(
     if unknown:  # a server must not start with a setting that silently applies to nothing
         raise UsageError(f"{config.path}: {', '.join(unknown)} match no rule and no loaded policy")
     rules = enforced_rules(config, loaded)
-    isolate_leaking_policies(loaded)  # a long-running server: see kubeward.policies.cel_worker
+    isolate_leaking_policies(loaded, rules)  # a long-running server: see policies.cel_worker
     params = config.params
     readers = _namespace_readers(loaded, rules)
     if readers:

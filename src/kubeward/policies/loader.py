@@ -118,13 +118,19 @@ class LoadedPolicies:
     """By rule ID."""
 
 
-def isolate_leaking_policies(loaded: LoadedPolicies) -> list[str]:
+def isolate_leaking_policies(
+    loaded: LoadedPolicies, enforced: Sequence[Rule] | None = None
+) -> list[str]:
     """For a long-running process (the webhook, ``audit --watch``): CEL expressions that call
     Kubernetes library functions will run in the recycled CEL worker (``cel_isolation``),
     started now with them compiled, because cel-expr-python 0.1.3 leaks on every such call.
-    The IDs of the policies concerned."""
+    ``enforced``: the rules the process runs (policies left out by select/ignore are not
+    compiled there). The IDs of the policies concerned."""
     isolated: list[str] = []
+    chosen = {rule.id for rule in enforced} if enforced is not None else None
     for rule in loaded.rules:
+        if chosen is not None and rule.id not in chosen:
+            continue
         definition = loaded.definitions.get(rule.id)
         if isinstance(definition, CelDefinition) and definition.leaking_functions:
             isolated.append(rule.id)
