@@ -214,6 +214,7 @@ def test_a_failing_expression_is_an_error_for_that_object_not_a_crash(tmp_path: 
     (error,) = report["errors"]
     assert error["ruleId"] == "ACME020" and error["line"] == 1
     assert "could not judge Deployment/shop/web" in error["message"]
+    assert "could not judge Deployment/shop/web: p.yaml:11: " in error["message"]  # the expression
     assert "kubeward bug" not in error["message"]
     assert "Traceback" not in run.stderr
 

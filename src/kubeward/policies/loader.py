@@ -252,11 +252,15 @@ def _rule(document: Any, node: yaml.Node, file: str) -> tuple[Rule, CelDefinitio
             "spec.params: a mapping (what expressions see as `params`)",
             node_line(node, ("spec", "params")),
         )
+    places = [
+        f"{file}:{node_line(node, ('spec', 'validations', index, 'expression')) or '?'}"
+        for index in range(len(checks))
+    ]
     rule = head.rule(
         file=file,
         module=f"{POLICY_MODULE}:{file}",
         example="\n".join(f"`{expression.source}`" for expression, _ in checks),
-        check=_checker(head.id, checks, params),
+        check=_checker(head.id, checks, params, places),
     )
     leaking = tuple(sorted({f for e, _ in checks for f in e.leaking_functions}))
     reads_namespace = any(e.reads_namespace for e, _ in checks)
@@ -329,8 +333,12 @@ def _no_vap_only_fields(item: Mapping[str, Any], index: int, node: yaml.Node) ->
 
 
 def _checker(
-    rule_id: str, checks: Sequence[tuple[Expression, str]], own_params: Mapping[str, Any] | None
+    rule_id: str,
+    checks: Sequence[tuple[Expression, str]],
+    own_params: Mapping[str, Any] | None,
+    places: Sequence[str],
 ) -> Any:
+    """``places``: each expression's file:line, for the errors it raises."""
     from kubeward.policies.cel import CelEvaluationError, Variables
 
     def check(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
@@ -338,7 +346,7 @@ def _checker(
         namespace = data["namespaceObject"]
         isolated = cel_isolation.verdicts(obj, checks, data, params)
         variables: Variables | None = None
-        for expression, message in checks:
+        for (expression, message), place in zip(checks, places, strict=True):
             try:
                 found = isolated.get(expression.source)
                 if found is None:
@@ -357,7 +365,7 @@ def _checker(
                         f" (namespaceObject is null: Namespace {obj.namespace!r} is not among "
                         "the objects scanned)"
                     )
-                raise PolicyRuntimeError(detail) from None
+                raise PolicyRuntimeError(f"{place}: {detail}") from None
             if not holds:
                 yield Violation((), message)
 
