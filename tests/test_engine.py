@@ -102,6 +102,26 @@ def test_inline_suppressions_can_be_forbidden() -> None:
     assert "disabled" in result.warnings[0].message
 
 
+def test_the_signature_rule_cannot_be_waived_in_a_manifest() -> None:
+    """A deployer's ``kubeward.io/ignore.I007`` must not admit an unsigned image: the
+    annotation is reported and ignored; an exception in kubeward.yaml still works."""
+    from dataclasses import replace
+
+    from kubeward.model.signatures import SignatureStatus, SignatureVerdict
+
+    inv = inventory(pod("p", annotations='{"kubeward.io/ignore.I007": "trust me"}'))
+    verdicts = {"nginx": SignatureVerdict("nginx", SignatureStatus.UNSIGNED, "no signature")}
+    settings = EngineSettings()
+    settings = replace(settings, params=replace(settings.params, image_signatures=verdicts))
+    result = evaluate(inv, [REGISTRY["I007"]], settings)
+    assert [f.rule_id for f in result.findings] == ["I007"] and not result.suppressed
+    (warning,) = result.warnings
+    assert "I007 cannot be waived in a manifest" in warning.message and warning.line == 6
+    excepted = replace(settings, exceptions=(PolicyException(rules=("I007",), reason="lab"),))
+    result = evaluate(inv, [REGISTRY["I007"]], excepted)
+    assert not result.findings and [f.rule_id for f in result.suppressed] == ["I007"]
+
+
 def test_unused_and_unknown_annotations_are_reported() -> None:
     inv = inventory(
         pod(

@@ -241,6 +241,13 @@ class _Evaluator:
             if found is None:
                 self.warn(obj, line, f"annotation {key} names no known rule")
                 continue
+            if not found.waivable_in_manifest:
+                self.warn(
+                    obj, line,
+                    f"annotation {key} ignored: {found.id} cannot be waived in a manifest "
+                    "(an exception in kubeward.yaml can)",
+                )  # fmt: skip
+                continue
             if not isinstance(reason, str) or not reason.strip():
                 self.warn(
                     obj, line,

@@ -121,6 +121,10 @@ class Rule:
     status: Status = Status.STABLE
     aliases: tuple[str, ...] = ()
     references: tuple[str, ...] = field(default=())
+    waivable_in_manifest: bool = True
+    """Whether a ``kubeward.io/ignore.<ID>`` annotation may suppress it. False for controls
+    whose whole point is that the deployer cannot opt out (image signatures): only an
+    exception in kubeward.yaml, which the platform team owns, can."""
 
     def run_object(self, obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
         assert self.scope is Scope.OBJECT  # noqa: S101 - programming error, not input
@@ -160,6 +164,7 @@ def _make(
     aliases: Iterable[str],
     references: Iterable[str],
     fn: ObjectCheck | InventoryCheck,
+    waivable_in_manifest: bool = True,
 ) -> Rule:
     module = sys.modules[fn.__module__]
     doc = (module.__doc__ or "").strip()
@@ -184,6 +189,7 @@ def _make(
         status=status,
         aliases=tuple(aliases),
         references=tuple(references),
+        waivable_in_manifest=waivable_in_manifest,
     )
 
 
@@ -199,6 +205,7 @@ def rule(
     status: Status = Status.STABLE,
     aliases: Iterable[str] = (),
     references: Iterable[str] = (),
+    waivable_in_manifest: bool = True,
 ) -> Callable[[ObjectCheck], Rule]:
     """Declare an object-scope rule: ``fn(obj, params) -> Iterator[Violation]``."""
 
@@ -207,6 +214,7 @@ def rule(
             id=id, name=name, title=title, severity=severity, target=target,
             remediation=remediation, scope=Scope.OBJECT, skip_unless=skip_unless,
             status=status, aliases=aliases, references=references, fn=fn,
+            waivable_in_manifest=waivable_in_manifest,
         )  # fmt: skip
 
     return wrap

@@ -10,6 +10,10 @@ verify`, and the webhook's `/verify-images` path. Images no policy rule names ar
 Both formats cosign writes with `--key` are read: simple signing (`sha256-<hex>.sig`) and
 Sigstore bundles (OCI referrers, or the referrers tag).
 
+A `kubeward.io/ignore.I007` annotation is never honoured (the deployer would waive the check
+for themselves): it is reported and ignored. An exception in kubeward.yaml, which the platform
+team owns, can exempt an image.
+
 ## Why is this bad?
 A registry path says where an image is stored, not who built it: anyone who can push there —
 a compromised CI job, a leaked token, a typo-squatted mirror — can replace what a tag points at.
@@ -65,6 +69,7 @@ def _needs_verification(params: RuleParams) -> str | None:
     remediation="Sign the image's digest with a key the policy lists (cosign sign --key) and "
     "reference it by digest.",
     skip_unless=_needs_verification,
+    waivable_in_manifest=False,  # the deployer must not be able to waive the signature check
 )
 def unverified_image_signature(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     verdicts = params.image_signatures or {}
