@@ -187,6 +187,33 @@ def test_update_refuses_only_new_violations() -> None:
     assert "(ephemeralcontainers)" in result["status"]["message"]
 
 
+def test_an_existing_violation_is_the_same_one_not_one_at_the_same_place() -> None:
+    """allowExistingViolations waives what the old object already did, and says so; a
+    container swapped for another image at the same index is a new violation."""
+    old = pod(image="quay.io/vendor/agent@sha256:" + "a" * 64)
+    relabelled = json.loads(json.dumps(old))
+    relabelled["metadata"]["labels"] = {"team": "shop"}
+    kept = answer(review(relabelled, "UPDATE", oldObject=old))
+    assert kept["allowed"] is True
+    assert "old object had already" in kept["auditAnnotations"]["existing-violations"]
+    swapped = pod(name="web", image="docker.io/attacker/miner@sha256:" + "b" * 64)
+    swapped["spec"]["containers"][0]["name"] = "miner"
+    refused = answer(review(swapped, "UPDATE", oldObject=old))
+    assert refused["allowed"] is False and "attacker/miner" in refused["status"]["message"]
+
+
+def test_a_waiver_by_annotation_is_recorded_in_the_audit_log() -> None:
+    waived = pod(securityContext={**GOOD_CONTAINER["securityContext"], "privileged": True})
+    waived["metadata"]["annotations"] = {"kubeward.io/ignore.W001": "CNI agent, OPS-12"}
+    result = answer(review(waived))
+    assert result["allowed"] is True
+    trace = result["auditAnnotations"]["suppressed"]
+    assert (
+        trace.startswith("W001 privileged-container: ")
+        and "(by annotation: CNI agent, OPS-12)" in trace
+    )
+
+
 def test_deployment_template_is_judged() -> None:
     deployment = {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"},

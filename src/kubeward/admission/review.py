@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -130,6 +130,14 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+class Judged(NamedTuple):
+    """One object judged: what it violates, what could not be judged, what was waived."""
+
+    findings: list[Finding]
+    errors: list[Problem]
+    suppressed: list[Finding]
+
+
 @dataclass
 class Verdict:
     """What the webhook decided, and why."""
@@ -140,6 +148,8 @@ class Verdict:
     audited: list[Finding] = field(default_factory=list)
     existing: int = 0
     """Findings the old object had already (not refused under allowExistingViolations)."""
+    suppressed: list[Finding] = field(default_factory=list)
+    """Findings an annotation or a configured exception waived (recorded in the audit log)."""
     exempt: str | None = None
     skipped_rules: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
@@ -189,7 +199,7 @@ class Reviewer:
             "object": without_secret_values(request.object),
             "oldObject": without_secret_values(old) if old is not None else None,
         }
-        findings, errors = self._judge(context, request.namespace, engine)
+        findings, errors, verdict.suppressed = self._judge(context, request.namespace, engine)
         verdict.errors = [problem.message for problem in errors]
         # a rule that could not judge could have denied: never pass that silently
         verdict.refused_on_error = self.settings.deny_on_error and any(
@@ -198,9 +208,11 @@ class Reviewer:
         if request.old_object is not None and self.settings.allow_existing_violations:
             # the old object is judged as the object of the same request, with nothing before it
             before_context = {**context, "object": context["oldObject"], "oldObject": None}
-            before, _ = self._judge(before_context, request.namespace, engine)
-            had = {(f.rule_id, f.path) for f in before}
-            new = [f for f in findings if (f.rule_id, f.path) not in had]
+            before, _, _ = self._judge(before_context, request.namespace, engine)
+            # the same rule, place and message: a container swapped for another at the same
+            # index (another image, another name) is a new violation, not an existing one
+            had = {(f.rule_id, f.path, f.message) for f in before}
+            new = [f for f in findings if (f.rule_id, f.path, f.message) not in had]
             verdict.existing = len(findings) - len(new)
             findings = new
         for finding in findings:
@@ -214,9 +226,7 @@ class Reviewer:
         verdict.allowed = not verdict.denied and not verdict.refused_on_error
         return verdict
 
-    def _judge(
-        self, context: dict[str, Any], namespace: str, engine: EngineSettings
-    ) -> tuple[list[Finding], list[Problem]]:
+    def _judge(self, context: dict[str, Any], namespace: str, engine: EngineSettings) -> Judged:
         """Judge ``context["object"]`` (Secret values removed already); ``context`` is the
         request that carries it."""
         obj = K8sObject(
@@ -225,7 +235,7 @@ class Reviewer:
         # users' Rego and isolated CEL policies start in their processes while the catalog runs
         with judged_ahead(self.rego_rules, obj), cel_policies_ahead(obj, engine.params):
             evaluation = evaluate(Inventory([obj]), self.rules, engine)
-        return evaluation.findings, evaluation.errors
+        return Judged(evaluation.findings, evaluation.errors, evaluation.suppressed)
 
 
 def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
@@ -256,6 +266,15 @@ def response(request: AdmissionRequest, verdict: Verdict) -> dict[str, Any]:
         )
     if verdict.errors:
         annotations["errors"] = _joined(verdict.errors, MAX_MESSAGE_CHARS)
+    if verdict.suppressed:  # a waiver by the deployer's own annotation must leave a trace
+        annotations["suppressed"] = _joined(
+            [_suppressed_line(f) for f in verdict.suppressed], MAX_MESSAGE_CHARS
+        )
+    if verdict.existing:
+        annotations["existing-violations"] = (
+            f"{verdict.existing} finding(s) the old object had already were not refused "
+            "(admission.allowExistingViolations)"
+        )
     if annotations:
         answer["auditAnnotations"] = annotations
     return {"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": answer}
@@ -320,3 +339,9 @@ def _cut(text: str, limit: int) -> str:
 
 def _line(finding: Finding) -> str:
     return f"{finding.rule_id} {finding.rule_name}: {finding.message}"
+
+
+def _suppressed_line(finding: Finding) -> str:
+    how = finding.suppression
+    waiver = f" (by {how.kind}: {how.reason})" if how is not None else ""
+    return f"{_line(finding)}{waiver}"

@@ -20,10 +20,10 @@ from typing import Any
 
 import orjson
 
-from kubeward.admission.review import AdmissionRequest, Reviewer
+from kubeward.admission.review import AdmissionRequest, Judged, Reviewer
 from kubeward.cluster.live import LIVE_ORIGIN
 from kubeward.engine import EngineSettings, evaluate
-from kubeward.model import Finding, Inventory, K8sObject, Problem, image_uses
+from kubeward.model import Inventory, K8sObject, image_uses
 from kubeward.model.enforcement import AdmissionSettings
 from kubeward.model.signatures import SignatureStatus, SignatureVerdict
 from kubeward.rules import REGISTRY
@@ -42,9 +42,7 @@ class SignatureReviewer(Reviewer):
         super().__init__([REGISTRY[SIGNATURE_RULE]], engine, settings)
         self.verifier = verifier
 
-    def _judge(
-        self, context: dict[str, Any], namespace: str, engine: EngineSettings
-    ) -> tuple[list[Finding], list[Problem]]:
+    def _judge(self, context: dict[str, Any], namespace: str, engine: EngineSettings) -> Judged:
         # Reviewer.decide removed the Secret values of context["object"] already
         obj = K8sObject(
             context["object"], LIVE_ORIGIN, deploy_namespace=namespace or None, admission=context
@@ -62,7 +60,7 @@ class SignatureReviewer(Reviewer):
                 )  # fmt: skip
         judged = replace(engine, params=replace(engine.params, image_signatures=verdicts))
         evaluation = evaluate(Inventory([obj]), self.rules, judged)
-        return evaluation.findings, evaluation.errors
+        return Judged(evaluation.findings, evaluation.errors, evaluation.suppressed)
 
     def pins(self, request: AdmissionRequest) -> list[dict[str, str]]:
         """JSONPatch operations pinning covered tags to their verified digests."""
