@@ -97,6 +97,19 @@ def test_a_report_never_overwrites_a_scanned_file(repo: Path) -> None:
     assert json.loads((repo / "deploy" / "report.json").read_text())["schemaVersion"]
 
 
+def test_a_json_report_inside_the_scanned_directory_is_no_input(repo: Path) -> None:
+    """`kubeward scan . -o report.json`, twice: the first report is neither scanned nor a
+    reason to refuse the second (any other JSON file there is a scanned file)."""
+    for _ in range(2):
+        run = kubeward("scan", ".", "--select", "W001", "-o", "report.json", cwd=repo)
+        assert run.code == 1, run.stderr
+        report = json.loads((repo / "report.json").read_text())
+        assert report["summary"]["files"] == 1 and report["warnings"] == []
+    (repo / "other.json").write_text('{"apiVersion": "v1", "kind": "List", "items": []}')
+    refused = kubeward("scan", ".", "-o", "other.json", cwd=repo)
+    assert refused.code == 2 and "is one of the scanned files" in refused.stderr
+
+
 def test_an_output_without_a_format_takes_its_extensions(repo: Path) -> None:
     run = kubeward("scan", "deploy", "-o", "k.json", "-o", "k.sarif", "-o", "k.xml", "-o", "k.html",
                    "-o", "k.txt", cwd=repo)  # fmt: skip

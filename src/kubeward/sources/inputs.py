@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,6 +58,23 @@ def _classify_dir(path: Path) -> InputKind | None:
     return None
 
 
+_REPORT_HEAD = re.compile(rb'\{"schemaVersion":"\d+\.\d+","tool":\{"name":"kubeward"')
+"""How kubeward's own JSON report starts (msgspec writes the fields in this order)."""
+
+
+def is_kubeward_report(path: Path) -> bool:
+    """A JSON report of an earlier scan (``-o report.json`` inside the scanned directory): not
+    an input, and the next scan may overwrite it."""
+    if path.suffix.lower() != ".json":
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(96)
+    except OSError:
+        return False
+    return _REPORT_HEAD.match(head) is not None
+
+
 def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
     """Expand command-line paths into inputs, each file once (by its resolved path, where first
     named or found); missing paths are returned as errors."""
@@ -94,6 +112,7 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
                 entry.suffix.lower() in MANIFEST_SUFFIXES
                 and entry.name not in CONFIG_FILES
                 and entry.is_file()
+                and not is_kubeward_report(entry)
             ):
                 add_file(entry)
 
