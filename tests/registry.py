@@ -79,7 +79,7 @@ def running(
     address = f"127.0.0.1:{port}"
     try:
         _wait_until_serving(server, address, directory / "registry.log", "docker-registry")
-        yield address
+        yield f"localhost:{port}" if token is not None else address  # see TokenService.realm
     finally:
         _stop(server)
         log.close()
@@ -274,7 +274,9 @@ class TokenService:
         self._expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
         self.issued: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        # a name, not 127.0.0.1: clients refuse token realms at private IP literals (SSRF)
+        # a name, not 127.0.0.1 (crane refuses private IP literals but the registry's own
+        # host:port), and the registry's own host name: the registry is then addressed as
+        # localhost too, since kubeward refuses loopback realms on another host (SSRF)
         self.realm = f"http://localhost:{self._server.server_address[1]}/token"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -43,6 +44,17 @@ OTHER = "sha256:" + "cd" * 32
         ("index.docker.io/acme/*", "acme/api:2", True),
         ("**", "localhost:5000/x/y/z", True),
         ("registry.example:5000/app", "registry.example/app", False),
+        # HTTPS's default port names the same registry, on either side (containerd pulls
+        # registry.example:443/acme/app from registry.example)
+        ("registry.example/acme/**", "registry.example:443/acme/app:evil", True),
+        ("registry.example:443/acme/**", "registry.example/acme/app:1", True),
+        ("*.example/acme/**", "Registry.Example:443/acme/app:1", True),
+        ("registry.example/acme/**", "registry.example:4430/acme/app:1", False),
+        # Docker Hub's aliases, with or without the port
+        ("nginx", "index.docker.io:443/nginx:1", True),
+        ("nginx", "registry-1.docker.io:443/library/nginx", True),
+        ("docker.io/nginx", "nginx", True),
+        ("docker.io:443/acme/*", "acme/api", True),
     ],
 )
 def test_patterns_match_normalised_names(pattern: str, image: str, covered: bool) -> None:
@@ -169,3 +181,15 @@ def test_any_signature_manifest_gives_layers_or_a_format_error(manifest: dict) -
 
 
 _KEY = load_public_key(_pem(ec.generate_private_key(ec.SECP256R1()).public_key()), "k.pub")
+
+
+def test_docker_config_hosts_are_normalised_like_image_names(tmp_path: Path) -> None:
+    from kubeward.signatures.registry import read_docker_config
+
+    auth = base64.b64encode(b"puller:pw").decode()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auths": {
+        "https://Registry.Example:443/v1/": {"auth": auth},
+        "https://index.docker.io/v1/": {"auth": auth},
+    }}))  # fmt: skip
+    assert sorted(read_docker_config(config)) == ["docker.io", "registry.example"]

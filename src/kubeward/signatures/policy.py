@@ -10,14 +10,15 @@ imageSignatures:
   unpinned: pin        # pin: tags are resolved to verified digests (mutating webhook);
                        # deny: an image without @sha256: fails I007
   cacheTTL: 3600       # seconds a verdict is kept per digest (and key set)
-  timeout: 5           # seconds per registry request
+  timeout: 5           # seconds per network wait; a whole image verification: 3 times this
   plainHTTP: [127.0.0.1:5000]                # registries spoken to without TLS
   credentials: /etc/kubeward/registry.json   # a .dockerconfigjson (imagePullSecret format)
 ```
 
 Every rule whose patterns match an image applies; an image no rule matches is not checked.
 Patterns match the normalised name (``docker.io/library/nginx`` for ``nginx``) without tag or
-digest.
+digest; HTTPS's default port is no part of it (``registry.example:443/acme/app`` is
+``registry.example/acme/app``, as the runtime pulls it from the same place), on either side.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kubeward.rules._common.images import ImageRef
+from kubeward.rules._common.images import DOCKER_HUB, ImageRef
 
 if TYPE_CHECKING:  # only named in annotations: importing cosign loads the crypto libraries
     from kubeward.signatures.cosign import PublicKey
@@ -43,6 +44,26 @@ class Require(enum.StrEnum):
 class Unpinned(enum.StrEnum):
     PIN = "pin"
     DENY = "deny"
+
+
+_DOCKER_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")
+
+
+def normal_registry(host: str) -> str:
+    """A registry host as signatures compare it: lower-case, without HTTPS's default port
+    (``:443``), Docker Hub's aliases spelled ``docker.io``."""
+    host = host.lower().removesuffix(":443")
+    return DOCKER_HUB if host in _DOCKER_HUB_ALIASES else host
+
+
+def normal_name(image: ImageRef) -> str:
+    """``registry/repository`` with ``normal_registry`` (and ``library/`` for a one-part
+    Docker Hub name reached through an alias such as ``index.docker.io:443/nginx``)."""
+    registry = normal_registry(image.registry)
+    repository = image.repository
+    if registry == DOCKER_HUB and "/" not in repository:
+        repository = f"library/{repository}"
+    return f"{registry}/{repository}"
 
 
 @lru_cache(maxsize=256)
@@ -65,11 +86,16 @@ def check_image_pattern(glob: str) -> str:
         return text
     if not slash:  # `nginx`: an official Docker Hub image, as the runtime reads it
         return f"docker.io/library/{text}"
-    if first in ("index.docker.io", "registry-1.docker.io"):
-        return f"docker.io/{rest}"
     if "." not in first and ":" not in first and first != "localhost":
         return f"docker.io/{text}"  # `acme/app`: a Docker Hub user's repository
-    return text
+    host = normal_registry(first)
+    if host == DOCKER_HUB and rest and "/" not in rest and not any(c in rest for c in "*?"):
+        return f"docker.io/library/{rest}"
+    return f"{host}/{rest}"
+
+
+DEADLINE_FACTOR = 3
+"""An image's verification may take ``DEADLINE_FACTOR`` times ``timeout`` in all."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +106,8 @@ class SignatureRule:
     require: Require = Require.ANY
 
     def covers(self, image: ImageRef) -> bool:
-        return any(_pattern(glob).fullmatch(image.name) for glob in self.images)
+        name = normal_name(image)
+        return any(_pattern(glob).fullmatch(name) for glob in self.images)
 
     def satisfied_by(self, signers: frozenset[str]) -> bool:
         names = {key.name for key in self.keys}
@@ -97,6 +124,13 @@ class SignaturePolicy:
     timeout: float = 5.0
     plain_http: frozenset[str] = frozenset()
     credentials: Path | None = None
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one image's verification may take, all its requests and bodies included
+        (``timeout`` bounds each network wait): a registry that dribbles cannot hold a webhook
+        thread longer."""
+        return DEADLINE_FACTOR * self.timeout
 
     def rules_for(self, image: ImageRef) -> tuple[SignatureRule, ...]:
         return tuple(rule for rule in self.rules if rule.covers(image))

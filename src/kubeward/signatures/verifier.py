@@ -4,8 +4,11 @@ For a digest, both places cosign writes signatures are read: the ``sha256-<hex>.
 (simple signing) and the image's referrers (OCI 1.1 API, or the ``sha256-<hex>`` referrers tag
 where the registry lacks it) that are or may be Sigstore bundles (``bundle_candidates``).
 Verdicts are cached by (repository, digest, key set) for ``cacheTTL``; a tag's digest is never
-cached, since a tag can move.
-Registry failures are ``error`` verdicts and are not cached.
+cached, since a tag can move. Concurrent verifications of the same (repository, digest, key
+set) share one lookup.
+Registry failures are ``error`` verdicts and are not cached, unless a signature that was found
+satisfies the policy anyway (the failure is named in the detail). One image's verification has
+one deadline (``SignaturePolicy.deadline``); past it the verdict is an ``error``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +33,20 @@ from kubeward.signatures.cosign import (
 )
 from kubeward.signatures.policy import SignaturePolicy, SignatureRule, Unpinned
 from kubeward.signatures.registry import (
+    DIGEST,
+    MAX_REFERRERS,
     NotFound,
     RegistryClient,
     RegistryError,
+    TooSlow,
+    keep_descriptors,
     read_docker_config,
 )
 
 MAX_SIGNATURES = 32
-"""Signature layers and bundles examined per image: a registry cannot make us loop forever."""
+"""Simple-signing layers read per image, and bundles read per image (separate budgets, so
+one format's junk cannot crowd out the other's signature): a registry cannot make us loop
+forever."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,10 @@ class _Found:
     formats: frozenset[str]
     """``<key> (simple signing)`` / ``<key> (bundle)``: which signature held, for messages."""
     problems: tuple[str, ...]
+    failures: tuple[str, ...] = ()
+    """Registry failures of one discovery path (the other may still have found a signature)."""
+    limits: tuple[str, ...] = ()
+    """Caps that cut the search short (named when no signature satisfies the policy)."""
 
 
 class ImageVerifier:
@@ -61,6 +74,7 @@ class ImageVerifier:
         self.client = client
         self._clock = clock
         self._cache: dict[tuple[str, str, frozenset[str]], tuple[float, _Found]] = {}
+        self._inflight: dict[tuple[str, str, frozenset[str]], Future[_Found]] = {}
         self._lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
@@ -76,14 +90,20 @@ class ImageVerifier:
         ref = parse_image(image)
         if ref.digest:
             return ref.digest
-        return self.client.manifest(ref.registry, ref.repository, ref.tag or "latest").digest
+        with self.client.budget(self.policy.deadline):
+            return self.client.manifest(ref.registry, ref.repository, ref.tag or "latest").digest
 
     def verify(self, image: str, *, resolve_tags: bool = False) -> SignatureVerdict | None:
         """The verdict for one image, ``None`` when no rule covers it.
 
         A tag is ``unpinned`` unless ``resolve_tags`` (and the policy pins rather than denies):
-        then the digest it points at now is judged.
+        then the digest it points at now is judged. Every registry request made for it shares
+        one deadline (``SignaturePolicy.deadline``).
         """
+        with self.client.budget(self.policy.deadline):
+            return self._verify(image, resolve_tags=resolve_tags)
+
+    def _verify(self, image: str, *, resolve_tags: bool) -> SignatureVerdict | None:
         try:
             ref = parse_image(image)
         except InvalidImageReference as exc:
@@ -110,12 +130,20 @@ class ImageVerifier:
         failed = [rule for rule in rules if not rule.satisfied_by(found.signers)]
         signers = tuple(sorted(found.signers))
         if not failed:
+            despite = f" (despite: {'; '.join(found.failures)})" if found.failures else ""
             return SignatureVerdict(
                 image, SignatureStatus.VERIFIED,
-                f"signed by {', '.join(sorted(found.formats))} ({_names(rules)})", digest,
-                signers,
+                f"signed by {', '.join(sorted(found.formats))} ({_names(rules)}){despite}",
+                digest, signers,
             )  # fmt: skip
         wanted = "; ".join(_wanted(rule) for rule in failed)
+        if found.failures:  # what was not seen could have satisfied the policy
+            return SignatureVerdict(
+                image, SignatureStatus.ERROR, f"{wanted}; {'; '.join(found.failures)}", digest,
+                signers,
+            )  # fmt: skip
+        if found.limits:
+            wanted = f"{wanted} ({'; '.join(found.limits)})"
         if found.problems:
             return SignatureVerdict(
                 image, SignatureStatus.INVALID,
@@ -133,8 +161,24 @@ class ImageVerifier:
                 self.cache_hits += 1
                 return cached[1]
             self.cache_misses += 1
-        found = self._lookup(ref, digest, keys)
+            running = self._inflight.get(key)
+            if running is None:
+                mine: Future[_Found] = Future()
+                self._inflight[key] = mine
+        if running is not None:  # the same lookup is under way in another thread: share it
+            return running.result()
+        try:
+            found = self._lookup(ref, digest, keys)
+        except BaseException as exc:
+            with self._lock:
+                del self._inflight[key]
+            mine.set_exception(exc)
+            raise
         with self._lock:
+            del self._inflight[key]
+            mine.set_result(found)
+            if found.failures:
+                return found  # a registry failure is not remembered
             if len(self._cache) > 10_000:  # bounded: drop expired entries, then the oldest
                 self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
                 while len(self._cache) > 10_000:
@@ -146,43 +190,52 @@ class ImageVerifier:
         signers: set[str] = set()
         formats: set[str] = set()
         problems: list[str] = []
+        failures: list[str] = []
+        limits: list[str] = []
         registry, repository = ref.registry, ref.repository
-        seen = 0
         hex_digest = digest.removeprefix("sha256:")
         # simple signing: the .sig tag
         try:
-            manifest = self.client.manifest(registry, repository, f"sha256-{hex_digest}.sig")
-            layers = SimpleSigningLayer.all_in(manifest.json())
-        except NotFound:
-            layers = []
-        except SignatureFormatError as exc:
-            problems.append(f"malformed .sig manifest: {exc}")
-            layers = []
-        for layer in layers[:MAX_SIGNATURES]:
-            seen += 1
             try:
-                payload = self.client.blob(registry, repository, layer.payload_digest)
-                signed = simple_signing_signer(payload, layer, digest, keys)
-            except (SignatureFormatError, NotFound) as exc:
-                problems.append(f"simple signing: {exc}")
-                continue
-            signers.update(k.name for k in signed)
-            formats.update(f"{k.name} (simple signing)" for k in signed)
-        # sigstore bundles: referrers API, else the referrers tag
-        descriptors = self.client.referrers(registry, repository, digest)
-        if descriptors is None:
-            try:
-                index = self.client.manifest(registry, repository, f"sha256-{hex_digest}").json()
-                listed = index.get("manifests")
-                descriptors = [d for d in listed if isinstance(d, dict)] if isinstance(
-                    listed, list) else []  # fmt: skip
+                manifest = self.client.manifest(registry, repository, f"sha256-{hex_digest}.sig")
+                layers = SimpleSigningLayer.all_in(manifest.json())
             except NotFound:
-                descriptors = []
+                layers = []
             except SignatureFormatError as exc:
-                problems.append(f"malformed referrers index: {exc}")
-                descriptors = []
-        candidates = bundle_candidates(descriptors)
-        for manifest_digest, listed in candidates[: max(0, MAX_SIGNATURES - seen)]:
+                problems.append(f"malformed .sig manifest: {exc}")
+                layers = []
+            if len(layers) > MAX_SIGNATURES:
+                limits.append(f"only the first {MAX_SIGNATURES} of {len(layers)} .sig layers read")
+            for layer in layers[:MAX_SIGNATURES]:
+                try:
+                    if not DIGEST.fullmatch(layer.payload_digest):
+                        raise SignatureFormatError(
+                            f"payload digest {layer.payload_digest[:80]!r} is not a sha256 digest"
+                        )
+                    payload = self.client.blob(registry, repository, layer.payload_digest)
+                    signed = simple_signing_signer(payload, layer, digest, keys)
+                except (SignatureFormatError, NotFound) as exc:
+                    problems.append(f"simple signing: {exc}")
+                    continue
+                signers.update(k.name for k in signed)
+                formats.update(f"{k.name} (simple signing)" for k in signed)
+        except TooSlow:
+            raise
+        except RegistryError as exc:
+            failures.append(f"the .sig signature could not be read: {exc}")
+        # sigstore bundles: referrers API, else the referrers tag
+        try:
+            candidates, truncated = self._candidates(registry, repository, digest, problems)
+        except TooSlow:
+            raise
+        except RegistryError as exc:
+            failures.append(f"the referrers API failed: {exc}")
+            candidates, truncated = [], False
+        if truncated:
+            limits.append(f"only the first {MAX_REFERRERS} referrers considered")
+        if len(candidates) > MAX_SIGNATURES:
+            limits.append(f"only {MAX_SIGNATURES} of {len(candidates)} referrers read")
+        for manifest_digest, listed in candidates[:MAX_SIGNATURES]:
             try:
                 by = self._bundle(
                     registry, repository, manifest_digest, digest, keys, listed=listed
@@ -190,11 +243,39 @@ class ImageVerifier:
             except (SignatureFormatError, NotFound) as exc:
                 problems.append(f"bundle: {exc}")
                 continue
+            except TooSlow:
+                raise
+            except RegistryError as exc:
+                failures.append(f"bundle {manifest_digest} could not be read: {exc}")
+                continue
             if by is None:
                 continue  # another kind of artifact (an SBOM, a Notation signature)
             signers.update(k.name for k in by)
             formats.update(f"{k.name} (bundle)" for k in by)
-        return _Found(frozenset(signers), frozenset(formats), tuple(problems))
+        return _Found(
+            frozenset(signers), frozenset(formats), tuple(problems), tuple(failures),
+            tuple(limits),
+        )  # fmt: skip
+
+    def _candidates(
+        self, registry: str, repository: str, digest: str, problems: list[str]
+    ) -> tuple[list[tuple[str, bool]], bool]:
+        """The referrers that may be bundles (``bundle_candidates``), from the referrers API or
+        else the referrers tag, at most ``MAX_REFERRERS``; and whether more were listed."""
+        listed = self.client.referrers(registry, repository, digest, keep=may_be_bundle)
+        if listed is not None:
+            return bundle_candidates(listed.descriptors), listed.truncated
+        descriptors: list[dict[str, Any]] = []
+        hex_digest = digest.removeprefix("sha256:")
+        try:
+            index = self.client.manifest(registry, repository, f"sha256-{hex_digest}").json()
+        except NotFound:
+            return [], False
+        except SignatureFormatError as exc:
+            problems.append(f"malformed referrers index: {exc}")
+            return [], False
+        truncated = keep_descriptors(index, may_be_bundle, descriptors)
+        return bundle_candidates(descriptors), truncated
 
     def _bundle(
         self, registry: str, repository: str, manifest_digest: str, digest: str,
@@ -216,13 +297,21 @@ class ImageVerifier:
         if not isinstance(media_type, str) or not media_type.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
             raise SignatureFormatError(f"artifact {manifest_digest} holds {media_type!r}")
         blob_digest = layer.get("digest")
-        if not isinstance(blob_digest, str):
-            raise SignatureFormatError(f"artifact {manifest_digest}'s layer has no digest")
+        if not isinstance(blob_digest, str) or not DIGEST.fullmatch(blob_digest):
+            raise SignatureFormatError(f"artifact {manifest_digest}'s layer has no sha256 digest")
         return bundle_signer(self.client.blob(registry, repository, blob_digest), digest, keys)
 
 
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
 BUNDLE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+
+
+def may_be_bundle(descriptor: Mapping[str, Any]) -> bool:
+    """Whether a referrer's descriptor may be a Sigstore bundle (see ``bundle_candidates``)."""
+    kind = descriptor.get("artifactType")
+    return kind in (None, "", EMPTY_CONFIG_TYPE) or (
+        isinstance(kind, str) and kind.startswith(BUNDLE_MEDIA_TYPE_PREFIX)
+    )
 
 
 def bundle_candidates(descriptors: Iterable[Mapping[str, Any]]) -> list[tuple[str, bool]]:
@@ -242,8 +331,12 @@ def bundle_candidates(descriptors: Iterable[Mapping[str, Any]]) -> list[tuple[st
     for descriptor in descriptors:
         manifest_digest = descriptor.get("digest")
         kind = descriptor.get("artifactType")
-        if not isinstance(manifest_digest, str) or manifest_digest in ranked:
-            continue
+        if (
+            not isinstance(manifest_digest, str)
+            or not DIGEST.fullmatch(manifest_digest)
+            or manifest_digest in ranked
+        ):
+            continue  # only a sha256 digest is fetched: `digest: "v1"` would name a tag
         if isinstance(kind, str) and kind.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
             listed = True
         elif kind in (None, "", EMPTY_CONFIG_TYPE):
