@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from kubeward.admission.review import MAX_BODY_BYTES, Reviewer, parse, response
-from kubeward.admission.server import CertificateReloader, create_app
+from kubeward.admission.server import CertificateReloader, create_app, operation_label
 from kubeward.engine import EngineSettings
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.model.enforcement import Action, AdmissionSettings
@@ -272,6 +272,13 @@ def test_a_secret_with_values_is_no_committed_manifest_at_admission() -> None:
         (review(None), "object is missing"),
         (review(None, object="x"), "not an object"),
         (review(pod(), operation=""), "operation"),
+        (b"{}", "kind is missing, expected 'AdmissionReview'"),
+        (b'{"kind": 7}', "kind is a JSON number, expected"),
+        (review(pod(), operation="create"),
+         "request.operation is 'create', expected one of CREATE, UPDATE, DELETE, CONNECT"),
+        (review(pod(), operation="PATCH"), "request.operation is 'PATCH', expected one of"),
+        (review(pod(), operation="X\x1b[31m" + "z" * 100),
+         "request.operation is 'X\\x1b[31m" + "z" * 58 + "…', expected"),
     ],
 )  # fmt: skip
 def test_broken_reviews_are_http_400(body: bytes, fragment: str) -> None:
@@ -301,6 +308,26 @@ def test_http_answers_health_and_metrics() -> None:
     assert 'kubeward_admission_findings_total{action="deny",rule="W001"} 1.0' in metrics
     assert "kubeward_admission_request_duration_seconds_bucket" in metrics
     assert client.get("/validate").status_code == 405
+
+
+def test_metric_labels_come_from_a_fixed_set() -> None:
+    """No client string becomes a label: one time series per operation the API server sends,
+    however many different operations clients make up."""
+    client = Client(create_app(reviewer()))
+    for number in range(20):
+        made_up = client.post("/validate", content=review(pod(), operation=f"OP{number}" * 1000))
+        assert made_up.status_code == 400
+    assert client.post("/validate", content=review(None, operation="DELETE")).status_code == 200
+    series = [
+        line for line in client.get("/metrics").text.splitlines()
+        if line.startswith("kubeward_admission_requests_total")
+    ]  # fmt: skip
+    assert series == [
+        'kubeward_admission_requests_total{decision="bad_request",operation=""} 20.0',
+        'kubeward_admission_requests_total{decision="allowed",operation="DELETE"} 1.0',
+    ]
+    assert operation_label("CONNECT") == "CONNECT"
+    assert operation_label("OP1") == "other"
 
 
 def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:

@@ -26,6 +26,7 @@ from kubeward.model.secrets import without_secret_values
 from kubeward.policies.cel_isolation import ahead as cel_policies_ahead
 from kubeward.policies.rego_policies import RegoCheck, judged_ahead
 from kubeward.rules import Rule, Scope
+from kubeward.terminal import printable
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -45,6 +46,8 @@ and, once over, cuts each to 256 and drops the rest (Kubernetes docs, "Dynamic A
 Control", Response: warnings; k8s.io/apiserver endpoints/filters/warning.go): within these
 bounds kubeward's warnings, with the one saying how many were left out, arrive whole."""
 JUDGED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+"""What an ``admission.k8s.io/v1`` request can say it does (the API server's Operation enum)."""
 
 
 class ReviewError(ValueError):
@@ -84,10 +87,10 @@ def parse(body: bytes) -> AdmissionRequest:
     if not isinstance(review, dict):
         raise ReviewError("the body is not a JSON object")
     if review.get("kind") != "AdmissionReview":
-        raise ReviewError(f"kind is {review.get('kind')!r}, expected 'AdmissionReview'")
+        raise ReviewError(f"kind is {_shown(review.get('kind'))}, expected 'AdmissionReview'")
     if review.get("apiVersion") != REVIEW_API_VERSION:
         raise ReviewError(
-            f"apiVersion is {review.get('apiVersion')!r}, expected {REVIEW_API_VERSION!r} "
+            f"apiVersion is {_shown(review.get('apiVersion'))}, expected {REVIEW_API_VERSION!r} "
             "(set admissionReviewVersions: [v1] in the webhook configuration)"
         )
     request = review.get("request")
@@ -99,6 +102,10 @@ def parse(body: bytes) -> AdmissionRequest:
     operation = request.get("operation")
     if not isinstance(operation, str) or not operation:
         raise ReviewError("request.operation is missing")
+    if operation not in OPERATIONS:
+        raise ReviewError(
+            f"request.operation is {_shown(operation)}, expected one of {', '.join(OPERATIONS)}"
+        )
     obj, old = request.get("object"), request.get("oldObject")
     if obj is not None and not isinstance(obj, dict):
         raise ReviewError("request.object is not an object")
@@ -128,6 +135,19 @@ def parse(body: bytes) -> AdmissionRequest:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _shown(value: object) -> str:
+    """A client's value in an error message: quoted, control characters escaped, cut to 64
+    characters (a body may hold megabytes where a short name is expected)."""
+    if value is None:
+        return "missing"
+    if not isinstance(value, str):
+        return f"a JSON {_JSON_TYPES.get(type(value), 'value')}"
+    return f"'{printable(value[:64])}{'…' if len(value) > 64 else ''}'"
+
+
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
 
 
 @dataclass

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from kubeward.admission.review import (
     MAX_BODY_BYTES,
+    OPERATIONS,
     AdmissionRequest,
     Reviewer,
     ReviewError,
@@ -42,8 +43,17 @@ log = logging.getLogger("kubeward.admission")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
+def operation_label(operation: str) -> str:
+    """A metric label from a fixed set: ``parse`` admits only the API server's operations, and
+    anything else is "other" so that no client string can add a time series."""
+    return operation if operation in OPERATIONS else "other"
+
+
 class Metrics:
-    """Prometheus metrics of one server (its own registry: tests run several servers)."""
+    """Prometheus metrics of one server (its own registry: tests run several servers).
+
+    Every label value comes from a fixed set (operations, decisions, the catalog's rule IDs and
+    actions), so the exposition stays a few kilobytes and is written on the event loop."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -68,7 +78,7 @@ class Metrics:
 
     def record(self, request: AdmissionRequest, verdict: Verdict) -> None:
         decision = "exempt" if verdict.exempt else ("allowed" if verdict.allowed else "denied")
-        self.requests.labels(request.operation, decision).inc()
+        self.requests.labels(operation_label(request.operation), decision).inc()
         for action, findings in (
             ("deny", verdict.denied), ("warn", verdict.warned), ("audit", verdict.audited)
         ):  # fmt: skip
@@ -134,7 +144,7 @@ def create_app(
                 answer = orjson.dumps(response(review, verdict))
             except Exception:  # a bug: the API server's failurePolicy decides, the server lives on
                 log.exception("cannot judge %s (uid %s)", review.describe(), review.uid)
-                metrics.requests.labels(review.operation, "error").inc()
+                metrics.requests.labels(operation_label(review.operation), "error").inc()
                 return PlainTextResponse("kubeward: internal error", status_code=500)
             metrics.record(review, verdict)
             metrics.latency.observe(time.perf_counter() - started)
@@ -156,9 +166,11 @@ def create_app(
             patch = await run_in_threadpool(signatures.pins, review)
         except Exception:
             log.exception("cannot pin images of %s (uid %s)", review.describe(), review.uid)
-            metrics.requests.labels(review.operation, "error").inc()
+            metrics.requests.labels(operation_label(review.operation), "error").inc()
             return PlainTextResponse("kubeward: internal error", status_code=500)
-        metrics.requests.labels(review.operation, "pinned" if patch else "unchanged").inc()
+        metrics.requests.labels(
+            operation_label(review.operation), "pinned" if patch else "unchanged"
+        ).inc()
         metrics.latency.observe(time.perf_counter() - started)
         if patch:
             log.info("pinned %d image(s) of %s", len(patch), review.describe())
