@@ -14,7 +14,14 @@ import httpx
 import orjson
 import pytest
 
-from kubeward.admission.review import MAX_BODY_BYTES, Reviewer, parse, response
+from kubeward.admission.review import (
+    MAX_BODY_BYTES,
+    MAX_CONTAINERS,
+    MAX_VOLUMES,
+    Reviewer,
+    parse,
+    response,
+)
 from kubeward.admission.server import CertificateReloader, create_app, operation_label
 from kubeward.engine import EngineSettings
 from kubeward.model import K8sObject, Severity, Violation
@@ -308,6 +315,58 @@ def test_http_answers_health_and_metrics() -> None:
     assert 'kubeward_admission_findings_total{action="deny",rule="W001"} 1.0' in metrics
     assert "kubeward_admission_request_duration_seconds_bucket" in metrics
     assert client.get("/validate").status_code == 405
+
+
+def crowded_pod(containers: int = 0, volumes: int = 0) -> dict[str, Any]:
+    crowded = pod()
+    spec = crowded["spec"]
+    spec["initContainers"] = [{**GOOD_CONTAINER, "name": f"i{n}"} for n in range(containers // 2)]
+    spec["containers"] += [
+        {**GOOD_CONTAINER, "name": f"c{n}"} for n in range(containers - containers // 2 - 1)
+    ]
+    spec["volumes"] = [{"name": f"v{n}", "emptyDir": {}} for n in range(volumes)]
+    return crowded
+
+
+def test_a_pod_spec_over_the_bounds_is_not_judged_and_counts_as_an_error() -> None:
+    """More than 1,000 containers (all lists together) or volumes: refused under onError: deny
+    without judging (55,000 containers took seconds on the event loop), admitted with the
+    reason under onError: allow; an exempt namespace is admitted as ever."""
+    client = Client(create_app(reviewer()))
+    at_bound = client.post("/validate", content=review(crowded_pod(MAX_CONTAINERS, MAX_VOLUMES)))
+    assert at_bound.json()["response"]["allowed"] is True, at_bound.text
+    over = client.post("/validate", content=review(crowded_pod(MAX_CONTAINERS + 1)))
+    refused = over.json()["response"]
+    assert refused["allowed"] is False
+    reason = (
+        "1,001 containers in the pod spec (init, regular and ephemeral together), over "
+        "kubeward's bound of 1,000: not judged"
+    )
+    assert refused["status"]["message"] == (
+        f"kubeward denied Pod shop/web: {reason} (refused: admission.onError is deny)"
+    )
+    assert refused["warnings"] == [f"kubeward: {reason}"]
+    assert refused["auditAnnotations"]["errors"] == reason
+    volumes = client.post("/validate", content=review(crowded_pod(volumes=MAX_VOLUMES + 1)))
+    assert volumes.json()["response"]["status"]["message"].startswith(
+        "kubeward denied Pod shop/web: 1,001 volumes in the pod spec, over kubeward's bound"
+    )
+    old = client.post(
+        "/validate",
+        content=review(pod(), "UPDATE", oldObject=crowded_pod(volumes=MAX_VOLUMES + 1)),
+    )
+    assert "the old object: 1,001 volumes" in old.json()["response"]["status"]["message"]
+    allowing = Client(create_app(reviewer(deny_on_error=False)))
+    admitted = allowing.post("/validate", content=review(crowded_pod(MAX_CONTAINERS + 1)))
+    assert admitted.json()["response"]["allowed"] is True
+    assert admitted.json()["response"]["warnings"] == [f"kubeward: {reason}"]
+    exempt = client.post(
+        "/validate", content=review(crowded_pod(MAX_CONTAINERS + 1), namespace="kube-system")
+    )
+    assert exempt.json()["response"]["allowed"] is True
+    assert "errors" not in exempt.json()["response"]["auditAnnotations"]
+    deleted = client.post("/validate", content=review(None, "DELETE"))
+    assert deleted.json()["response"]["allowed"] is True
 
 
 def test_metric_labels_come_from_a_fixed_set() -> None:

@@ -22,6 +22,7 @@ from kubeward.cluster.live import LIVE_ORIGIN
 from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.model.objects import CONTAINER_LISTS, pod_spec_path
 from kubeward.model.secrets import without_secret_values
 from kubeward.policies.cel_isolation import ahead as cel_policies_ahead
 from kubeward.policies.rego_policies import RegoCheck, judged_ahead
@@ -48,6 +49,14 @@ bounds kubeward's warnings, with the one saying how many were left out, arrive w
 JUDGED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 """What an ``admission.k8s.io/v1`` request can say it does (the API server's Operation enum)."""
+MAX_CONTAINERS = 1000
+MAX_VOLUMES = 1000
+"""Per pod spec: containers (init, regular and ephemeral together) and volumes. Kubernetes sets
+no limit; a real pod has a handful and the API server's 3 MiB request bound allows tens of
+thousands, each judged by every container rule: 55,000 minimal containers took 6 s on the
+event loop, over the webhook's timeout, and /healthz waited. At 1,000 a review is judged in
+about 0.1 s; a pod over the bound is not judged and counts as a rule that could not judge
+(``admission.onError``)."""
 
 
 class ReviewError(ValueError):
@@ -131,6 +140,36 @@ def parse(body: bytes) -> AdmissionRequest:
         dry_run=request.get("dryRun") is True,
         document=request,
     )
+
+
+def over_bounds(request: AdmissionRequest) -> str | None:
+    """Why the request's object (or old object) is too large to judge, or None: more than
+    ``MAX_CONTAINERS`` containers or ``MAX_VOLUMES`` volumes in its pod spec."""
+    for which, obj in (("", request.object), ("the old object: ", request.old_object)):
+        if obj is None:
+            continue
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        path = pod_spec_path(_text(api_version), _text(kind), obj)
+        spec: Any = obj
+        for key in path or ():
+            spec = spec.get(key) if isinstance(spec, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        containers = sum(
+            len(items) for name in CONTAINER_LISTS if isinstance(items := spec.get(name), list)
+        )
+        if containers > MAX_CONTAINERS:
+            return (
+                f"{which}{containers:,} containers in the pod spec (init, regular and ephemeral "
+                f"together), over kubeward's bound of {MAX_CONTAINERS:,}: not judged"
+            )
+        volumes = spec.get("volumes")
+        if isinstance(volumes, list) and len(volumes) > MAX_VOLUMES:
+            return (
+                f"{which}{len(volumes):,} volumes in the pod spec, over kubeward's bound of "
+                f"{MAX_VOLUMES:,}: not judged"
+            )
+    return None
 
 
 def _text(value: object) -> str:

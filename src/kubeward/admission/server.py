@@ -28,16 +28,19 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from kubeward.admission.review import (
+    JUDGED_OPERATIONS,
     MAX_BODY_BYTES,
     OPERATIONS,
     AdmissionRequest,
     Reviewer,
     ReviewError,
     Verdict,
+    over_bounds,
     parse,
     response,
 )
 from kubeward.admission.signatures import SignatureReviewer, patch_response
+from kubeward.model.enforcement import Action
 
 log = logging.getLogger("kubeward.admission")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -84,6 +87,25 @@ class Metrics:
         ):  # fmt: skip
             for finding in findings:
                 self.findings.labels(finding.rule_id, action).inc()
+
+
+def unjudged(judge: Reviewer, request: AdmissionRequest, reason: str) -> Verdict:
+    """The verdict on a request too large to judge (``over_bounds``): what a rule that could
+    not judge gets — an error in the warnings and audit annotations, and a refusal when
+    ``admission.onError`` is deny and a deny rule would have judged. Exempt requests and
+    operations that are never judged are admitted as ``Reviewer.decide`` admits them."""
+    verdict = Verdict(skipped_rules=judge.skipped_rules)
+    if request.operation not in JUDGED_OPERATIONS or request.object is None:
+        return verdict
+    verdict.exempt = judge.settings.exemption(request.namespace, request.user, request.groups)
+    if verdict.exempt is not None:
+        return verdict
+    verdict.errors = [reason]
+    verdict.refused_on_error = judge.settings.deny_on_error and any(
+        judge.settings.action_for(rule.id) is Action.DENY for rule in judge.rules
+    )
+    verdict.allowed = not verdict.refused_on_error
+    return verdict
 
 
 class BodyTooLarge(Exception):
@@ -137,7 +159,11 @@ def create_app(
             if isinstance(review, Response):
                 return review
             try:
-                if threaded:
+                too_large = over_bounds(review)
+                if too_large is not None:
+                    verdict = unjudged(judge, review, too_large)
+                    log.warning("%s: %s", review.describe(), too_large)
+                elif threaded:
                     verdict = await run_in_threadpool(judge.decide, review)
                 else:
                     verdict = judge.decide(review)
@@ -149,7 +175,7 @@ def create_app(
             metrics.record(review, verdict)
             metrics.latency.observe(time.perf_counter() - started)
             if not verdict.allowed:
-                rules = ",".join(sorted({f.rule_id for f in verdict.denied}))
+                rules = ",".join(sorted({f.rule_id for f in verdict.denied})) or "onError"
                 dry = " (dry run)" if review.dry_run else ""
                 log.info("denied %s by %s for %s%s", review.describe(), rules, review.user, dry)
             return Response(answer, media_type="application/json")
@@ -162,6 +188,11 @@ def create_app(
         if isinstance(review, Response):
             return review
         started = time.perf_counter()
+        too_large = over_bounds(review)
+        if too_large is not None:  # nothing pinned: /verify-images judges it (onError)
+            log.warning("%s: %s", review.describe(), too_large)
+            metrics.requests.labels(operation_label(review.operation), "unchanged").inc()
+            return Response(orjson.dumps(patch_response(review, [])), media_type="application/json")
         try:
             patch = await run_in_threadpool(signatures.pins, review)
         except Exception:
