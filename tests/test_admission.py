@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -367,6 +368,26 @@ def test_a_pod_spec_over_the_bounds_is_not_judged_and_counts_as_an_error() -> No
     assert "errors" not in exempt.json()["response"]["auditAnnotations"]
     deleted = client.post("/validate", content=review(None, "DELETE"))
     assert deleted.json()["response"]["allowed"] is True
+
+
+def test_log_lines_show_a_clients_control_characters_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Names, namespace, kind and user are the client's: a newline or an ESC in them must not
+    start a forged log line or recolour a terminal."""
+    forged = "web\n2026-01-01 00:00:00,000 kubeward.admission admitted everything \x1b[8m"
+    bad = pod(name=forged, securityContext={"privileged": True})
+    body = review(bad, namespace="shop\x1b]52;c;", userInfo={"username": "eve\r\nroot"})
+    with caplog.at_level(logging.INFO, logger="kubeward.admission"):
+        reply = Client(create_app(reviewer())).post("/validate", content=body)
+    assert reply.json()["response"]["allowed"] is False
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("denied")]
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert line.startswith(
+        "denied Pod shop\\x1b]52;c;/web\\n2026-01-01 00:00:00,000 kubeward.admission admitted "
+        "everything \\x1b[8m by "
+    )
+    assert line.endswith(" for eve\\r\\nroot")
 
 
 def test_metric_labels_come_from_a_fixed_set() -> None:

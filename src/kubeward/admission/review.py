@@ -80,9 +80,11 @@ class AdmissionRequest:
     """The ``request`` as sent (users' policies read operation, userInfo, oldObject...)."""
 
     def describe(self) -> str:
+        """``Pod shop/web (ephemeralcontainers)``, for logs and messages: the client's strings
+        with every control character shown as its escape, so none can forge a log line."""
         where = f"{self.namespace}/" if self.namespace else ""
         sub = f" ({self.sub_resource})" if self.sub_resource else ""
-        return f"{self.kind} {where}{self.name or '(generated name)'}{sub}"
+        return printable(f"{self.kind} {where}{self.name or '(generated name)'}{sub}")
 
 
 def parse(body: bytes) -> AdmissionRequest:

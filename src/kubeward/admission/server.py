@@ -41,6 +41,7 @@ from kubeward.admission.review import (
 )
 from kubeward.admission.signatures import SignatureReviewer, patch_response
 from kubeward.model.enforcement import Action
+from kubeward.terminal import printable
 
 log = logging.getLogger("kubeward.admission")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -169,7 +170,8 @@ def create_app(
                     verdict = judge.decide(review)
                 answer = orjson.dumps(response(review, verdict))
             except Exception:  # a bug: the API server's failurePolicy decides, the server lives on
-                log.exception("cannot judge %s (uid %s)", review.describe(), review.uid)
+                uid = printable(review.uid)
+                log.exception("cannot judge %s (uid %s)", review.describe(), uid)
                 metrics.requests.labels(operation_label(review.operation), "error").inc()
                 return PlainTextResponse("kubeward: internal error", status_code=500)
             metrics.record(review, verdict)
@@ -177,7 +179,8 @@ def create_app(
             if not verdict.allowed:
                 rules = ",".join(sorted({f.rule_id for f in verdict.denied})) or "onError"
                 dry = " (dry run)" if review.dry_run else ""
-                log.info("denied %s by %s for %s%s", review.describe(), rules, review.user, dry)
+                user = printable(review.user)
+                log.info("denied %s by %s for %s%s", review.describe(), rules, user, dry)
             return Response(answer, media_type="application/json")
 
         return endpoint
@@ -196,7 +199,8 @@ def create_app(
         try:
             patch = await run_in_threadpool(signatures.pins, review)
         except Exception:
-            log.exception("cannot pin images of %s (uid %s)", review.describe(), review.uid)
+            uid = printable(review.uid)
+            log.exception("cannot pin images of %s (uid %s)", review.describe(), uid)
             metrics.requests.labels(operation_label(review.operation), "error").inc()
             return PlainTextResponse("kubeward: internal error", status_code=500)
         metrics.requests.labels(
