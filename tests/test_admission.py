@@ -87,18 +87,25 @@ class Client:
     def __init__(self, app: Any) -> None:
         self.transport = httpx.ASGITransport(app=app)
 
-    def request(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+    def request(
+        self, method: str, path: str, content: bytes | None = None, media_type: str | None = None
+    ) -> httpx.Response:
+        headers = {"Content-Type": media_type} if media_type else {}
+
         async def send() -> httpx.Response:
             async with httpx.AsyncClient(transport=self.transport, base_url="http://t") as api:
-                return await api.request(method, path, content=content)
+                return await api.request(method, path, content=content, headers=headers)
 
         return asyncio.run(send())
 
     def get(self, path: str) -> httpx.Response:
         return self.request("GET", path)
 
-    def post(self, path: str, content: bytes) -> httpx.Response:
-        return self.request("POST", path, content)
+    def post(
+        self, path: str, content: bytes, media_type: str | None = "application/json"
+    ) -> httpx.Response:
+        """As the API server sends a review (``Content-Type: application/json``)."""
+        return self.request("POST", path, content, media_type)
 
 
 def reviewer(**settings: Any) -> Reviewer:
@@ -294,6 +301,16 @@ def test_broken_reviews_are_http_400(body: bytes, fragment: str) -> None:
     reply = client.post("/validate", content=body)
     assert reply.status_code == 400, reply.text
     assert fragment in reply.json()["error"]
+
+
+@pytest.mark.parametrize("media_type", [None, "text/plain", "application/yaml"])
+def test_a_body_that_is_not_json_by_its_content_type_is_http_415(media_type: str | None) -> None:
+    client = Client(create_app(reviewer()))
+    reply = client.post("/validate", content=review(pod()), media_type=media_type)
+    assert reply.status_code == 415
+    assert reply.json() == {"error": "Content-Type must be application/json"}
+    charset = client.post("/validate", review(pod()), media_type="Application/JSON; charset=utf-8")
+    assert charset.status_code == 200
 
 
 def test_oversized_body_is_refused_without_reading_it_all() -> None:
@@ -534,3 +551,42 @@ def test_warnings_audit_annotations_and_the_deny_message_are_bounded(action: Act
     # the first message is cut rather than dropped, the others are counted
     assert text.startswith("W998 chatty-rule: a long message: xxx")
     assert text.endswith("…; ... and 20000 more (kubeward scan shows all)")
+
+
+def test_request_bodies_being_received_share_a_bounded_budget() -> None:
+    """Slow clients cannot make the server hold more than the budget: a body that would go
+    over it is refused (503) while the others are read, and the budget is freed after."""
+    from starlette.requests import Request
+
+    from kubeward.admission.server import BodyBudget, Busy
+
+    budget = BodyBudget(limit=3000)
+
+    def request(chunks: list[bytes], gate: asyncio.Event) -> Request:
+        async def receive() -> dict[str, Any]:
+            if len(chunks) == 1:
+                await gate.wait()  # the last chunk is late
+            return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+
+        return Request({"type": "http", "method": "POST", "headers": []}, receive)
+
+    async def scenario() -> tuple[bytes, BaseException | bytes]:
+        gate = asyncio.Event()
+        slow = asyncio.create_task(budget.read(request([b"a" * 2000, b"b"], gate)))
+        await asyncio.sleep(0)  # the slow one holds 2000 bytes and waits
+        assert budget.used == 2000
+        try:
+            unblocked = asyncio.Event()
+            unblocked.set()
+            second: BaseException | bytes = await budget.read(
+                request([b"c" * 900, b"d" * 200], unblocked)
+            )
+        except Busy as exc:
+            second = exc
+        gate.set()
+        return await slow, second
+
+    first, second = asyncio.run(scenario())
+    assert first == b"a" * 2000 + b"b"
+    assert isinstance(second, Busy)
+    assert budget.used == 0
