@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +15,15 @@ import httpx
 import orjson
 import pytest
 
-from kubeward.admission.review import MAX_BODY_BYTES, Reviewer, parse, response
-from kubeward.admission.server import CertificateReloader, create_app
+from kubeward.admission.review import (
+    MAX_BODY_BYTES,
+    MAX_CONTAINERS,
+    MAX_VOLUMES,
+    Reviewer,
+    parse,
+    response,
+)
+from kubeward.admission.server import CertificateReloader, create_app, operation_label
 from kubeward.engine import EngineSettings
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.model.enforcement import Action, AdmissionSettings
@@ -79,18 +87,25 @@ class Client:
     def __init__(self, app: Any) -> None:
         self.transport = httpx.ASGITransport(app=app)
 
-    def request(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+    def request(
+        self, method: str, path: str, content: bytes | None = None, media_type: str | None = None
+    ) -> httpx.Response:
+        headers = {"Content-Type": media_type} if media_type else {}
+
         async def send() -> httpx.Response:
             async with httpx.AsyncClient(transport=self.transport, base_url="http://t") as api:
-                return await api.request(method, path, content=content)
+                return await api.request(method, path, content=content, headers=headers)
 
         return asyncio.run(send())
 
     def get(self, path: str) -> httpx.Response:
         return self.request("GET", path)
 
-    def post(self, path: str, content: bytes) -> httpx.Response:
-        return self.request("POST", path, content)
+    def post(
+        self, path: str, content: bytes, media_type: str | None = "application/json"
+    ) -> httpx.Response:
+        """As the API server sends a review (``Content-Type: application/json``)."""
+        return self.request("POST", path, content, media_type)
 
 
 def reviewer(**settings: Any) -> Reviewer:
@@ -299,6 +314,13 @@ def test_a_secret_with_values_is_no_committed_manifest_at_admission() -> None:
         (review(None), "object is missing"),
         (review(None, object="x"), "not an object"),
         (review(pod(), operation=""), "operation"),
+        (b"{}", "kind is missing, expected 'AdmissionReview'"),
+        (b'{"kind": 7}', "kind is a JSON number, expected"),
+        (review(pod(), operation="create"),
+         "request.operation is 'create', expected one of CREATE, UPDATE, DELETE, CONNECT"),
+        (review(pod(), operation="PATCH"), "request.operation is 'PATCH', expected one of"),
+        (review(pod(), operation="X\x1b[31m" + "z" * 100),
+         "request.operation is 'X\\x1b[31m" + "z" * 58 + "…', expected"),
     ],
 )  # fmt: skip
 def test_broken_reviews_are_http_400(body: bytes, fragment: str) -> None:
@@ -306,6 +328,16 @@ def test_broken_reviews_are_http_400(body: bytes, fragment: str) -> None:
     reply = client.post("/validate", content=body)
     assert reply.status_code == 400, reply.text
     assert fragment in reply.json()["error"]
+
+
+@pytest.mark.parametrize("media_type", [None, "text/plain", "application/yaml"])
+def test_a_body_that_is_not_json_by_its_content_type_is_http_415(media_type: str | None) -> None:
+    client = Client(create_app(reviewer()))
+    reply = client.post("/validate", content=review(pod()), media_type=media_type)
+    assert reply.status_code == 415
+    assert reply.json() == {"error": "Content-Type must be application/json"}
+    charset = client.post("/validate", review(pod()), media_type="Application/JSON; charset=utf-8")
+    assert charset.status_code == 200
 
 
 def test_oversized_body_is_refused_without_reading_it_all() -> None:
@@ -328,6 +360,98 @@ def test_http_answers_health_and_metrics() -> None:
     assert 'kubeward_admission_findings_total{action="deny",rule="W001"} 1.0' in metrics
     assert "kubeward_admission_request_duration_seconds_bucket" in metrics
     assert client.get("/validate").status_code == 405
+
+
+def crowded_pod(containers: int = 0, volumes: int = 0) -> dict[str, Any]:
+    crowded = pod()
+    spec = crowded["spec"]
+    spec["initContainers"] = [{**GOOD_CONTAINER, "name": f"i{n}"} for n in range(containers // 2)]
+    spec["containers"] += [
+        {**GOOD_CONTAINER, "name": f"c{n}"} for n in range(containers - containers // 2 - 1)
+    ]
+    spec["volumes"] = [{"name": f"v{n}", "emptyDir": {}} for n in range(volumes)]
+    return crowded
+
+
+def test_a_pod_spec_over_the_bounds_is_not_judged_and_counts_as_an_error() -> None:
+    """More than 1,000 containers (all lists together) or volumes: refused under onError: deny
+    without judging (55,000 containers took seconds on the event loop), admitted with the
+    reason under onError: allow; an exempt namespace is admitted as ever."""
+    client = Client(create_app(reviewer()))
+    at_bound = client.post("/validate", content=review(crowded_pod(MAX_CONTAINERS, MAX_VOLUMES)))
+    assert at_bound.json()["response"]["allowed"] is True, at_bound.text
+    over = client.post("/validate", content=review(crowded_pod(MAX_CONTAINERS + 1)))
+    refused = over.json()["response"]
+    assert refused["allowed"] is False
+    reason = (
+        "1,001 containers in the pod spec (init, regular and ephemeral together), over "
+        "kubeward's bound of 1,000: not judged"
+    )
+    assert refused["status"]["message"] == (
+        f"kubeward denied Pod shop/web: {reason} (refused: admission.onError is deny)"
+    )
+    assert refused["warnings"] == [f"kubeward: {reason}"]
+    assert refused["auditAnnotations"]["errors"] == reason
+    volumes = client.post("/validate", content=review(crowded_pod(volumes=MAX_VOLUMES + 1)))
+    assert volumes.json()["response"]["status"]["message"].startswith(
+        "kubeward denied Pod shop/web: 1,001 volumes in the pod spec, over kubeward's bound"
+    )
+    old = client.post(
+        "/validate",
+        content=review(pod(), "UPDATE", oldObject=crowded_pod(volumes=MAX_VOLUMES + 1)),
+    )
+    assert "the old object: 1,001 volumes" in old.json()["response"]["status"]["message"]
+    allowing = Client(create_app(reviewer(deny_on_error=False)))
+    admitted = allowing.post("/validate", content=review(crowded_pod(MAX_CONTAINERS + 1)))
+    assert admitted.json()["response"]["allowed"] is True
+    assert admitted.json()["response"]["warnings"] == [f"kubeward: {reason}"]
+    exempt = client.post(
+        "/validate", content=review(crowded_pod(MAX_CONTAINERS + 1), namespace="kube-system")
+    )
+    assert exempt.json()["response"]["allowed"] is True
+    assert "errors" not in exempt.json()["response"]["auditAnnotations"]
+    deleted = client.post("/validate", content=review(None, "DELETE"))
+    assert deleted.json()["response"]["allowed"] is True
+
+
+def test_log_lines_show_a_clients_control_characters_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Names, namespace, kind and user are the client's: a newline or an ESC in them must not
+    start a forged log line or recolour a terminal."""
+    forged = "web\n2026-01-01 00:00:00,000 kubeward.admission admitted everything \x1b[8m"
+    bad = pod(name=forged, securityContext={"privileged": True})
+    body = review(bad, namespace="shop\x1b]52;c;", userInfo={"username": "eve\r\nroot"})
+    with caplog.at_level(logging.INFO, logger="kubeward.admission"):
+        reply = Client(create_app(reviewer())).post("/validate", content=body)
+    assert reply.json()["response"]["allowed"] is False
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("denied")]
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert line.startswith(
+        "denied Pod shop\\x1b]52;c;/web\\n2026-01-01 00:00:00,000 kubeward.admission admitted "
+        "everything \\x1b[8m by "
+    )
+    assert line.endswith(" for eve\\r\\nroot")
+
+
+def test_metric_labels_come_from_a_fixed_set() -> None:
+    """No client string becomes a label: one time series per operation the API server sends,
+    however many different operations clients make up."""
+    client = Client(create_app(reviewer()))
+    for number in range(20):
+        made_up = client.post("/validate", content=review(pod(), operation=f"OP{number}" * 1000))
+        assert made_up.status_code == 400
+    assert client.post("/validate", content=review(None, operation="DELETE")).status_code == 200
+    series = [
+        line for line in client.get("/metrics").text.splitlines()
+        if line.startswith("kubeward_admission_requests_total")
+    ]  # fmt: skip
+    assert series == [
+        'kubeward_admission_requests_total{decision="bad_request",operation=""} 20.0',
+        'kubeward_admission_requests_total{decision="allowed",operation="DELETE"} 1.0',
+    ]
+    assert operation_label("CONNECT") == "CONNECT"
+    assert operation_label("OP1") == "other"
 
 
 def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
@@ -454,3 +578,42 @@ def test_warnings_audit_annotations_and_the_deny_message_are_bounded(action: Act
     # the first message is cut rather than dropped, the others are counted
     assert text.startswith("W998 chatty-rule: a long message: xxx")
     assert text.endswith("…; ... and 20000 more (kubeward scan shows all)")
+
+
+def test_request_bodies_being_received_share_a_bounded_budget() -> None:
+    """Slow clients cannot make the server hold more than the budget: a body that would go
+    over it is refused (503) while the others are read, and the budget is freed after."""
+    from starlette.requests import Request
+
+    from kubeward.admission.server import BodyBudget, Busy
+
+    budget = BodyBudget(limit=3000)
+
+    def request(chunks: list[bytes], gate: asyncio.Event) -> Request:
+        async def receive() -> dict[str, Any]:
+            if len(chunks) == 1:
+                await gate.wait()  # the last chunk is late
+            return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+
+        return Request({"type": "http", "method": "POST", "headers": []}, receive)
+
+    async def scenario() -> tuple[bytes, BaseException | bytes]:
+        gate = asyncio.Event()
+        slow = asyncio.create_task(budget.read(request([b"a" * 2000, b"b"], gate)))
+        await asyncio.sleep(0)  # the slow one holds 2000 bytes and waits
+        assert budget.used == 2000
+        try:
+            unblocked = asyncio.Event()
+            unblocked.set()
+            second: BaseException | bytes = await budget.read(
+                request([b"c" * 900, b"d" * 200], unblocked)
+            )
+        except Busy as exc:
+            second = exc
+        gate.set()
+        return await slow, second
+
+    first, second = asyncio.run(scenario())
+    assert first == b"a" * 2000 + b"b"
+    assert isinstance(second, Busy)
+    assert budget.used == 0

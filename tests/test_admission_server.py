@@ -144,7 +144,10 @@ def test_select_and_ignore_apply_to_users_policies(
                   "spec": {"replicas": 1, "template": {"spec": {"containers": []}}}}  # fmt: skip
     try:
         reply = httpx.post(
-            f"https://127.0.0.1:{port}/validate", content=review(deployment), verify=trust
+            f"https://127.0.0.1:{port}/validate",
+            content=review(deployment),
+            headers={"Content-Type": "application/json"},
+            verify=trust,
         )
     finally:
         server.terminate()
@@ -154,3 +157,130 @@ def test_select_and_ignore_apply_to_users_policies(
     assert answer["status"]["message"] == (
         "kubeward denied Deployment shop/web: ACME002 enough-replicas: fewer than two replicas"
     )
+
+
+SERVE = """\
+import sys
+from pathlib import Path
+
+from kubeward.admission.review import Reviewer
+from kubeward.admission.server import serve
+from kubeward.engine import EngineSettings
+from kubeward.model.enforcement import AdmissionSettings
+from kubeward.rules import ALL_RULES
+
+cert, key, port = sys.argv[1:4]
+serve(
+    Reviewer(ALL_RULES, EngineSettings(), AdmissionSettings()), host="127.0.0.1", port=int(port),
+    cert=Path(cert), key=Path(key), read_timeout=1.0, max_connections=6,
+)
+"""
+
+
+def start_bounded(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, ssl.SSLContext]:
+    """``serve`` itself, with a read timeout of 1 s and at most 6 connections."""
+    cert, key = _self_signed(tmp_path, "127.0.0.1")
+    port = free_port()
+    with (tmp_path / "server.log").open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(cert), str(key), str(port)],
+            stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+    trust = ssl.create_default_context(cafile=str(cert))
+    trust.check_hostname = False
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trust).text == "ok":
+                return server, port, trust
+        except httpx.TransportError:
+            time.sleep(0.05)
+    server.kill()
+    server.wait()
+    raise AssertionError((tmp_path / "server.log").read_text())
+
+
+def opened(port: int, trust: ssl.SSLContext, data: bytes) -> ssl.SSLSocket:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    tls = trust.wrap_socket(raw, server_hostname="127.0.0.1")
+    if data:
+        tls.sendall(data)
+    return tls
+
+
+def until_closed(tls: ssl.SSLSocket) -> bytes:
+    """Everything the server sends until it closes the connection (10 s at most)."""
+    reply = b""
+    with tls:
+        while chunk := tls.recv(65536):
+            reply += chunk
+    return reply
+
+
+def validate(port: int, trust: ssl.SSLContext, body: bytes) -> httpx.Response:
+    return httpx.post(
+        f"https://127.0.0.1:{port}/validate", content=body, verify=trust,
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+
+
+def clean(log: str) -> bool:
+    return "Traceback" not in log and "ERROR" not in log and "Exception" not in log
+
+
+def test_stalled_requests_are_answered_408_and_closed(tmp_path: Path) -> None:
+    """Partial headers, a partial body, a connection that sends nothing: each is closed once
+    the read timeout passes (uvicorn alone kept them, and their memory, for ever)."""
+    server, port, trust = start_bounded(tmp_path)
+    try:
+        started = time.monotonic()
+        headers = opened(port, trust, b"POST /validate HTTP/1.1\r\nHost: x\r\n")
+        body = opened(
+            port, trust,
+            b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000\r\n\r\n" + b"{" * 5000,
+        )  # fmt: skip
+        silent = opened(port, trust, b"")
+        for stalled in (headers, body):
+            reply = until_closed(stalled)
+            assert reply.startswith(b"HTTP/1.1 408 "), reply
+            assert reply.endswith(b'{"error":"the request was not received within 1 s"}')
+        assert until_closed(silent) == b""
+        assert time.monotonic() - started < 5
+        assert validate(port, trust, review(pod())).json()["response"]["allowed"] is True
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert clean((tmp_path / "server.log").read_text())
+
+
+def test_connections_over_the_bound_are_answered_503(tmp_path: Path) -> None:
+    server, port, trust = start_bounded(tmp_path)
+    try:
+        stalled = [opened(port, trust, b"POST /validate HTTP/1.1\r\n") for _ in range(5)]
+        busy = validate(port, trust, review(pod()))
+        assert busy.status_code == 503
+        for connection in stalled:  # the read timeout frees them
+            assert until_closed(connection).startswith(b"HTTP/1.1 408 ")
+        assert validate(port, trust, review(pod())).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_sigterm_with_a_stalled_body_exits_quickly_and_cleanly(tmp_path: Path) -> None:
+    """The request in flight never completes: the read timeout ends it (408), then the server
+    exits; no 20 s wait, no cancelled task, no traceback in the log."""
+    server, port, trust = start_bounded(tmp_path)
+    stalled = opened(
+        port, trust,
+        b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000\r\n\r\n{",
+    )  # fmt: skip
+    time.sleep(0.2)  # the application is reading the body
+    started = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    assert until_closed(stalled).startswith(b"HTTP/1.1 408 ")
+    assert server.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert time.monotonic() - started < 5
+    assert clean((tmp_path / "server.log").read_text()), (tmp_path / "server.log").read_text()

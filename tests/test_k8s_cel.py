@@ -274,6 +274,7 @@ def test_functions_that_leak_in_the_engine_are_named_and_the_webhook_serves_them
             manifest = pod()
             manifest["spec"]["containers"][0]["resources"] = {"limits": {"memory": memory}}
             answer = httpx.post(f"https://127.0.0.1:{port}/validate", verify=trust,
+                                headers={"Content-Type": "application/json"},
                                 content=review(manifest)).json()["response"]  # fmt: skip
             assert ("ACME040" in json.dumps(answer)) is not allowed, answer  # no error either
             assert ("too much memory" in json.dumps(answer)) is not allowed, answer

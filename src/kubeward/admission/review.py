@@ -11,6 +11,7 @@ anything looks at the object or the old object, so none can reach a message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -22,10 +23,14 @@ from kubeward.cluster.live import LIVE_ORIGIN
 from kubeward.engine import EngineSettings, evaluate
 from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import Action, AdmissionSettings
+from kubeward.model.objects import CONTAINER_LISTS, pod_spec_path
 from kubeward.model.secrets import without_secret_values
 from kubeward.policies.cel_isolation import ahead as cel_policies_ahead
 from kubeward.policies.rego_policies import RegoCheck, judged_ahead
 from kubeward.rules import Rule, Scope
+from kubeward.terminal import printable
+
+log = logging.getLogger("kubeward.admission")
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -45,6 +50,16 @@ and, once over, cuts each to 256 and drops the rest (Kubernetes docs, "Dynamic A
 Control", Response: warnings; k8s.io/apiserver endpoints/filters/warning.go): within these
 bounds kubeward's warnings, with the one saying how many were left out, arrive whole."""
 JUDGED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+"""What an ``admission.k8s.io/v1`` request can say it does (the API server's Operation enum)."""
+MAX_CONTAINERS = 1000
+MAX_VOLUMES = 1000
+"""Per pod spec: containers (init, regular and ephemeral together) and volumes. Kubernetes sets
+no limit; a real pod has a handful and the API server's 3 MiB request bound allows tens of
+thousands, each judged by every container rule: 55,000 minimal containers took 6 s on the
+event loop, over the webhook's timeout, and /healthz waited. At 1,000 a review is judged in
+about 0.1 s; a pod over the bound is not judged and counts as a rule that could not judge
+(``admission.onError``)."""
 
 
 class ReviewError(ValueError):
@@ -68,9 +83,11 @@ class AdmissionRequest:
     """The ``request`` as sent (users' policies read operation, userInfo, oldObject...)."""
 
     def describe(self) -> str:
+        """``Pod shop/web (ephemeralcontainers)``, for logs and messages: the client's strings
+        with every control character shown as its escape, so none can forge a log line."""
         where = f"{self.namespace}/" if self.namespace else ""
         sub = f" ({self.sub_resource})" if self.sub_resource else ""
-        return f"{self.kind} {where}{self.name or '(generated name)'}{sub}"
+        return printable(f"{self.kind} {where}{self.name or '(generated name)'}{sub}")
 
 
 def parse(body: bytes) -> AdmissionRequest:
@@ -84,10 +101,10 @@ def parse(body: bytes) -> AdmissionRequest:
     if not isinstance(review, dict):
         raise ReviewError("the body is not a JSON object")
     if review.get("kind") != "AdmissionReview":
-        raise ReviewError(f"kind is {review.get('kind')!r}, expected 'AdmissionReview'")
+        raise ReviewError(f"kind is {_shown(review.get('kind'))}, expected 'AdmissionReview'")
     if review.get("apiVersion") != REVIEW_API_VERSION:
         raise ReviewError(
-            f"apiVersion is {review.get('apiVersion')!r}, expected {REVIEW_API_VERSION!r} "
+            f"apiVersion is {_shown(review.get('apiVersion'))}, expected {REVIEW_API_VERSION!r} "
             "(set admissionReviewVersions: [v1] in the webhook configuration)"
         )
     request = review.get("request")
@@ -99,6 +116,10 @@ def parse(body: bytes) -> AdmissionRequest:
     operation = request.get("operation")
     if not isinstance(operation, str) or not operation:
         raise ReviewError("request.operation is missing")
+    if operation not in OPERATIONS:
+        raise ReviewError(
+            f"request.operation is {_shown(operation)}, expected one of {', '.join(OPERATIONS)}"
+        )
     obj, old = request.get("object"), request.get("oldObject")
     if obj is not None and not isinstance(obj, dict):
         raise ReviewError("request.object is not an object")
@@ -126,6 +147,36 @@ def parse(body: bytes) -> AdmissionRequest:
     )
 
 
+def over_bounds(request: AdmissionRequest) -> str | None:
+    """Why the request's object (or old object) is too large to judge, or None: more than
+    ``MAX_CONTAINERS`` containers or ``MAX_VOLUMES`` volumes in its pod spec."""
+    for which, obj in (("", request.object), ("the old object: ", request.old_object)):
+        if obj is None:
+            continue
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        path = pod_spec_path(_text(api_version), _text(kind), obj)
+        spec: Any = obj
+        for key in path or ():
+            spec = spec.get(key) if isinstance(spec, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        containers = sum(
+            len(items) for name in CONTAINER_LISTS if isinstance(items := spec.get(name), list)
+        )
+        if containers > MAX_CONTAINERS:
+            return (
+                f"{which}{containers:,} containers in the pod spec (init, regular and ephemeral "
+                f"together), over kubeward's bound of {MAX_CONTAINERS:,}: not judged"
+            )
+        volumes = spec.get("volumes")
+        if isinstance(volumes, list) and len(volumes) > MAX_VOLUMES:
+            return (
+                f"{which}{len(volumes):,} volumes in the pod spec, over kubeward's bound of "
+                f"{MAX_VOLUMES:,}: not judged"
+            )
+    return None
+
+
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -136,6 +187,19 @@ class Judged(NamedTuple):
     findings: list[Finding]
     errors: list[Problem]
     suppressed: list[Finding]
+
+
+def _shown(value: object) -> str:
+    """A client's value in an error message: quoted, control characters escaped, cut to 64
+    characters (a body may hold megabytes where a short name is expected)."""
+    if value is None:
+        return "missing"
+    if not isinstance(value, str):
+        return f"a JSON {_JSON_TYPES.get(type(value), 'value')}"
+    return f"'{printable(value[:64])}{'…' if len(value) > 64 else ''}'"
+
+
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
 
 
 @dataclass
@@ -190,6 +254,15 @@ class Reviewer:
             return verdict
         verdict.exempt = self.settings.exemption(request.namespace, request.user, request.groups)
         if verdict.exempt is not None:
+            return verdict
+        too_large = over_bounds(request)
+        if too_large is not None:  # as a rule that could not judge: admission.onError decides
+            log.warning("%s: %s", request.describe(), too_large)
+            verdict.errors = [too_large]
+            verdict.refused_on_error = self.settings.deny_on_error and any(
+                self.settings.action_for(rule.id) is Action.DENY for rule in self.rules
+            )
+            verdict.allowed = not verdict.refused_on_error
             return verdict
         # a long-running server: exceptions expire by today's date, not the start-up date
         engine = replace(self.engine, today=date.today())

@@ -6,10 +6,13 @@ workload (see pyproject.toml). The certificate and key are re-read when their fi
 (checked at most once a second, on new TLS handshakes), so a rotated Secret needs no restart.
 A body that is not a usable AdmissionReview gets HTTP 400 with the reason; a bug gets 500 and
 the webhook's ``failurePolicy`` decides. uvicorn drains in-flight requests on SIGTERM.
+What a client can make the server hold is bounded: a read timeout per request, a number of
+connections, a budget for the bodies being received (see the constants below).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
@@ -17,33 +20,46 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from kubeward.admission.review import (
     MAX_BODY_BYTES,
+    OPERATIONS,
     AdmissionRequest,
     Reviewer,
     ReviewError,
     Verdict,
+    over_bounds,
     parse,
     response,
 )
 from kubeward.admission.signatures import SignatureReviewer, patch_response
+from kubeward.terminal import printable
 
 log = logging.getLogger("kubeward.admission")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
+def operation_label(operation: str) -> str:
+    """A metric label from a fixed set: ``parse`` admits only the API server's operations, and
+    anything else is "other" so that no client string can add a time series."""
+    return operation if operation in OPERATIONS else "other"
+
+
 class Metrics:
-    """Prometheus metrics of one server (its own registry: tests run several servers)."""
+    """Prometheus metrics of one server (its own registry: tests run several servers).
+
+    Every label value comes from a fixed set (operations, decisions, the catalog's rule IDs and
+    actions), so the exposition stays a few kilobytes and is written on the event loop."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -68,7 +84,7 @@ class Metrics:
 
     def record(self, request: AdmissionRequest, verdict: Verdict) -> None:
         decision = "exempt" if verdict.exempt else ("allowed" if verdict.allowed else "denied")
-        self.requests.labels(request.operation, decision).inc()
+        self.requests.labels(operation_label(request.operation), decision).inc()
         for action, findings in (
             ("deny", verdict.denied), ("warn", verdict.warned), ("audit", verdict.audited)
         ):  # fmt: skip
@@ -76,20 +92,55 @@ class Metrics:
                 self.findings.labels(finding.rule_id, action).inc()
 
 
+READ_TIMEOUT_SECONDS = 10.0
+"""A request's headers and body must arrive within this of its first byte (a new connection's
+first request: of the TLS handshake's end); else HTTP 408 and the connection is closed. The API
+server sends a review at once and waits at most 30 s (the webhook's ``timeoutSeconds``) for
+the whole answer."""
+MAX_CONNECTIONS = 256
+"""Open connections; a request over the bound is answered 503 (uvicorn's limit_concurrency,
+which counts idle keep-alive connections too: API servers keep pools of them)."""
+KEEP_ALIVE_SECONDS = 5
+"""An idle connection between requests is closed after this."""
+MAX_BUFFERED_BODY_BYTES = 64 * 1024 * 1024
+"""Request bodies being received by all requests together: a request that would go over the
+bound is answered 503 (eight reviews of the largest size at once; a real review is a few
+kilobytes). With the connection bound and the read timeout, what slow or stalled clients can
+make the server hold is bounded."""
+
+
 class BodyTooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
+class Busy(Exception):
+    pass
+
+
+class BodyBudget:
+    """The bytes of request bodies being received, across requests (one event loop)."""
+
+    def __init__(self, limit: int = MAX_BUFFERED_BODY_BYTES) -> None:
+        self.limit, self.used = limit, 0
+
+    async def read(self, request: Request) -> bytes:
+        """The body; ``BodyTooLarge`` over ``MAX_BODY_BYTES``, ``Busy`` over the budget,
+        ``ClientDisconnect`` if the client went (or the read timeout closed the connection)."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise BodyTooLarge
-    return bytes(body)
+        body = bytearray()
+        try:
+            async for chunk in request.stream():
+                self.used += len(chunk)
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise BodyTooLarge
+                if self.used > self.limit:
+                    raise Busy
+            return bytes(body)
+        finally:
+            self.used -= len(body)
 
 
 def create_app(
@@ -103,18 +154,30 @@ def create_app(
     so they run in worker threads and never hold up ``/validate`` on the event loop.
     """
     metrics = metrics or Metrics()
+    budget = BodyBudget()
 
-    def bad_request(message: str) -> Response:
-        metrics.requests.labels("", "bad_request").inc()
+    def bad_request(message: str, status: int = 400) -> Response:
+        metrics.requests.labels("", "busy" if status == 503 else "bad_request").inc()
         return Response(
-            orjson.dumps({"error": message}), status_code=400, media_type="application/json"
+            orjson.dumps({"error": message}), status_code=status, media_type="application/json"
         )
 
     async def read_review(request: Request) -> AdmissionRequest | Response:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            return bad_request("Content-Type must be application/json", status=415)
         try:
-            body = await _read_body(request)
+            body = await budget.read(request)
         except BodyTooLarge:
             return bad_request(f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+        except Busy:
+            return bad_request(
+                f"busy: over {MAX_BUFFERED_BODY_BYTES // (1024 * 1024)} MiB of request bodies "
+                "being received",
+                status=503,
+            )
+        except ClientDisconnect:  # gone, or closed by the read timeout (answered 408 there)
+            return Response(status_code=408)
         try:
             return parse(body)
         except ReviewError as exc:
@@ -133,15 +196,17 @@ def create_app(
                     verdict = judge.decide(review)
                 answer = orjson.dumps(response(review, verdict))
             except Exception:  # a bug: the API server's failurePolicy decides, the server lives on
-                log.exception("cannot judge %s (uid %s)", review.describe(), review.uid)
-                metrics.requests.labels(review.operation, "error").inc()
+                uid = printable(review.uid)
+                log.exception("cannot judge %s (uid %s)", review.describe(), uid)
+                metrics.requests.labels(operation_label(review.operation), "error").inc()
                 return PlainTextResponse("kubeward: internal error", status_code=500)
             metrics.record(review, verdict)
             metrics.latency.observe(time.perf_counter() - started)
             if not verdict.allowed:
-                rules = ",".join(sorted({f.rule_id for f in verdict.denied}))
+                rules = ",".join(sorted({f.rule_id for f in verdict.denied})) or "onError"
                 dry = " (dry run)" if review.dry_run else ""
-                log.info("denied %s by %s for %s%s", review.describe(), rules, review.user, dry)
+                user = printable(review.user)
+                log.info("denied %s by %s for %s%s", review.describe(), rules, user, dry)
             return Response(answer, media_type="application/json")
 
         return endpoint
@@ -152,13 +217,21 @@ def create_app(
         if isinstance(review, Response):
             return review
         started = time.perf_counter()
+        too_large = over_bounds(review)
+        if too_large is not None:  # nothing pinned: /verify-images judges it (onError)
+            log.warning("%s: %s", review.describe(), too_large)
+            metrics.requests.labels(operation_label(review.operation), "unchanged").inc()
+            return Response(orjson.dumps(patch_response(review, [])), media_type="application/json")
         try:
             patch = await run_in_threadpool(signatures.pins, review)
         except Exception:
-            log.exception("cannot pin images of %s (uid %s)", review.describe(), review.uid)
-            metrics.requests.labels(review.operation, "error").inc()
+            uid = printable(review.uid)
+            log.exception("cannot pin images of %s (uid %s)", review.describe(), uid)
+            metrics.requests.labels(operation_label(review.operation), "error").inc()
             return PlainTextResponse("kubeward: internal error", status_code=500)
-        metrics.requests.labels(review.operation, "pinned" if patch else "unchanged").inc()
+        metrics.requests.labels(
+            operation_label(review.operation), "pinned" if patch else "unchanged"
+        ).inc()
         metrics.latency.observe(time.perf_counter() - started)
         if patch:
             log.info("pinned %d image(s) of %s", len(patch), review.describe())
@@ -239,6 +312,72 @@ class CertificateReloader:
             connection.context = self.context
 
 
+def _timeout_answer(read_timeout: float) -> bytes:
+    body = orjson.dumps({"error": f"the request was not received within {read_timeout:g} s"})
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def bounded_protocol(read_timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol with a read deadline: a request's headers and body must
+    arrive within ``read_timeout`` of its first byte (a new connection's first request: of the
+    connection), else the server answers 408 and closes the connection. uvicorn itself only
+    times out idle keep-alive connections: a stalled request held its memory and its
+    connection for ever, and a graceful shutdown waited for it."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    timeout_answer = _timeout_answer(read_timeout)
+
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _in_headers = False
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_headers = True
+            if self._deadline is None:
+                self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._in_headers = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._disarm()
+
+        def _arm(self) -> None:
+            self._deadline = self.loop.call_later(read_timeout, self._timed_out)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _timed_out(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            cycle: Any = self.cycle  # None until the first request's headers are in
+            if self._in_headers or (cycle is not None and not cycle.response_started):
+                self.transport.write(timeout_answer)  # nothing answered to this request yet
+            # the application reading the body sees the client gone and answers nothing
+            self.transport.close()
+
+    return BoundedHttpToolsProtocol
+
+
 def serve(
     reviewer: Reviewer,
     *,
@@ -248,6 +387,8 @@ def serve(
     cert: Path,
     key: Path,
     log_level: str = "info",
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> None:
     """Run until SIGINT/SIGTERM (in-flight requests are answered first)."""
     import uvicorn
@@ -260,10 +401,14 @@ def serve(
         ssl_certfile=str(cert),
         ssl_keyfile=str(key),
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(read_timeout),
         access_log=False,
         log_level=log_level,
         server_header=False,
+        limit_concurrency=max_connections,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        # a request in flight is read within read_timeout and judged in well under a second
+        # (bounded reviews): draining ends long before this backstop
         timeout_graceful_shutdown=20,
     )
     config.load()
