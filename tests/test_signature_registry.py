@@ -31,6 +31,7 @@ from kubeward.signatures.registry import (
     RegistryError,
     check_hop,
     check_realm,
+    shown,
 )
 from kubeward.signatures.verifier import MAX_SIGNATURES, ImageVerifier, may_be_bundle
 from tests.cli_helpers import kubeward
@@ -457,6 +458,19 @@ def test_registry_redirects_to_metadata_are_refused(fake: Fake, signer: Any) -> 
     assert "link-local or metadata address (169.254.169.254)" in verdict.detail
 
 
+def test_a_presigned_url_never_reaches_a_verdict(fake: Fake, signer: Any) -> None:
+    """Registries redirect blobs to storage URLs whose query is a credential: a refused or
+    failing hop is named by scheme, host and path only."""
+    digest = fake.image()
+    signed = "http://169.254.169.254/bucket/blob?X-Amz-Signature=canary-s3cr3t&sig=canary2"
+    fake.routes["*"] = (302, {"Location": signed}, b"")
+    verdict = verifier(signer[1], fake.address).verify(f"{fake.address}/acme/app@{digest}")
+    assert verdict is not None and verdict.status is SignatureStatus.ERROR
+    assert "http://169.254.169.254/bucket/blob" in verdict.detail
+    assert "canary" not in verdict.detail and "Signature" not in verdict.detail
+    assert shown("https://u:pw@cdn.example/b?sig=x#f") == "https://cdn.example/b"
+
+
 @pytest.mark.parametrize(
     ("url", "plain_http", "refused"),
     [
@@ -504,3 +518,22 @@ def test_malformed_urls_are_errors_not_crashes(
     run = kubeward("verify", "--key", signer[1], "--plain-http", fake.address, image)
     assert run.code == 2, run.stderr
     assert run.stdout.startswith("error") and "internal error" not in run.stderr
+
+
+def test_host_names_are_resolved_once_per_cache_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request is checked; the name is looked up once, not per request."""
+    import socket
+
+    from kubeward.signatures import registry
+
+    calls: list[str] = []
+
+    def lookup(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        calls.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.7", 0))]
+
+    monkeypatch.setattr(registry, "_resolved", {})
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    for _ in range(5):
+        assert [str(a) for a in registry.addresses("registry.example")] == ["203.0.113.7"]
+    assert calls == ["registry.example"]

@@ -138,17 +138,33 @@ def ip_literal(host: str) -> IPAddress | None:
     return None
 
 
+ADDRESS_CACHE_SECONDS = 30.0
+"""How long a host name's addresses are reused: every registry request is checked (``check_hop``)
+and a blocking lookup per request would add up (and escape the verification's deadline)."""
+_ADDRESS_CACHE_MAX = 1024
+_resolved: dict[str, tuple[float, list[IPAddress]]] = {}
+
+
 def addresses(host: str) -> list[IPAddress]:
-    """The addresses a URL host names: its IP literal, else what the name resolves to now
-    (empty when it does not resolve: the connection then fails too)."""
+    """The addresses a URL host names: its IP literal, else what the name resolves to (cached
+    for ``ADDRESS_CACHE_SECONDS``; empty when it does not resolve: the connection then fails
+    too)."""
     literal = ip_literal(host)
     if literal is not None:
         return [literal]
+    now = time.monotonic()
+    cached = _resolved.get(host)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     try:
         infos = socket.getaddrinfo(unquote(host), None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return []
-    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+    found = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+    if len(_resolved) >= _ADDRESS_CACHE_MAX:
+        _resolved.clear()
+    _resolved[host] = (now + ADDRESS_CACHE_SECONDS, found)
+    return found
 
 
 def _unmapped(address: IPAddress) -> IPAddress:
@@ -176,11 +192,33 @@ def is_internal(address: IPAddress) -> bool:
     )
 
 
+_QUERY = re.compile(r"""(\b[a-z][a-z0-9+.-]*://[^\s?#'"]*)[?#][^\s'"]*""", re.I)
+
+
+def shown(url: httpx.URL | str) -> str:
+    """A URL for a message: scheme, host, port and path only. Registries redirect blob
+    downloads to pre-signed storage URLs whose query is a credential (``X-Amz-Signature``,
+    Azure's ``sig=``), and a URL may carry ``user:password@``: neither may reach a report."""
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+        return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
+    except (httpx.InvalidURL, TypeError, ValueError):  # not parseable: cut at "?", "#", "@"
+        text = str(url)
+        scheme, sep, rest = text.partition("://")
+        rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+        return f"{scheme}{sep}{rest.rpartition('@')[2]}"[:200]
+
+
+def _without_queries(text: str) -> str:
+    """``text`` (an HTTP library's message) with the query of every URL in it removed."""
+    return _QUERY.sub(lambda m: m.group(1), text)
+
+
 def _url(text: str, registry: str, what: str) -> httpx.URL:
     try:
         return httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError):
-        raise RegistryError(f"{registry}: {what} {text!r} is not a valid URL") from None
+        raise RegistryError(f"{registry}: {what} {shown(text)!r} is not a valid URL") from None
 
 
 def _registry_url(registry: str) -> httpx.URL:
@@ -214,15 +252,15 @@ def check_realm(realm: str, registry: str, *, plain_http: bool) -> None:
     """
     url = _url(realm, registry, "token realm")
     if url.scheme != "https" and not (url.scheme == "http" and plain_http):
-        raise RegistryError(f"{registry}: token realm {realm!r}: only https is allowed")
+        raise RegistryError(f"{registry}: token realm {shown(url)!r}: only https is allowed")
     if not url.host:
-        raise RegistryError(f"{registry}: token realm {realm!r} names no host")
+        raise RegistryError(f"{registry}: token realm {shown(url)!r} names no host")
     if _same_host(url, registry):
         return
     internal = [str(a) for a in addresses(url.host) if is_internal(a)]
     if internal:
         raise RegistryError(
-            f"{registry}: token realm {realm!r} is a private, loopback, link-local or "
+            f"{registry}: token realm {shown(url)!r} is a private, loopback, link-local or "
             f"metadata address ({internal[0]})"
         )
 
@@ -237,18 +275,18 @@ def check_hop(
         check_realm(str(url), registry, plain_http=plain_http)
         return
     if url.scheme != "https" and not (url.scheme == "http" and plain_http):
-        raise RegistryError(f"{registry}: refused {url.scheme} URL {str(url)!r}: only https")
+        raise RegistryError(f"{registry}: refused {url.scheme} URL {shown(url)!r}: only https")
     found = addresses(url.host)
     metadata = [str(a) for a in found if is_metadata(a)]
     if metadata:
         raise RegistryError(
-            f"{registry}: refused {str(url)!r}: a link-local or metadata address ({metadata[0]})"
+            f"{registry}: refused {shown(url)!r}: a link-local or metadata address ({metadata[0]})"
         )
     if redirected and not _same_host(url, registry):
         internal = [str(a) for a in found if is_internal(a)]
         if internal and not any(is_internal(a) for a in addresses(_registry_url(registry).host)):
             raise RegistryError(
-                f"{registry}: refused redirect to {str(url)!r}, a private or loopback address "
+                f"{registry}: refused redirect to {shown(url)!r}, a private or loopback address "
                 f"({internal[0]})"
             )
 
@@ -383,13 +421,14 @@ class RegistryClient:
         except httpx.TimeoutException:
             raise RegistryError(f"{registry}: timed out") from None
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            raise RegistryError(f"{registry}: {type(exc).__name__}: {exc}") from None
-        raise RegistryError(f"{registry}: more than {MAX_REDIRECTS} redirects from {url}")
+            detail = _without_queries(str(exc))
+            raise RegistryError(f"{registry}: {type(exc).__name__}: {detail}") from None
+        raise RegistryError(f"{registry}: more than {MAX_REDIRECTS} redirects from {shown(url)}")
 
     def _read(self, registry: str, answer: httpx.Response, limit: int) -> bytes:
         """The body, decompressed here (gzip or deflate) so that the bound counts decompressed
         bytes chunk by chunk and the deadline is checked between chunks."""
-        where = f"{registry}: {answer.url}"
+        where = f"{registry}: {shown(answer.url)}"
         declared = answer.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise RegistryError(f"{where}: the answer exceeds {limit} bytes")
@@ -445,7 +484,9 @@ class RegistryClient:
         try:
             url = str(httpx.URL(realm).copy_merge_params(query))
         except (httpx.InvalidURL, ValueError, TypeError):
-            raise RegistryError(f"{registry}: token realm {realm!r} is not a valid URL") from None
+            raise RegistryError(
+                f"{registry}: token realm {shown(realm)!r} is not a valid URL"
+            ) from None
         headers = {"Accept": "application/json"}
         if credentials:
             raw = f"{credentials.username}:{credentials.password}".encode()
@@ -591,5 +632,7 @@ def next_page(current: str, link: str, repository: str) -> str | None:
         or not target.path.startswith(f"/v2/{repository}/referrers/")
         or target == base
     ):
-        raise RegistryError(f"{base.host}/{repository}: refused referrers page link {link!r}")
+        raise RegistryError(
+            f"{base.host}/{repository}: refused referrers page link {shown(link)!r}"
+        )
     return str(target)
