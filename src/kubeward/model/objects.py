@@ -244,6 +244,7 @@ class K8sObject:
 
     __slots__ = (
         "_containers",
+        "_image_uses",
         "admission",
         "api_version",
         "kind",
@@ -301,6 +302,7 @@ class K8sObject:
         self.pod_spec: Raw | None = spec if isinstance(spec, dict) else None
         self.pod_spec_path: Path | None = path if self.pod_spec is not None else None
         self._containers: tuple[Container, ...] | None = None
+        self._image_uses: tuple[ImageUse, ...] | None = None
 
     @property
     def metadata(self) -> Mapping[str, Any]:
@@ -383,9 +385,16 @@ class ImageUse(NamedTuple):
     defaults)."""
 
 
-def image_uses(obj: K8sObject) -> Iterator[ImageUse]:
+def image_uses(obj: K8sObject) -> tuple[ImageUse, ...]:
     """Every image ``obj``'s pods pull: init, regular and ephemeral containers, then image
-    volumes."""
+    volumes (computed once per object: seven image rules read them)."""
+    found = obj._image_uses
+    if found is None:
+        found = obj._image_uses = tuple(_image_uses(obj))
+    return found
+
+
+def _image_uses(obj: K8sObject) -> Iterator[ImageUse]:
     for container in obj.containers():
         yield ImageUse(
             container.label,
