@@ -519,6 +519,8 @@ def test_gatekeeper_code_entries_and_constraints_without_match(tmp_path: Path) -
         (CONSTRAINT + "  match: {excludedNamespace: [a]}\n", 30,
          "spec.match.excludedNamespace: not a field of Gatekeeper's match"),
         (CONSTRAINT + "  match: {scope: cluster}\n", 30, "spec.match.scope 'cluster': one of"),
+        (CONSTRAINT + "  match:\n    kinds:\n      - {apiGroups: [apps], kinds: [deployment]}\n",
+         32, "did you mean 'Deployment'?"),
         (CONSTRAINT + "  match:\n    labelSelector:\n      matchExpressions:\n"
          "        - {key: a, operator: In}\n", 33, "matchExpressions[0]: {key, operator"),
         (CONSTRAINT + "  match: {labelSelector: {matchLabels: {a: 1}}}\n", 30,

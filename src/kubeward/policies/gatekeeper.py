@@ -39,6 +39,7 @@ from kubeward.policies.fields import (
     checked_id,
     checked_severity,
 )
+from kubeward.policies.kinds import kind_problem
 from kubeward.policies.openapi_schema import BadSchema, check_schema, mismatches, show
 from kubeward.policies.rego import RegoModule, RegoProgram
 from kubeward.policies.rego_policies import (
@@ -283,6 +284,11 @@ def _match(match: Any, node: yaml.Node) -> tuple[Target, Callable[[K8sObject], b
         if not isinstance(listed, list) or not all(isinstance(k, str) for k in listed):
             raise Invalid("spec.match.kinds: [{apiGroups: [...], kinds: [...]}]",
                           node_line(node, ("spec", "match", "kinds", index)))  # fmt: skip
+        for kind in listed:
+            problem = kind_problem(kind) if kind != "*" else None
+            if problem is not None:  # as for users' own policies: never a silent no-match
+                raise Invalid(f"spec.match.kinds: {problem}",
+                              node_line(node, ("spec", "match", "kinds", index)))  # fmt: skip
         every_kind |= "*" in listed
         kinds.update(k for k in listed if k != "*")
     included = _names(match.get("namespaces"), node, "namespaces")
