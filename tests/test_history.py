@@ -87,6 +87,40 @@ def test_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
     run = kubeward("history", "--db", str(blocked / "history.db"), cwd=tmp_path)
     assert run.code == 2
     assert "Traceback" not in run.stderr
+    # a password given as a query parameter (libpq reads it), and a port that is no number
+    for url in ("postgresql+psycopg://kubeward@127.0.0.1:9/db?password=hunter2",
+                "postgresql+psycopg://kubeward:hunter2@127.0.0.1:notaport/db"):  # fmt: skip
+        with pytest.raises(HistoryError, match="history database") as caught:
+            HistoryStore(url)
+        assert "hunter2" not in str(caught.value)
+
+
+def test_a_store_that_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None:
+    """Tables of another shape (or no SELECT permission) at a read: an error, not a crash."""
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE scans (id INTEGER PRIMARY KEY, something TEXT)")
+    store = HistoryStore(database_url(str(path)))
+    with pytest.raises(HistoryError, match="history database"):
+        store.scans()
+
+
+def test_a_list_position_is_no_identity() -> None:
+    """subjects[1] was bob, then mallory: not the same finding."""
+    from kubeward.model import Finding, ObjectRef, Severity
+
+    def finding(message: str, path: str) -> Finding:
+        ref = ObjectRef(api_version="v1", kind="ClusterRoleBinding", namespace=None, name="b")
+        return Finding(rule_id="R001", rule_name="n", severity=Severity.HIGH, title="t",
+                       message=message, object=ref, path=path, file=None, line=None)  # fmt: skip
+
+    assert fingerprint(finding("User bob ...", "subjects[1]")) != fingerprint(
+        finding("User mallory ...", "subjects[1]")
+    )
+    # outside lists the wording is not part of the identity
+    assert fingerprint(finding("a", "roleRef")) == fingerprint(finding("b", "roleRef"))
 
 
 def test_history_and_diff_commands(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ Like every report, the store holds findings' keys, locations and messages, never
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,9 +102,14 @@ def database_url(location: str | None) -> str:
 
 
 def fingerprint(finding: Finding) -> str:
-    """The identity of a problem across scans: rule, object and path (not line or wording)."""
+    """The identity of a problem across scans: rule, object and path (not line or wording).
+
+    A list position is no identity (``subjects[1]`` is bob, then mallory after an edit;
+    ``containers[0]`` can be another container), so below a list the message, which names
+    the subject or container, is part of it too."""
     obj = finding.object
-    return f"{finding.rule_id}|{obj.kind}|{obj.namespace or ''}|{obj.name}|{finding.path}"
+    key = f"{finding.rule_id}|{obj.kind}|{obj.namespace or ''}|{obj.name}|{finding.path}"
+    return f"{key}|{finding.message}" if "[" in finding.path else key
 
 
 def _finding_row(finding: Finding) -> dict[str, object]:
@@ -169,7 +175,7 @@ class HistoryStore:
         try:
             self.engine = sa.create_engine(url)
             _metadata.create_all(self.engine)
-        except (sa.exc.SQLAlchemyError, ImportError) as exc:
+        except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:  # ValueError: a bad port
             raise HistoryError(f"history database {_safe(url)}: {_reason(exc)}") from None
 
     def close(self) -> None:
@@ -223,11 +229,21 @@ class HistoryStore:
         query = sa.select(scans).order_by(scans.c.id.desc())
         if limit:
             query = query.limit(limit)
-        with self.engine.connect() as db:
+        with self._reading() as db:
             return [ScanRow(**row._mapping) for row in db.execute(query)][::-1]
 
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        """A connection for a read; a database that refuses it (no SELECT permission, a table
+        of another shape) is a clear error, not a crash."""
+        try:
+            with self.engine.connect() as db:
+                yield db
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(f"history database {_safe(self.url)}: {_reason(exc)}") from None
+
     def scan(self, scan_id: int) -> ScanRow:
-        with self.engine.connect() as db:
+        with self._reading() as db:
             row = db.execute(sa.select(scans).where(scans.c.id == scan_id)).first()
         if row is None:
             raise HistoryError(f"no scan {scan_id} in {_safe(self.url)}")
@@ -236,7 +252,7 @@ class HistoryStore:
     def findings(self, scan_id: int) -> list[StoredFinding]:
         columns = [c for c in scan_findings.c if c.name not in ("id", "scan_id")]
         query = sa.select(*columns).where(scan_findings.c.scan_id == scan_id)
-        with self.engine.connect() as db:
+        with self._reading() as db:
             return [StoredFinding(**row._mapping) for row in db.execute(query)]
 
     def events(self, session_scan_id: int) -> list[tuple[str, str, StoredFinding]]:
@@ -247,7 +263,7 @@ class HistoryStore:
             .order_by(finding_events.c.id)
         )
         out = []
-        with self.engine.connect() as db:
+        with self._reading() as db:
             for row in db.execute(query):
                 data = dict(row._mapping)
                 at, kind = data.pop("at"), data.pop("type")
@@ -271,11 +287,16 @@ def _sorted(findings: Iterable[StoredFinding]) -> list[StoredFinding]:
 
 
 def _safe(url: str) -> str:
-    """The URL without its password."""
+    """The URL without its password (also one given as a query parameter, which libpq reads)."""
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
         return "(invalid URL)"
+    hidden = {k: "***" for k in parsed.query if k.lower() in _SECRET_PARAMETERS}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+
+
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
 
 
 def _reason(exc: BaseException) -> str:
