@@ -117,3 +117,20 @@ def test_skipped_without_policies() -> None:
     assert not result.findings
     (summary,) = [r for r in result.rules if r.id == "R027"]
     assert summary.skip_reasons == ["no rbacPolicies configured in kubeward.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [
+        ("alice", {"system:authenticated"}),
+        ("system:anonymous", {"system:unauthenticated"}),  # never system:authenticated
+        ("group:system:unauthenticated", {"system:unauthenticated"}),
+        ("group:devs", {"devs", "system:authenticated"}),
+    ],
+)
+def test_the_groups_the_api_server_adds(text: str, groups: set[str]) -> None:
+    """As the API server authenticates: a request without credentials is system:anonymous in
+    system:unauthenticated (a grant to system:authenticated does not reach it)."""
+    from kubeward.rbac.queries import parse_subject
+
+    assert set(parse_subject(text).groups) == groups

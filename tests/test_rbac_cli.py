@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.cli_helpers import kubeward
@@ -68,3 +69,29 @@ def test_bad_questions_are_usage_errors() -> None:
     assert "sa:NAMESPACE/NAME" in run.stderr
     run = kubeward("rbac", "who-can", "get", "", cwd=MANIFESTS)
     assert run.code == 2
+
+
+def test_an_answer_over_unreadable_input_exits_2(tmp_path: Path) -> None:
+    """ "no" over a file that could not be read is no real denial: exit code 2."""
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: [\n")
+    for args in (("can", "alice", "get", "pods"), ("who-can", "get", "pods")):
+        run = kubeward("rbac", *args, "bad.yaml", cwd=tmp_path)
+        assert run.code == 2, run.stderr
+        assert "kubeward: error: bad.yaml:3: invalid YAML" in run.stderr
+    run = kubeward("rbac", "can", "alice", "get", "pods", "missing.yaml", cwd=tmp_path)
+    assert run.code == 2 and "missing.yaml: " in run.stderr and ":None" not in run.stderr
+
+
+def test_who_can_lists_only_subjects_the_api_server_accepts(tmp_path: Path) -> None:
+    """A subject of kind "user" (lowercase) makes the API server refuse the binding."""
+    (tmp_path / "rbac.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+        "metadata: {name: b, namespace: shop}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}\n"
+        "subjects: [{kind: user, name: mallory}, {kind: User, name: alice}]\n"
+    )
+    run = kubeward("rbac", "who-can", "get", "secrets", "-n", "shop", "rbac.yaml", "-f", "json",
+                   cwd=tmp_path)  # fmt: skip
+    assert run.code == 0, run.stderr
+    names = {s["name"] for s in json.loads(run.stdout)["subjects"]}
+    assert "alice" in names and "mallory" not in names

@@ -135,10 +135,16 @@ def _load(
 
     loaded = load(list(paths or (".",)), LoadOptions(deploy_namespace=config.namespace))
     for problem in loaded.errors:
-        where = f"{problem.file}:{problem.line}: " if problem.file else ""
+        where = problem.file or ""
+        where += f":{problem.line}" if where and problem.line is not None else ""
         click.echo(
-            printable(f"kubeward: error: {where}{problem.message}", multiline=True), err=True
-        )
+            printable(f"kubeward: error: {where}: {problem.message}" if where else
+                      f"kubeward: error: {problem.message}", multiline=True),
+            err=True,
+        )  # fmt: skip
+    if loaded.errors:
+        # the answer below is printed, but it may lack what could not be read: exit code 2
+        click.get_current_context().meta[_INCOMPLETE] = True
     defaults = bootstrap_objects(config.params.kubernetes_version)
     objects = [*defaults, *loaded.objects]
     policy = policy_from(objects)
@@ -208,6 +214,9 @@ def _holder_json(holder: Holder) -> dict[str, Any]:
 
 def _echo_json(value: object) -> None:
     sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+_INCOMPLETE = "kubeward.rbac.incomplete"
 
 
 @click.group()
@@ -401,3 +410,12 @@ def _preset(name: str) -> Callable[..., int]:
 
 rbac.add_command(click.command("secrets")(_preset("secrets")))
 rbac.add_command(click.command("exec")(_preset("exec")))
+
+
+@rbac.result_callback()
+def _exit_code(code: object, **_: object) -> object:
+    """A question answered over input that could not all be read exits 2 (as ``scan``), so
+    that a script does not take "no" for a real denial."""
+    if click.get_current_context().meta.get(_INCOMPLETE):
+        return 2
+    return code

@@ -319,6 +319,8 @@ class Policy:
             if rule is None:
                 continue
             for subject in binding.subjects:
+                if subject.kind not in ("User", "Group", "ServiceAccount"):
+                    continue  # the API server refuses the binding ("user" is no kind)
                 if subject.kind == "ServiceAccount" and not (
                     subject.namespace or binding.namespace
                 ):

@@ -19,6 +19,10 @@ from kubeward.rbac.policy import (
 )
 
 AUTHENTICATED = "system:authenticated"
+UNAUTHENTICATED = "system:unauthenticated"
+ANONYMOUS = "system:anonymous"
+"""The user of a request without credentials; the API server gives it the group
+``system:unauthenticated``, never ``system:authenticated``."""
 SA_GROUP_PREFIX = "system:serviceaccounts:"
 
 
@@ -63,11 +67,14 @@ def parse_subject(text: str, groups: Iterable[str] = ()) -> User:
         namespace, _, name = text.partition(":")[2].partition("/")
     else:
         if text.startswith("group:"):
-            return User(f"(any member of {text[6:]})", frozenset({text[6:], AUTHENTICATED}) | extra)
+            group = text[6:]
+            implied = UNAUTHENTICATED if group == UNAUTHENTICATED else AUTHENTICATED
+            return User(f"(any member of {group})", frozenset({group, implied}) | extra)
         user = text.removeprefix("user:")
         if not user:
             raise QueryError("empty subject")
-        return User(user, frozenset({AUTHENTICATED}) | extra)
+        implied = UNAUTHENTICATED if user == ANONYMOUS else AUTHENTICATED
+        return User(user, frozenset({implied}) | extra)
     if not namespace or not name:
         raise QueryError(f"{text!r}: a service account is sa:NAMESPACE/NAME")
     account = User.service_account(namespace, name)
