@@ -72,11 +72,12 @@ class Request:
     def describe(self) -> str:
         if not self.is_resource_request:
             return f"{self.verb} {self.path}"
-        what = self.resource + (f"/{self.subresource}" if self.subresource else "")
-        group = f".{self.api_group}" if self.api_group else ""
+        # the form the command line takes: deployments.apps/scale
+        what = self.resource + (f".{self.api_group}" if self.api_group else "")
+        what += f"/{self.subresource}" if self.subresource else ""
         name = f" {self.name}" if self.name else ""
         where = f" in namespace {self.namespace}" if self.namespace else " cluster-wide"
-        return f"{self.verb} {what}{group}{name}{where}"
+        return f"{self.verb} {what}{name}{where}"
 
 
 @dataclass(frozen=True, slots=True)
