@@ -103,6 +103,14 @@ def test_html_is_self_contained_and_escaped(sample_result: ScanResult) -> None:
     assert "<link" not in page and 'src="http' not in page
 
 
+def test_html_shows_control_characters_as_escapes(policy_result: ScanResult) -> None:
+    """The policy fixture's messages quote an ESC, a NUL and a bidi override from an object."""
+    page = renderer("html")(policy_result)
+    assert isinstance(page, str)
+    assert not any(char in page for char in ("\x1b", "\x00", "\u202e"))
+    assert "\\x1b" in page and "\\u202e" in page
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_secret_value_in_any_format(sample_result: ScanResult, fmt: str) -> None:
     output = renderer(fmt)(sample_result)
