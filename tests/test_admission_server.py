@@ -39,6 +39,13 @@ def start(
     port = free_port()
     with (tmp_path / "server.log").open("wb") as log:  # the child keeps its own descriptor
         server = start_process(port, cert, key, tmp_path / "kubeward.yaml", log)
+    return healthy(server, port, cert, tmp_path / "server.log")
+
+
+def healthy(
+    server: subprocess.Popen[bytes], port: int, cert: Path, log: Path
+) -> tuple[subprocess.Popen[bytes], int, ssl.SSLContext]:
+    """``server`` once it answers /healthz over TLS (killed, its log raised, if it never does)."""
     trust = ssl.create_default_context(cafile=str(cert))
     trust.check_hostname = False  # the throwaway certificate names no host
     deadline = time.monotonic() + 20
@@ -50,7 +57,7 @@ def start(
             time.sleep(0.05)
     server.kill()
     server.wait()
-    raise AssertionError((tmp_path / "server.log").read_text())
+    raise AssertionError(log.read_text())
 
 
 def test_plain_http_and_old_tls_are_refused(tmp_path: Path) -> None:
@@ -186,18 +193,7 @@ def start_bounded(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, ssl.SSL
             [sys.executable, "-c", SERVE, str(cert), str(key), str(port)],
             stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
-    trust = ssl.create_default_context(cafile=str(cert))
-    trust.check_hostname = False
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trust).text == "ok":
-                return server, port, trust
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.kill()
-    server.wait()
-    raise AssertionError((tmp_path / "server.log").read_text())
+    return healthy(server, port, cert, tmp_path / "server.log")
 
 
 def opened(port: int, trust: ssl.SSLContext, data: bytes) -> ssl.SSLSocket:
