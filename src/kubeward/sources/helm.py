@@ -78,6 +78,18 @@ def template_file(chart: str, source: str) -> str:
     return os.path.normpath(os.path.join(chart, inside or source))
 
 
+def template_of(
+    chart: str, document: bytes | memoryview, first_line: int
+) -> tuple[str, TemplateLines | None] | None:
+    """The template file a rendered document comes from (its ``# Source:`` line) and the map
+    of its lines onto it (None when the template cannot be read); None without a source."""
+    source = template_source(document)
+    if source is None:
+        return None
+    template = template_file(chart, source)
+    return template, TemplateLines.load(document, first_line, template)
+
+
 @dataclass
 class TemplateLines:
     """Maps lines of one rendered document onto its template file.

@@ -186,15 +186,12 @@ def _load_chart(chart: str, options: LoadOptions, result: Loaded) -> None:
     result.errors.extend(_rendered_problems(parsed.problems, output, chart))
 
     def origin_for(doc: Document, base: Path) -> DocumentOrigin:
-        source = helm.template_source(doc.text) if doc.text is not None else None
+        found = helm.template_of(chart, doc.text, doc.line) if doc.text is not None else None
         rendered_line = doc.locator.lines([base])[0] if base else doc.line
         info = RenderedFrom(tool="helm", root=chart, rendered_line=rendered_line)
-        if source is None:
+        if found is None:
             return DocumentOrigin(chart, rendered_line, doc.locator, base=base, rendered_from=info)
-        template = helm.template_file(chart, source)
-        mapping = (
-            helm.TemplateLines.load(doc.text, doc.line, template) if doc.text is not None else None
-        )
+        template, mapping = found
         line = mapping.map(rendered_line) if mapping and rendered_line else rendered_line
         return DocumentOrigin(
             template,
@@ -256,13 +253,10 @@ def _template_of(
     end = next(
         (i for i in range(source_at + 1, len(lines)) if lines[i].rstrip() == b"---"), len(lines)
     )
-    document = b"\n".join(lines[start:end])
-    source = helm.template_source(document)
-    if source is None:
+    found = helm.template_of(chart, b"\n".join(lines[start:end]), start + 1)
+    if found is None or found[1] is None:
         return None
-    template = helm.template_file(chart, source)
-    mapping = helm.TemplateLines.load(document, start + 1, template)
-    return (template, mapping.map) if mapping is not None else None
+    return found[0], found[1].map
 
 
 def _relabel(problems: list[Problem], root: str, prefix: str) -> list[Problem]:
