@@ -12,7 +12,7 @@ anything looks at the object or the old object, so none can reach a message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, NamedTuple
@@ -259,9 +259,7 @@ class Reviewer:
         if too_large is not None:  # as a rule that could not judge: admission.onError decides
             log.warning("%s: %s", request.describe(), too_large)
             verdict.errors = [too_large]
-            verdict.refused_on_error = self.settings.deny_on_error and any(
-                self.settings.action_for(rule.id) is Action.DENY for rule in self.rules
-            )
+            verdict.refused_on_error = self._refused_on_error(rule.id for rule in self.rules)
             verdict.allowed = not verdict.refused_on_error
             return verdict
         # a long-running server: exceptions expire by today's date, not the start-up date
@@ -275,9 +273,7 @@ class Reviewer:
         findings, errors, verdict.suppressed = self._judge(context, request.namespace, engine)
         verdict.errors = [problem.message for problem in errors]
         # a rule that could not judge could have denied: never pass that silently
-        verdict.refused_on_error = self.settings.deny_on_error and any(
-            self.settings.action_for(p.rule_id or "") is Action.DENY for p in errors
-        )
+        verdict.refused_on_error = self._refused_on_error(p.rule_id or "" for p in errors)
         if request.old_object is not None and self.settings.allow_existing_violations:
             # the old object is judged as the object of the same request, with nothing before it
             before_context = {**context, "object": context["oldObject"], "oldObject": None}
@@ -298,6 +294,13 @@ class Reviewer:
                 verdict.audited.append(finding)
         verdict.allowed = not verdict.denied and not verdict.refused_on_error
         return verdict
+
+    def _refused_on_error(self, rule_ids: Iterable[str]) -> bool:
+        """Whether rules that could not judge refuse the request: ``admission.onError`` is
+        deny and one of them would have denied."""
+        return self.settings.deny_on_error and any(
+            self.settings.action_for(rule_id) is Action.DENY for rule_id in rule_ids
+        )
 
     def _judge(self, context: dict[str, Any], namespace: str, engine: EngineSettings) -> Judged:
         """Judge ``context["object"]`` (Secret values removed already); ``context`` is the
