@@ -117,8 +117,8 @@ def rego_file_rule(
     """The rule of a ``.rego`` policy file; None for a library module; ``Invalid``."""
     shown = str(path)
     block = _metadata_block(text)
-    if block is None or _is_library(block[0], text):
-        found = _RESULT_RULE.search(text)
+    found = _RESULT_RULE.search(text)
+    if block is None or (found is None and not _names_a_policy(block[0])):
         if found is None:
             return None
         raise Invalid(
@@ -196,18 +196,16 @@ def library_module(path: Path, text: str) -> RegoModule | None:
         block = _metadata_block(text)
     except Invalid:
         return None  # a broken METADATA block: reported when the file is read as a policy
-    if _RESULT_RULE.search(text) is None and (block is None or _is_library(block[0], text)):
+    if _RESULT_RULE.search(text) is None and (block is None or not _names_a_policy(block[0])):
         return RegoModule(str(path), 1, text)
     return None
 
 
-def _is_library(metadata: Mapping[str, Any], text: str) -> bool:
-    """A module with a METADATA block that names no kubeward field and defines no
-    deny/violation: a library, documented with OPA's annotations."""
+def _names_a_policy(metadata: Mapping[str, Any]) -> bool:
+    """Whether a METADATA block names a kubeward field in ``custom``. Without one, and without
+    deny/violation, the module is a library documented with OPA's own annotations."""
     custom = metadata.get("custom")
-    if isinstance(custom, dict) and CUSTOM_FIELDS & set(custom):
-        return False
-    return _RESULT_RULE.search(text) is None
+    return isinstance(custom, dict) and bool(CUSTOM_FIELDS & set(custom))
 
 
 class RegoCheck:
