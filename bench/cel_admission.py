@@ -1,9 +1,10 @@
 """Benchmark: CEL policies that call Kubernetes library functions, at admission, in-process:
 what they add to a review, and how the webhook's memory behaves over a long run.
 
-    python bench/cel_admission.py --reviews 20000                 # added latency (CEL worker)
+    python bench/cel_admission.py --reviews 20000                 # added latency
     python bench/cel_admission.py --memory 100000                 # RSS over 100k reviews
-    python bench/cel_admission.py --memory 100000 --in-process    # the same without the worker
+    python bench/cel_admission.py --memory 100000 --worker        # in the recycled CEL worker
+    python bench/cel_admission.py --memory 100000 --leak          # the engine's leak kept
 
 The reviewer of ``kubeward admission serve`` (the object-scope catalog, the trusted registries
 of bench/admission_bench.py) handles that benchmark's mix of AdmissionReviews (a compliant Pod,
@@ -12,8 +13,10 @@ a Deployment with findings, a ConfigMap). Latency: once without users' policies 
 interleaved review by review; p50/p99 of each and of the difference. Memory: ``--memory N``
 reviews with the policies, reporting the resident memory of kubeward's process and of its CEL
 worker every 10% of the run, and how many workers were replaced. By default the policies run
-as the webhook runs them (``isolate``: the CEL worker); ``--in-process`` runs them in
-kubeward's own process, as scans do and as the webhook did before (the engine's leak).
+as the webhook runs them: in kubeward's process, with what the engine leaks given back
+(``k8s_cel.reclaim``); ``--worker`` runs them in the recycled CEL worker
+(``KUBEWARD_CEL_WORKER=1``, the fallback where reclaiming is impossible); ``--leak`` in
+kubeward's process without reclaiming (the engine's own behaviour).
 """
 
 from __future__ import annotations
@@ -123,9 +126,13 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=0, help="latency: reviews each way")
     parser.add_argument("--memory", type=int, default=0, help="memory: reviews with policies")
     parser.add_argument("--policies", action="append", default=[])
-    parser.add_argument("--in-process", action="store_true",
-                        help="evaluate in kubeward's process (no CEL worker)")  # fmt: skip
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--worker", action="store_true", help="in the recycled CEL worker")
+    mode.add_argument("--leak", action="store_true",
+                      help="in kubeward's process, the engine's leak not given back")  # fmt: skip
     args = parser.parse_args()
+    if args.worker:
+        os.environ["KUBEWARD_CEL_WORKER"] = "1"
     if not (args.reviews or args.memory):
         args.reviews = 20000
     paths = args.policies or [str(HERE.parent / "tests" / "policies" / "k8s_libs.yaml")]
@@ -135,7 +142,11 @@ def main() -> None:
     engine = EngineSettings(params=config.params)
     loaded = load_policies(paths, {r.id for r in ALL_RULES} | {r.name for r in ALL_RULES})
     assert not loaded.problems, loaded.problems
-    isolated = [] if args.in_process else isolate_leaking_policies(loaded)
+    isolated = isolate_leaking_policies(loaded)
+    if args.leak:
+        from kubeward.policies.k8s_cel import reclaim
+
+        reclaim.SWITCH.on = False
     plain = Reviewer(ALL_RULES, engine, config.admission)
     with_policies = Reviewer((*ALL_RULES, *loaded.rules), engine, config.admission)
     for _ in range(300):  # warm up both

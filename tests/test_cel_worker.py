@@ -47,6 +47,13 @@ def write_cap_policies(path: Path) -> None:
     path.write_text(CAP_POLICY.format(n=1, cap="1Gi") + "---\n" + CAP_POLICY.format(n=2, cap="1Mi"))
 
 
+@pytest.fixture(autouse=True)
+def worker_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker is used where the engine's leak cannot be given back (k8s_cel.reclaim) or
+    when asked for; these tests ask for it."""
+    monkeypatch.setenv("KUBEWARD_CEL_WORKER", "1")
+
+
 @pytest.fixture
 def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[cel_worker.Pool]:
     pool = cel_worker.Pool()

@@ -227,18 +227,22 @@ def test_standard_string_conversions_still_work() -> None:
     assert evaluate("string(duration('1s'))") == "1s"
 
 
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "cel-worker"])
 def test_functions_that_leak_in_the_engine_are_named_and_the_webhook_serves_them(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: bool
 ) -> None:
     """cel-expr-python 0.1.3 never releases the arguments (nor the result) of a Python
     function called from CEL: the Kubernetes functions an expression calls are known at compile
-    time; the webhook evaluates those expressions in its recycled CEL worker, scans in-process."""
+    time; what the engine keeps is given back (k8s_cel.reclaim), so the webhook evaluates them
+    in its own process; with ``KUBEWARD_CEL_WORKER=1`` (or where reclaiming is not possible)
+    in its recycled CEL worker. Scans evaluate in-process."""
     import gc
     import json
 
     import httpx
 
     from kubeward.policies.cel import Expression
+    from kubeward.policies.k8s_cel import reclaim
     from tests.cli_helpers import kubeward
     from tests.test_admission import pod, review
     from tests.test_admission_server import start
@@ -249,15 +253,24 @@ def test_functions_that_leak_in_the_engine_are_named_and_the_webhook_serves_them
     assert quantities.leaking_functions == ("quantity_is_less_than", "string_to_quantity")
     standard = Expression("'ab'.indexOf('b') == 1 && string(1) == '1' && 'a'.matches('a')")
     assert standard.leaking_functions == ()
-    # Python objects: a list argument stays referenced (a tracked container)
-    for _ in range(50):
-        summing.holds({})
-    gc.collect()
-    before = len(gc.get_objects())
-    for _ in range(500):
-        summing.holds({})
-    gc.collect()
-    assert len(gc.get_objects()) - before >= 400
+
+    def objects_grown() -> int:
+        for _ in range(50):
+            summing.holds({})
+        gc.collect()
+        before = len(gc.get_objects())
+        for _ in range(500):
+            summing.holds({})
+        gc.collect()
+        return len(gc.get_objects()) - before
+
+    assert reclaim.self_test()
+    assert objects_grown() < 10  # given back: the list argument and its tuple are freed
+    monkeypatch.setattr(reclaim.SWITCH, "on", False)
+    assert objects_grown() >= 400  # the engine's leak: a list argument stays referenced
+    monkeypatch.setattr(reclaim.SWITCH, "on", True)
+    if worker:
+        monkeypatch.setenv("KUBEWARD_CEL_WORKER", "1")
     (tmp_path / "p.yaml").write_text(
         "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: small-memory}\n"
         "spec:\n  id: ACME040\n  title: t\n  severity: low\n  remediation: r.\n"
@@ -279,10 +292,11 @@ def test_functions_that_leak_in_the_engine_are_named_and_the_webhook_serves_them
             assert ("ACME040" in json.dumps(answer)) is not allowed, answer  # no error either
             assert ("too much memory" in json.dumps(answer)) is not allowed, answer
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
-        if children.exists():  # the CEL worker runs beside the server
+        if children.exists():  # the CEL worker runs beside the server, if it is asked for
             workers = [Path(f"/proc/{pid}/cmdline").read_bytes()
                        for pid in children.read_text().split()]  # fmt: skip
-            assert any(b"kubeward.policies.cel_worker" in c for c in workers), workers
+            started = any(b"kubeward.policies.cel_worker" in c for c in workers)
+            assert started is worker, workers
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -17,6 +17,7 @@ from cel_expr_python import cel
 from cel_expr_python.ext import ext_optional, ext_strings
 
 from kubeward.policies import k8s_cel
+from kubeward.policies.k8s_cel import reclaim
 
 VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject")
 _NAMESPACE_OBJECT = re.compile(r"\bnamespaceObject\b")
@@ -50,7 +51,9 @@ def environment() -> cel.Env:
 @lru_cache(maxsize=1)
 def runtime() -> cel.Env:
     """Where checked expressions run: the same functions implemented in Python over tagged
-    values (cel-expr-python cannot pass opaque values to Python; see k8s_cel)."""
+    values (cel-expr-python cannot pass opaque values to Python; see k8s_cel). What the
+    engine leaks on each call of them is given back where ``reclaim.self_test`` passes."""
+    reclaim.self_test()
     variables = dict.fromkeys(VARIABLES, cel.Type.DYN)
     extensions = [ext_strings.ExtStrings(), ext_optional.ExtOptional(),
                   k8s_cel.runtime_extension()]  # fmt: skip
@@ -93,20 +96,26 @@ class Expression:
         self.reads_namespace = _NAMESPACE_OBJECT.search(source) is not None
         """It names ``namespaceObject``, which the webhook must look up in the cluster."""
         self.leaking_functions = k8s_cel.leaking_functions(serialized)
-        """Kubernetes library functions it calls, each call of which leaks in the engine (see
-        ``cel_worker``): fine in a scan; long-running servers evaluate it in the CEL worker."""
+        """Kubernetes library functions it calls, each call of which leaks in the engine unless
+        ``k8s_cel.reclaim`` gives the references back: fine in a scan; long-running servers
+        where that cannot be done evaluate it in the CEL worker (``cel_worker``)."""
 
     def holds(self, data: Mapping[str, Any] | Variables) -> bool:
         """Evaluate with ``data`` (missing variables are null), or with ``Variables`` shared by
         several expressions; raises CelEvaluationError."""
         try:
             variables = data if isinstance(data, Variables) else Variables(data)
-            result = self._compiled.eval(activation=variables.activation)
+            collecting = reclaim.begin()  # gives back what the engine keeps (k8s_cel.reclaim)
+            try:
+                result = self._compiled.eval(activation=variables.activation)
+                failed, value = result.type() == cel.Type.ERROR, result.value()
+                del result  # the engine's last value goes before its references are counted
+            finally:
+                reclaim.end(collecting)
         except RuntimeError as exc:  # a value the binding cannot convert (e.g. optional in a map)
             raise CelEvaluationError(f"{self.source!r}: {exc}") from None
-        if result.type() == cel.Type.ERROR:
-            raise CelEvaluationError(f"{self.source!r}: {result.value()}")
-        value = result.value()
+        if failed:
+            raise CelEvaluationError(f"{self.source!r}: {value}")
         if not isinstance(value, bool):
             raise CelEvaluationError(f"{self.source!r} gave {value!r}, not true or false")
         return value

@@ -1,6 +1,8 @@
-"""CEL policies that call Kubernetes library functions, in a long-running process: their
-expressions are evaluated in the recycled CEL worker (``cel_worker``), because cel-expr-python
-0.1.3 leaks on every call of a Python function, and this module decides what goes there when.
+"""CEL policies that call Kubernetes library functions, in a long-running process where the
+engine's leak cannot be given back (``k8s_cel.reclaim``; or with ``KUBEWARD_CEL_WORKER=1``):
+their expressions are evaluated in the recycled CEL worker (``cel_worker``), because
+cel-expr-python 0.1.3 leaks on every call of a Python function, and this module decides what
+goes there when.
 
 ``register`` records each such policy (its target, expressions and own ``params``) and
 ``start`` switches isolation on (``admission serve``, ``audit --watch``; scans never do). Then:

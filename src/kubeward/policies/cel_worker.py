@@ -8,7 +8,9 @@ bool, 112 with a short string, ~1.1 KiB with a 1,000-character string, ~190 with
 list, more for a returned list or map (``bench/cel_leak_bench.py``). kubeward's Kubernetes
 functions are Python functions, so a long-running process that calls them grows without bound.
 
-What this module does about it: ``kubeward admission serve`` and ``audit --watch`` call
+kubeward gives those references back (``k8s_cel.reclaim``) where its self-test passes, and then
+this module is not used. Where it does not (another interpreter, another engine behaviour) or
+with ``KUBEWARD_CEL_WORKER=1``: ``kubeward admission serve`` and ``audit --watch`` call
 ``isolate()``; from then on an expression that calls a Kubernetes function (known at compile
 time, ``Expression.leaking_functions``) is evaluated in a worker process
 (``python -m kubeward.policies.cel_worker``), one exchange per policy and object. The worker is

@@ -38,6 +38,7 @@ static text: a message computed from the object could quote a Secret's value.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,11 +122,15 @@ class LoadedPolicies:
 def isolate_leaking_policies(
     loaded: LoadedPolicies, enforced: Sequence[Rule] | None = None
 ) -> list[str]:
-    """For a long-running process (the webhook, ``audit --watch``): CEL expressions that call
-    Kubernetes library functions will run in the recycled CEL worker (``cel_isolation``),
-    started now with them compiled, because cel-expr-python 0.1.3 leaks on every such call.
-    ``enforced``: the rules the process runs (policies left out by select/ignore are not
-    compiled there). The IDs of the policies concerned."""
+    """For a long-running process (the webhook, ``audit --watch``): cel-expr-python 0.1.3
+    leaks on every call of a Kubernetes library function. Where ``k8s_cel.reclaim`` gives the
+    leaked references back (its self-test passes; ``KUBEWARD_CEL_WORKER=1`` declines it), the
+    expressions stay in this process. Otherwise they will run in the recycled CEL worker
+    (``cel_isolation``), started now with them compiled. ``enforced``: the rules the process
+    runs (policies left out by select/ignore are not compiled there). The IDs of the policies
+    sent to the worker."""
+    if os.environ.get("KUBEWARD_CEL_WORKER") != "1" and _engine_leaks_reclaimed(loaded):
+        return []
     isolated: list[str] = []
     chosen = {rule.id for rule in enforced} if enforced is not None else None
     for rule in loaded.rules:
@@ -138,6 +143,14 @@ def isolate_leaking_policies(
             cel_isolation.register(rule.id, rule.target, sources, definition.params)
     cel_isolation.start()
     return isolated
+
+
+def _engine_leaks_reclaimed(loaded: LoadedPolicies) -> bool:
+    if not any(isinstance(d, CelDefinition) for d in loaded.definitions.values()):
+        return True  # nothing to isolate; the CEL engine need not even be imported
+    from kubeward.policies.k8s_cel import reclaim
+
+    return reclaim.self_test()
 
 
 def policy_files(paths: Iterable[str | Path]) -> Iterator[Path]:

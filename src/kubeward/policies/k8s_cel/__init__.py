@@ -20,7 +20,7 @@ from typing import Any
 
 from cel_expr_python import cel
 
-from kubeward.policies.k8s_cel import lists, net, quantity, regex, urls
+from kubeward.policies.k8s_cel import lists, net, quantity, reclaim, regex, urls
 from kubeward.policies.k8s_cel.values import (
     CIDR,
     IP,
@@ -135,9 +135,10 @@ def checker_extension() -> cel.CelExtension:
 # cel-expr-python 0.1.3 leaks on every call of a Python function from CEL: it never releases
 # the argument tuple, the arguments converted into it or the returned object (48 bytes for a
 # call with a bool, 112 with a short string, more with lists). kubeward's Kubernetes functions
-# are Python functions, so each call leaks. Harmless in a scan, which ends; a webhook or a
-# watch evaluates expressions that call one in the recycled CEL worker (cel_worker). The
-# overload IDs of the checking environment:
+# are Python functions, so each call leaks unless ``reclaim`` gives the references back (it
+# does where its self-test passes); where it cannot, a webhook or a watch evaluates
+# expressions that call one in the recycled CEL worker (cel_worker). The overload IDs of the
+# checking environment:
 KUBERNETES_OVERLOADS: set[str] = set()
 
 
@@ -328,5 +329,5 @@ def runtime_extension() -> cel.CelExtension:
         overloads = by_name.setdefault(name, [])
         overload_id = f"kubeward_{name}_{len(overloads)}"
         overloads.append(cel.Overload(overload_id, result, parameters, is_member=member,
-                                      impl=implementation))  # fmt: skip
+                                      impl=reclaim.reclaiming(implementation)))  # fmt: skip
     return cel.CelExtension("kubernetes", [cel.FunctionDecl(n, o) for n, o in by_name.items()])

@@ -1,0 +1,213 @@
+"""Give back what cel-expr-python 0.1.3 keeps on every call of a Python function from CEL.
+
+``PyCelFunctionAdapter::Invoke`` builds the argument tuple (``PyTuple_New``), calls the function
+(``PyObject_CallObject``) and never drops its reference to either the tuple or the returned
+object, so each call of a Kubernetes library function leaks them (48 bytes to ~1 KiB,
+``bench/cel_leak_bench.py``). The engine's source is C++ we cannot patch in a wheel, so this
+module drops the forgotten references itself:
+
+- ``reclaiming(function)`` wraps each implementation. When it starts, the argument tuple is the
+  newest object the cyclic collector tracks (the engine created it just before the call), so
+  it is found by following the collector's list back from an object made for the purpose,
+  and recognised by its type, length and the identity of every item. The wrapper keeps a
+  reference to it and to a fresh copy of the result it returns.
+- ``begin()`` and ``end()`` surround an evaluation (the collector paused, so that nothing moves the
+  tuple to an older generation before it is found). When the outermost evaluation on this
+  thread ends, every object kept is given back one reference **only if its reference count
+  proves that exactly one reference is held by nobody**: our own, the count's argument and the
+  engine's forgotten one, nothing else. An engine that releases what it should (a later
+  version) leaves counts one lower, and nothing is touched.
+
+``self_test()`` runs the whole cycle once on a probe expression; long-running processes use
+it to decide whether policies that call these functions can run in their own process or need
+the recycled CEL worker (``policies.cel_worker``). Reading the collector's list needs
+CPython's object layout of 3.11 to 3.13 with the GIL, checked before anything is read.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import sys
+import sysconfig
+import threading
+from collections.abc import Callable
+from functools import cache, wraps
+from typing import Any, cast
+
+_GC_HEAD_WORDS = 2
+"""``PyGC_Head`` (next, previous) precedes every object the collector tracks."""
+_FLAGS = 3
+"""The low bits of ``_gc_prev`` the collector uses as flags."""
+_LOOK_BACK = 6
+"""Objects to walk back: the wrapper's own ``*args`` tuple, arguments converted after it."""
+_TUPLE_TYPE = id(tuple)
+_BASE = 4096
+# Memory as 64-bit words, read (and a count written) by index: ctypes' ``from_address`` costs
+# ~140 ns a read, this ~25 ns. Only addresses of live objects are ever read.
+_WORDS = memoryview((ctypes.c_int64 * (1 << 44)).from_address(_BASE)).cast("B").cast("q")
+_SCRATCH = ctypes.c_ssize_t(0)
+_AS_OBJECT = ctypes.py_object.from_address(ctypes.addressof(_SCRATCH))
+"""``_SCRATCH.value = address; _AS_OBJECT.value`` is a new reference to the object there."""
+
+
+def layout_supported() -> bool:
+    """CPython 3.11 to 3.13 with the GIL on 64 bits: the collector's list, tuples and reference
+    counts laid out as read here."""
+    return (
+        sys.implementation.name == "cpython"
+        and (3, 11) <= sys.version_info[:2] <= (3, 13)
+        and not sysconfig.get_config_var("Py_GIL_DISABLED")
+        and ctypes.sizeof(ctypes.c_void_p) == 8
+        and sys.getsizeof([]) - [].__sizeof__() == 8 * _GC_HEAD_WORDS
+    )
+
+
+class _Ledger(threading.local):
+    def __init__(self) -> None:
+        self.depth = 0
+        self.tuples: list[tuple[Any, ...]] = []
+        self.results: list[Any] = []
+
+
+_LEDGER = _Ledger()
+
+
+class _Switch:
+    on = False
+    """Set by ``self_test`` once the cycle has been shown to work here."""
+
+
+SWITCH = _Switch()
+
+
+def _argument_tuple(arguments: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The engine's tuple holding exactly ``arguments``, or None if it cannot be proven. The
+    wrapper's ``*args`` tuple is the newest tracked object; the engine's came just before it
+    (or before the containers the engine converted arguments into)."""
+    words, count = _WORDS, len(arguments)
+    ids = [id(item) for item in arguments]
+    head = (id(arguments) - _BASE >> 3) - _GC_HEAD_WORDS
+    for _ in range(_LOOK_BACK):
+        head = ((words[head + 1] & ~_FLAGS) - _BASE) >> 3
+        start = head + _GC_HEAD_WORDS  # ob_refcnt, ob_type, ob_size, items...
+        if (
+            words[start + 1] == _TUPLE_TYPE
+            and words[start + 2] == count
+            and words[start + 3 : start + 3 + count].tolist() == ids
+        ):
+            _SCRATCH.value = (start << 3) + _BASE
+            return cast("tuple[Any, ...]", _AS_OBJECT.value)
+    return None
+
+
+def _fresh(result: Any) -> Any:
+    """A copy of ``result`` that nothing else refers to, so its count can prove the engine's
+    forgotten reference (a cached string would carry extra references)."""
+    kind = type(result)
+    if kind is str:
+        return (result + "\0")[:-1]
+    if kind is list:
+        return list(result)
+    if kind is dict:
+        return dict(result)
+    if kind is float:
+        return result + 0.0
+    if kind is int:
+        return result + 0  # a small int is shared whatever we do: its count proves nothing
+    return result
+
+
+def reclaiming(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` as the engine should call it (see the module's docstring)."""
+
+    @wraps(function)
+    def call(*arguments: Any) -> Any:
+        ledger = _LEDGER
+        if not ledger.depth or not SWITCH.on or not arguments:
+            return function(*arguments)
+        found = _argument_tuple(arguments)
+        if found is not None:
+            ledger.tuples.append(found)
+            del found  # kept by the ledger only, not by this frame, which a traceback may keep
+        result = _fresh(function(*arguments))
+        ledger.results.append(result)
+        return result
+
+    return call
+
+
+def begin() -> bool:
+    """Before an evaluation that may call ``reclaiming`` functions; pass what it returns to
+    ``end`` after it (the collector is paused in between, so the tuples stay where they are
+    found)."""
+    ledger = _LEDGER
+    ledger.depth += 1
+    if ledger.depth == 1 and gc.isenabled():
+        gc.disable()
+        return True
+    return False
+
+
+def end(collecting: bool) -> None:
+    ledger = _LEDGER
+    ledger.depth -= 1
+    if not ledger.depth:
+        # the tuples first: one may hold a result (a list's element returned by ``min``)
+        _give_back(ledger.tuples)
+        _give_back(ledger.results)
+    if collecting:
+        gc.enable()
+
+
+def _give_back(kept: list[Any]) -> int:
+    """Drop the engine's forgotten reference of each object kept; how many were dropped."""
+    words, dropped = _WORDS, 0
+    for index in range(len(kept)):
+        # counted: the argument of getrefcount, the list's slot, and the engine's reference;
+        # the count stays at least 1 (the slot), so the word is written, not Py_DecRef called
+        if sys.getrefcount(kept[index]) == 3:
+            words[(id(kept[index]) - _BASE) >> 3] -= 1
+            dropped += 1
+    kept.clear()
+    return dropped
+
+
+@cache
+def self_test() -> bool:
+    """Whether the engine's forgotten references are given back in this process: the layout
+    is the one read here, and a probe call's tuple and result are found, each with exactly one
+    reference from nobody, and dropped. Enables the mechanism when it holds."""
+    if not layout_supported():
+        return False
+    from cel_expr_python import cel
+
+    seen: list[int] = []
+
+    def probe(text: str) -> str:
+        seen.append(len(text))
+        return text.upper()
+
+    overload = cel.Overload("kubeward_reclaim_probe", cel.Type.STRING, [cel.Type.STRING],
+                            impl=reclaiming(probe))  # fmt: skip
+    extension = cel.CelExtension("kubeward.reclaim", [cel.FunctionDecl("probe", [overload])])
+    try:
+        env = cel.NewEnv(variables={"v": cel.Type.STRING}, extensions=[extension])
+        expression = env.compile("probe(v) == 'ABC-DEF'")
+    except RuntimeError:  # an engine that no longer takes this: nothing shown
+        return False
+    SWITCH.on = True
+    ledger = _LEDGER
+    ledger.depth += 1
+    try:
+        outcome = expression.eval(data={"v": "abc-def"}).value()
+        kept = [*ledger.tuples, *ledger.results]
+        counts = [sys.getrefcount(kept[i]) for i in range(len(kept))]
+    finally:
+        ledger.depth -= 1
+    # each in ``kept`` and the ledger, plus getrefcount's argument and the engine's reference
+    shown = outcome is True and seen == [7] and counts == [4, 4] and kept[0] == ("abc-def",)
+    del kept
+    dropped = _give_back(ledger.tuples) + _give_back(ledger.results)
+    SWITCH.on = shown and dropped == 2
+    return SWITCH.on

@@ -1,0 +1,146 @@
+"""What cel-expr-python 0.1.3 keeps on every call of a Kubernetes library function is given
+back (kubeward.policies.k8s_cel.reclaim): memory stays flat over thousands of evaluations,
+verdicts and errors are unchanged, and nothing is dropped that someone else still holds."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kubeward.policies.cel import CelEvaluationError, Expression, Variables
+from kubeward.policies.k8s_cel import reclaim
+
+POLICIES = Path(__file__).parent / "policies" / "k8s_libs.yaml"
+
+
+def expressions() -> list[Expression]:
+    """Every validation of tests/policies/k8s_libs.yaml (quantity, regex, lists, ip/cidr, url),
+    plus calls that fail inside a function."""
+    sources = [
+        v["expression"]
+        for document in yaml.safe_load_all(POLICIES.read_text())
+        for v in document["spec"]["validations"]
+    ]
+    sources += ["quantity(object.metadata.name) == quantity('1')", "url('x').getHost() == ''"]
+    return [Expression(source) for source in sources]
+
+
+def pod(index: int) -> dict[str, Any]:
+    return {
+        "object": {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"web-{index}", "labels": {"app": "web"}},
+            "spec": {
+                "containers": [
+                    {"name": "a", "image": f"registry.example/web:{index}",
+                     "resources": {"limits": {"memory": f"{index % 9 + 1}Gi", "cpu": "500m"}},
+                     "ports": [{"containerPort": 8080 + index % 3}]},
+                    {"name": "b", "image": "registry.example/side@sha256:" + "a" * 64},
+                ],
+                "hostAliases": [{"ip": f"10.0.{index % 250}.1", "hostnames": ["h"]}],
+            },
+        }
+    }  # fmt: skip
+
+
+def judge(compiled: list[Expression], data: dict[str, Any]) -> list[bool | str]:
+    variables = Variables(data)
+    verdicts: list[bool | str] = []
+    for expression in compiled:
+        try:
+            verdicts.append(expression.holds(variables))
+        except CelEvaluationError as exc:
+            verdicts.append(str(exc))
+    return verdicts
+
+
+def traced_growth(compiled: list[Expression], reviews: int) -> int:
+    for index in range(200):  # caches filled, the allocator warmed
+        judge(compiled, pod(index))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(reviews):
+            judge(compiled, pod(index % 200))
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_self_test_passes_on_the_supported_interpreter() -> None:
+    assert reclaim.layout_supported()
+    assert reclaim.self_test()
+
+
+def test_memory_stays_flat_and_verdicts_are_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = expressions()
+    assert all(e.leaking_functions for e in compiled)
+    reclaimed = [judge(compiled, pod(i)) for i in range(20)]
+    assert any(isinstance(v, str) for verdicts in reclaimed for v in verdicts)  # errors too
+    assert any(v is False for verdicts in reclaimed for v in verdicts)
+    grown = traced_growth(compiled, 2000)
+    assert grown < 64 * 1024, grown  # ~0 B a review (bench/cel_admission.py --memory)
+    monkeypatch.setattr(reclaim.SWITCH, "on", False)
+    assert [judge(compiled, pod(i)) for i in range(20)] == reclaimed
+    leaked = traced_growth(compiled, 2000)
+    assert leaked > 1024 * 1024, leaked  # the engine's own leak: ~2 KiB a review
+
+
+def test_evaluations_from_several_threads_give_back_only_their_own() -> None:
+    compiled = expressions()
+    expected = [judge(compiled, pod(i)) for i in range(50)]
+    failures: list[str] = []
+
+    def work() -> None:
+        for round_ in range(20):
+            for index in range(50):
+                if judge(compiled, pod(index)) != expected[index]:
+                    failures.append(f"round {round_}, pod {index}")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave as often as the interpreter allows
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert failures == []
+
+
+def test_nothing_is_dropped_that_more_than_the_engine_holds_or_nobody_else() -> None:
+    """Only the engine ever holds what the ledger keeps (its own argument tuples, the fresh
+    copies of results handed to it): a count showing two other holders, or none (an engine
+    that released its reference), leaves every reference in place."""
+    holders: list[Any] = [(str(12345),)]
+    holders.append(holders[0])
+    kept: list[Any] = [holders[0], "".join(["a", "b", "c"])]
+    assert reclaim._give_back(kept) == 0
+    assert kept == []
+    count = sys.getrefcount(holders[0])  # its two holders and the argument: none dropped
+    assert count == 3
+    assert holders[0] == ("12345",)
+
+
+def test_outside_an_evaluation_the_wrapper_only_calls() -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def function(*arguments: str) -> str:
+        calls.append(arguments)
+        return "r"
+
+    wrapped = reclaim.reclaiming(function)
+    assert wrapped("a", "b") == "r" and calls == [("a", "b")]
+    assert reclaim._LEDGER.tuples == [] and reclaim._LEDGER.results == []
