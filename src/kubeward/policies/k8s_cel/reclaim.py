@@ -45,7 +45,9 @@ _TUPLE_TYPE = id(tuple)
 _BASE = 4096
 # Memory as 64-bit words, read (and a count written) by index: ctypes' ``from_address`` costs
 # ~140 ns a read, this ~25 ns. Only addresses of live objects are ever read.
-_WORDS = memoryview((ctypes.c_int64 * (1 << 44)).from_address(_BASE)).cast("B").cast("q")
+_SPAN = (1 << 45) - 1
+"""Words in the view: user space with 48-bit addresses (x86-64, arm64), from ``_BASE`` on."""
+_WORDS = memoryview((ctypes.c_int64 * _SPAN).from_address(_BASE)).cast("B").cast("q")
 _SCRATCH = ctypes.c_ssize_t(0)
 _AS_OBJECT = ctypes.py_object.from_address(ctypes.addressof(_SCRATCH))
 """``_SCRATCH.value = address; _AS_OBJECT.value`` is a new reference to the object there."""
@@ -89,7 +91,11 @@ def _argument_tuple(arguments: tuple[Any, ...]) -> tuple[Any, ...] | None:
     ids = [id(item) for item in arguments]
     head = (id(arguments) - _BASE >> 3) - _GC_HEAD_WORDS
     for _ in range(_LOOK_BACK):
+        if not 0 <= head < _SPAN - count - 8:
+            return None  # outside the view (a negative index would wrap around)
         head = ((words[head + 1] & ~_FLAGS) - _BASE) >> 3
+        if not 0 <= head < _SPAN - count - 8:
+            return None
         start = head + _GC_HEAD_WORDS  # ob_refcnt, ob_type, ob_size, items...
         if (
             words[start + 1] == _TUPLE_TYPE
@@ -166,8 +172,9 @@ def _give_back(kept: list[Any]) -> int:
     for index in range(len(kept)):
         # counted: the argument of getrefcount, the list's slot, and the engine's reference;
         # the count stays at least 1 (the slot), so the word is written, not Py_DecRef called
-        if sys.getrefcount(kept[index]) == 3:
-            words[(id(kept[index]) - _BASE) >> 3] -= 1
+        word = (id(kept[index]) - _BASE) >> 3
+        if sys.getrefcount(kept[index]) == 3 and 0 <= word < _SPAN:
+            words[word] -= 1
             dropped += 1
     kept.clear()
     return dropped
