@@ -179,3 +179,35 @@ def test_namespace_lookup_grants_reading_namespaces_and_nothing_more(tmp_path: P
         {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}],
          "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}
     ]  # fmt: skip
+
+
+def test_the_webhook_is_registered_for_every_kind_an_object_rule_judges(tmp_path: Path) -> None:
+    """Every kind an object-scope rule names, and every built-in kind with a pod spec (the
+    workload rules), reaches ``/validate``; a kind left out is admitted unjudged. The signature
+    webhooks see every kind that carries containers."""
+    from kubeward.model.objects import BUILTIN_POD_SPEC_PATHS
+    from kubeward.policies.kinds import KIND_RESOURCES
+    from kubeward.rules import ALL_RULES, Scope
+
+    objects = render(tmp_path)
+    hook = next(o for o in objects if o["kind"] == "ValidatingWebhookConfiguration")
+    registered = {
+        (group, resource)
+        for rule in hook["webhooks"][0]["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    judged = {kind for r in ALL_RULES if r.scope is Scope.OBJECT for kind in r.target.kinds}
+    judged |= set(BUILTIN_POD_SPEC_PATHS)
+    missing = sorted(kind for kind in judged if KIND_RESOURCES[kind] not in registered)
+    assert missing == []
+    assert ("", "pods/ephemeralcontainers") in registered
+    write_signature_config(tmp_path)
+    run = kubeward("admission", "manifests", "--image", IMAGE, cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    verify = next(
+        o for o in yaml.safe_load_all(run.stdout)
+        if o["metadata"]["name"] == "kubeward-image-signatures"
+    )  # fmt: skip
+    carrying = {r for rule in verify["webhooks"][0]["rules"] for r in rule["resources"]}
+    assert {KIND_RESOURCES[kind][1] for kind in BUILTIN_POD_SPEC_PATHS} <= carrying

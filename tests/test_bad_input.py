@@ -536,6 +536,13 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None
         # the line shown
         ("exceptions:\n  - &e {rules: [W001], reason: a}\n  - <<: *e\n    rules: [Z9]\n",
          "4: exceptions[1].rules: 'Z9' matches no rule ID"),
+        # YAML 1.1 reads a bare off as false: the entry's own line, and how to write it
+        ("admission:\n  actions:\n    W022: warn\n    R: off\n",
+         '4: admission.actions.R: expected a string, got a boolean (YAML reads a bare off, no, '
+         'on or yes as one): write it in quotes, e.g. "off"'),
+        ("admission:\n  defaultAction: Off\n",
+         '2: admission.defaultAction: expected a string, got a boolean (YAML reads a bare off, '
+         'no, on or yes as one): write it in quotes, e.g. "off"'),
     ],
 )  # fmt: skip
 def test_config_values_and_keys_yaml_would_mishandle_are_errors_with_lines(

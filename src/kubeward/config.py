@@ -277,6 +277,25 @@ def _parse_msgspec_path(text: str) -> list[str | int]:
     ]
 
 
+def _bare_boolean(data: Any, where: Sequence[str | int]) -> list[str | int] | None:
+    """The path to the boolean a string setting got (``R: off``; msgspec names the mapping, not
+    the entry, when the value of a mapping is wrong), else None."""
+    value = data
+    for part in where:
+        in_mapping = isinstance(value, dict) and part in value
+        in_list = isinstance(value, list) and isinstance(part, int) and part < len(value)
+        if not (in_mapping or in_list):
+            return None
+        value = value[part]
+    if isinstance(value, bool):
+        return list(where)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, bool):
+                return [*where, key]
+    return None
+
+
 def is_rule_prefix(prefix: str) -> bool:
     """True if at least one rule ID starts with ``prefix`` (case-insensitive)."""
     wanted = prefix.strip().upper()
@@ -311,6 +330,12 @@ def load_config(path: Path) -> Config:
         if unknown:
             where = [*where, unknown.group(1)]
             message = f"unknown setting {unknown.group(1)!r} (see docs/configuration.md)"
+        elif "got `bool`" in message and (boolean := _bare_boolean(data, where)) is not None:
+            where = boolean
+            message = (
+                f"{format_path(tuple(where))}: expected a string, got a boolean (YAML reads a "
+                'bare off, no, on or yes as one): write it in quotes, e.g. "off"'
+            )
         else:
             message = re.sub(r" - at `\$[^`]*`", "", message)
             if where:

@@ -22,16 +22,18 @@ from kubeward.model.enforcement import AdmissionSettings
 WEBHOOK_NAME = "validate.kubeward.io"
 PORT = 8443
 RESOURCES = {
-    "": ["pods", "pods/ephemeralcontainers", "services", "configmaps", "secrets",
-         "serviceaccounts", "namespaces"],
+    "": ["pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers",
+         "services", "configmaps", "secrets", "serviceaccounts", "namespaces"],
     "apps": ["deployments", "statefulsets", "daemonsets", "replicasets"],
     "batch": ["jobs", "cronjobs"],
     "networking.k8s.io": ["ingresses", "networkpolicies"],
+    "rbac.authorization.k8s.io": ["rolebindings", "clusterrolebindings"],
 }  # fmt: skip
-"""What the webhook is registered for: every kind an object-scope rule judges."""
+"""What the webhook is registered for: every kind an object-scope rule judges
+(``tests/test_admission_manifests.py`` holds it to the catalog)."""
 WORKLOAD_RESOURCES = frozenset({
-    "pods", "pods/ephemeralcontainers", "deployments", "statefulsets", "daemonsets",
-    "replicasets", "jobs", "cronjobs",
+    "pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers",
+    "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs",
 })  # fmt: skip
 """What the signature webhooks are registered for: everything that carries containers."""
 
