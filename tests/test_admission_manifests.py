@@ -211,3 +211,97 @@ def test_the_webhook_is_registered_for_every_kind_an_object_rule_judges(tmp_path
     )  # fmt: skip
     carrying = {r for rule in verify["webhooks"][0]["rules"] for r in rule["resources"]}
     assert {KIND_RESOURCES[kind][1] for kind in BUILTIN_POD_SPEC_PATHS} <= carrying
+
+
+ROLE_POLICY = """\
+apiVersion: kubeward.io/v1alpha1
+kind: CELPolicy
+metadata: {name: no-wildcard-roles}
+spec:
+  id: ACME070
+  title: Role grants every verb
+  severity: high
+  remediation: List the verbs.
+  match: {kinds: [Role, ClusterRole]}
+  validations:
+    - {expression: "!object.rules.exists(r, '*' in r.verbs)", message: every verb}
+---
+apiVersion: kubeward.io/v1alpha1
+kind: CELPolicy
+metadata: {name: widget-owner}
+spec:
+  id: ACME071
+  title: Widget without owner
+  severity: low
+  remediation: Label it.
+  match: {kinds: [Widget]}
+  validations:
+    - {expression: "has(object.metadata.labels)", message: no labels}
+"""
+
+
+def test_users_policies_are_installed_next_to_kubeward_yaml_and_registered(
+    tmp_path: Path,
+) -> None:
+    """The policy files kubeward.yaml lists travel in the ConfigMap and land where it names
+    them, so the webhook loads the same policies; the kinds they judge are registered, and a
+    kind that cannot be (a custom resource) is named on stderr."""
+    from kubeward.scan import custom_policies
+
+    repo = tmp_path / "repo"
+    (repo / "policies" / "more").mkdir(parents=True)
+    (repo / "policies" / "acme.yaml").write_text(
+        (Path(__file__).parent / "policies" / "acme.yaml").read_text()
+    )
+    (repo / "policies" / "more" / "roles.yaml").write_text(ROLE_POLICY)
+    (repo / "kubeward.yaml").write_text("policies: [policies]\n")
+    run = kubeward("admission", "manifests", "--image", IMAGE, cwd=repo)
+    assert run.code == 0, run.stderr
+    assert "policy ACME071 judges Widget" in run.stderr
+    objects = list(yaml.safe_load_all(run.stdout))
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap")
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    volume = next(
+        v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "config"
+    )
+    installed = tmp_path / "installed"  # the volume as the pod sees it
+    for item in volume["configMap"]["items"]:
+        target = installed / item["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(config_map["data"][item["key"]])
+    in_repo = custom_policies(load_config(repo / "kubeward.yaml"), ())
+    in_pod = custom_policies(load_config(installed / "kubeward.yaml"), ())
+    assert not in_pod.problems
+    assert [r.id for r in in_pod.rules] == [r.id for r in in_repo.rules]
+    assert {"ACME070", "ACME071"} <= {r.id for r in in_pod.rules}
+    hook = next(o for o in objects if o["kind"] == "ValidatingWebhookConfiguration")
+    rbac = next(
+        r for r in hook["webhooks"][0]["rules"]
+        if r["apiGroups"] == ["rbac.authorization.k8s.io"]
+    )  # fmt: skip
+    assert {"roles", "clusterroles", "rolebindings"} <= set(rbac["resources"])
+
+
+def test_policies_the_install_cannot_carry_are_usage_errors(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "roles.yaml").write_text(ROLE_POLICY)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "kubeward.yaml").write_text("policies: [../elsewhere]\n")
+    run = kubeward("admission", "manifests", "--image", IMAGE, cwd=repo)
+    assert run.code == 2
+    assert "keep policy files below kubeward.yaml's directory" in run.stderr
+    (repo / "ns.yaml").write_text(
+        "apiVersion: kubeward.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: team}\n"
+        "spec:\n  id: ACME072\n  title: t\n  severity: low\n  remediation: r.\n"
+        "  match: {kinds: [ConfigMap]}\n  validations:\n"
+        '    - {expression: "namespaceObject == null || has(namespaceObject.metadata)", '
+        "message: m}\n"
+    )
+    (repo / "kubeward.yaml").write_text("policies: [ns.yaml]\n")
+    run = kubeward("admission", "manifests", "--image", IMAGE, cwd=repo)
+    assert run.code == 2
+    assert "ACME072 read namespaceObject: add --namespace-lookup" in run.stderr
+    run = kubeward("admission", "manifests", "--image", IMAGE, "--namespace-lookup", cwd=repo)
+    assert run.code == 0, run.stderr

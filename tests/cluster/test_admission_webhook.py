@@ -227,18 +227,28 @@ def test_webhook_down_fail_rejects_and_ignore_admits(webhook: Webhook) -> None:
         webhook.start()
 
 
-@pytest.mark.parametrize("signatures", [False, True], ids=["rules", "rules+signatures"])
+@pytest.mark.parametrize(
+    ("signatures", "policies"),
+    [(False, False), (True, False), (True, True)],
+    ids=["rules", "rules+signatures", "rules+signatures+policies"],
+)
 def test_rendered_install_is_accepted_by_the_api_server(
-    cluster: TestCluster, tmp_path: Path, signatures: bool
+    cluster: TestCluster, tmp_path: Path, signatures: bool, policies: bool
 ) -> None:
     """`kubeward admission manifests` output, applied with server-side dry run (the namespace
     for real): every object is valid for the API server (schema, PDB, webhook configurations,
-    with image signatures also the mutating one and the key files' ConfigMap items)."""
+    with image signatures also the mutating one and the key files' ConfigMap items, with
+    users' policies their files' items and the kinds they add to the webhook's rules)."""
     from tests.cli_helpers import kubeward
-    from tests.test_admission_manifests import write_signature_config
+    from tests.test_admission_manifests import ROLE_POLICY, write_signature_config
 
     if signatures:
         write_signature_config(tmp_path)
+    if policies:
+        (tmp_path / "policies").mkdir()
+        (tmp_path / "policies" / "roles.yaml").write_text(ROLE_POLICY)
+        config = tmp_path / "kubeward.yaml"
+        config.write_text(config.read_text() + "policies: [policies]\n")
     run = kubeward(
         "admission", "manifests", "--image", GOOD_IMAGE, "--namespace", "kubeward-install",
         "--apiserver-cidr", "127.0.0.1/32", cwd=tmp_path if signatures else Path(__file__).parent,

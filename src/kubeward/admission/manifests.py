@@ -58,6 +58,21 @@ class InstallOptions:
     namespace_lookup: bool = False
     """Users' CEL policies read ``namespaceObject``: the webhook lists and watches Namespaces
     (a token, a ClusterRole allowing exactly that, egress to the API server)."""
+    policy_files: tuple[tuple[str, bytes], ...] = ()
+    """Users' policy files kubeward.yaml lists (path relative to it, content): installed next
+    to it, as in the repository."""
+    policy_resources: tuple[tuple[str, str], ...] = ()
+    """(API group, resource) of the built-in kinds users' policies judge beyond the catalog's,
+    for the webhook's rules."""
+
+    def resources(self) -> dict[str, list[str]]:
+        """What ``/validate`` is registered for: the catalog's kinds and the policies'."""
+        out = {group: list(resources) for group, resources in RESOURCES.items()}
+        for group, resource in self.policy_resources:
+            listed = out.setdefault(group, [])
+            if resource not in listed:
+                listed.append(resource)
+        return out
 
     @property
     def signatures(self) -> bool:
@@ -95,6 +110,10 @@ def render(
             "data": {
                 "kubeward.yaml": config_text,
                 **{_key_item(path): content.decode() for path, content in options.key_files},
+                **{
+                    _policy_item(index, path): content.decode()
+                    for index, (path, content) in enumerate(options.policy_files)
+                },
             },
         },
         _deployment(options, name, labels),
@@ -177,6 +196,13 @@ def _key_item(path: str) -> str:
     return "key." + "".join(c if c.isalnum() or c in "-_." else "_" for c in path)
 
 
+def _policy_item(index: int, path: str) -> str:
+    """A ConfigMap key for a policy file: numbered, since ``a/b_c`` and ``a_b/c`` would
+    otherwise meet."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in path)
+    return f"policy.{index:03d}.{safe[-200:]}"  # a key holds at most 253 characters
+
+
 def _signature_webhooks(
     options: InstallOptions, name: str, settings: AdmissionSettings
 ) -> list[dict[str, Any]]:
@@ -186,7 +212,7 @@ def _signature_webhooks(
     validating = _webhook_configuration(options, name, settings)
     hook = validating["webhooks"][0]
     workloads = {group: [r for r in resources if r in WORKLOAD_RESOURCES]
-                 for group, resources in RESOURCES.items()}  # fmt: skip
+                 for group, resources in options.resources().items()}  # fmt: skip
     hook["rules"] = [rule for rule in hook["rules"] if workloads[rule["apiGroups"][0]]]
     for rule in hook["rules"]:
         rule["resources"] = workloads[rule["apiGroups"][0]]
@@ -357,11 +383,13 @@ def _deployment(options: InstallOptions, name: str, labels: dict[str, str]) -> d
 
 def _config_volume(options: InstallOptions, name: str) -> dict[str, Any]:
     source: dict[str, Any] = {"name": f"{name}-config"}
-    if options.key_files:  # key files land where kubeward.yaml names them
+    if options.key_files or options.policy_files:  # where kubeward.yaml names them
         source["items"] = [
             {"key": "kubeward.yaml", "path": "kubeward.yaml"},
             *({"key": _key_item(path), "path": path} for path, _ in options.key_files),
-        ]
+            *({"key": _policy_item(index, path), "path": path}
+              for index, (path, _) in enumerate(options.policy_files)),
+        ]  # fmt: skip
     return source
 
 
@@ -403,7 +431,7 @@ def _webhook_configuration(
                         "resources": resources,
                         "scope": "*",
                     }
-                    for group, resources in RESOURCES.items()
+                    for group, resources in options.resources().items()
                 ],
                 # the immutable name label: relabelling a namespace cannot opt it out
                 "namespaceSelector": {

@@ -225,6 +225,7 @@ def manifests_command(
 
     from kubeward.admission.manifests import InstallOptions, render
     from kubeward.cli.scan import resolve_config
+    from kubeward.scan import enforced_rules
 
     for cidr in apiserver_cidrs:
         try:
@@ -234,16 +235,88 @@ def manifests_command(
     config = resolve_config(config_path, ["."])
     text = Path(config.path).read_text(encoding="utf-8") if config.path else ""
     key_files, ports = _signature_files(config)
+    loaded = _custom_policies(config, ())
+    enforced = [r for r in enforced_rules(config, loaded) if r in loaded.rules]
+    readers = _namespace_readers(loaded, enforced)
+    if readers and not namespace_lookup:
+        raise UsageError(
+            f"policies {', '.join(readers)} read namespaceObject: add --namespace-lookup "
+            "(the webhook does not start without it)"
+        )
+    resources, unregistered = _policy_resources(enforced)
+    for rule_id, kinds in unregistered:
+        click.echo(
+            f"kubeward: warning: policy {rule_id} judges {kinds}, which the rendered webhook "
+            "is not registered for: add them to its rules, or enforce the policy with "
+            "export-vap or audit --watch",
+            err=True,
+        )
     options = InstallOptions(
         image=image, namespace=namespace, replicas=replicas, failure_policy=failure_policy,
         timeout_seconds=timeout, cert_manager=cert_manager, apiserver_cidrs=apiserver_cidrs,
         key_files=key_files, signature_failure_policy=signature_failure_policy,
         signature_timeout_seconds=signature_timeout, registry_ports=ports,
-        namespace_lookup=namespace_lookup,
+        namespace_lookup=namespace_lookup, policy_files=_policy_files(config),
+        policy_resources=resources,
     )  # fmt: skip
     objects = render(options, text, config.admission)
     sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
     return 0
+
+
+CONFIG_MAP_LIMIT = 1024 * 1024
+"""Bytes a ConfigMap may hold (the API server refuses more)."""
+
+
+def _policy_files(config: Config) -> tuple[tuple[str, bytes], ...]:
+    """The policy files kubeward.yaml lists (to ship in the ConfigMap beside it)."""
+    from kubeward.policies.loader import policy_files
+
+    if not config.policy_paths or config.path is None:
+        return ()
+    base = Path(config.path).parent.resolve()
+    files: dict[str, bytes] = {}
+    for path in policy_files(config.policy_paths):
+        try:
+            relative = path.resolve().relative_to(base)
+        except ValueError:
+            raise UsageError(
+                f"policies: {path}: keep policy files below kubeward.yaml's directory, so that "
+                "they can be installed next to it"
+            ) from None
+        content = path.read_bytes()
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"policies: {path}: not UTF-8 text") from None
+        files[relative.as_posix()] = content
+    total = sum(len(c) for c in files.values())
+    if total > CONFIG_MAP_LIMIT // 2:  # kubeward.yaml, keys and YAML quoting need the rest
+        raise UsageError(
+            f"policies: {total:,} bytes of policy files, more than a ConfigMap can carry with "
+            f"the rest ({CONFIG_MAP_LIMIT // 2:,}): build them into the image instead"
+        )
+    return tuple(sorted(files.items()))
+
+
+def _policy_resources(
+    rules: Sequence[Rule],
+) -> tuple[tuple[tuple[str, str], ...], list[tuple[str, str]]]:
+    """Where the API serves the built-in kinds users' policies judge, for the webhook's rules,
+    and the policies whose kinds it cannot register (custom resources, every kind)."""
+    from kubeward.policies.kinds import KIND_RESOURCES
+
+    resources: set[tuple[str, str]] = set()
+    unregistered: list[tuple[str, str]] = []
+    for rule in rules:
+        if rule.target.every_kind:
+            unregistered.append((rule.id, "every kind"))
+            continue
+        unknown = sorted(kind for kind in rule.target.kinds if kind not in KIND_RESOURCES)
+        resources.update(KIND_RESOURCES[k] for k in rule.target.kinds if k in KIND_RESOURCES)
+        if unknown:
+            unregistered.append((rule.id, ", ".join(unknown)))
+    return tuple(sorted(resources)), unregistered
 
 
 def _signature_files(config: Config) -> tuple[tuple[tuple[str, bytes], ...], tuple[int, ...]]:
