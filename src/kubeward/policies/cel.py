@@ -105,13 +105,17 @@ class Expression:
         several expressions; raises CelEvaluationError."""
         try:
             variables = data if isinstance(data, Variables) else Variables(data)
-            collecting = reclaim.begin()  # gives back what the engine keeps (k8s_cel.reclaim)
             try:
+                reclaim.begin()  # gives back what the engine keeps (k8s_cel.reclaim)
                 result = self._compiled.eval(activation=variables.activation)
-                failed, value = result.type() == cel.Type.ERROR, result.value()
+                kind = result.type()
+                failed = kind == cel.Type.ERROR
+                # the engine's value() of a null takes a reference from None it never had
+                # (each evaluation one less, until the interpreter aborts): never asked
+                value = None if kind == cel.Type.NULL else result.value()
                 del result  # the engine's last value goes before its references are counted
             finally:
-                reclaim.end(collecting)
+                reclaim.end()
         except RuntimeError as exc:  # a value the binding cannot convert (e.g. optional in a map)
             raise CelEvaluationError(f"{self.source!r}: {exc}") from None
         if failed:
