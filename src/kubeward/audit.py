@@ -33,7 +33,7 @@ from kubeward.cluster.watch import (
 )
 from kubeward.engine import Evaluation, evaluate, merge
 from kubeward.errors import ConfigError
-from kubeward.history import HistoryStore, fingerprint
+from kubeward.history import HistoryStore, fingerprint, scope_of
 from kubeward.model import Finding, Inventory, K8sObject, ScanResult
 from kubeward.policies.loader import isolate_leaking_policies
 from kubeward.rules._base import Scope
@@ -54,11 +54,6 @@ BATCH_SECONDS = 0.2
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def source_label(target: ClusterTarget, connection: kubeconfig.Connection) -> str:
-    scope = ", ".join(target.namespaces) if target.namespaces else "all namespaces"
-    return f"cluster {connection.context} ({connection.server}), {scope}"
 
 
 @dataclass
@@ -123,7 +118,7 @@ class AuditSession:
         self.state.findings = {fingerprint(f): f for f in result.findings}
         if self.store is not None:
             self.session_id = self.store.record_scan(
-                result, kind="audit", source=source_label(self.target, self.connection)
+                result, kind="audit", source=scope_of(result).label()
             )
         self.emit(
             {
@@ -183,9 +178,7 @@ class AuditSession:
         if self.store is None:
             return
         result = self.snapshot()
-        scan_id = self.store.record_scan(
-            result, kind="audit", source=source_label(self.target, self.connection)
-        )
+        scan_id = self.store.record_scan(result, kind="audit", source=scope_of(result).label())
         self.emit({"type": "recorded", "at": now(), "scanId": scan_id})
 
     def _next_batch(self, stop: threading.Event) -> list[Event]:

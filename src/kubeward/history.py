@@ -4,7 +4,9 @@ SQLite by default (``$XDG_DATA_HOME/kubeward/history.db``), any SQLAlchemy URL o
 (``postgresql+psycopg://user@host/db``). Three tables:
 
 - ``scans``: one row per recorded scan (``kubeward audit``, and each snapshot of
-  ``kubeward audit --watch``), with its counts;
+  ``kubeward audit --watch``), with its counts and its *scope* — the source it read (cluster
+  context and server, or files), the namespaces and the kinds it could not read — so that a
+  diff never calls a finding resolved only because the later scan did not look at its object;
 - ``scan_findings``: the findings of each scan, keyed by a *fingerprint* — rule, object
   (kind, namespace, name) and path — so the same problem is recognised across scans even when
   its line, resourceVersion or wording changes;
@@ -15,6 +17,7 @@ Like every report, the store holds findings' keys, locations and messages, never
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +28,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from kubeward.errors import KubewardError
-from kubeward.model import Finding, ScanResult
+from kubeward.model import CoverageGap, Finding, ScanResult
 
 _metadata = sa.MetaData()
 
@@ -46,7 +49,10 @@ scans = sa.Table(
     sa.Column("info", sa.Integer, nullable=False),
     sa.Column("errors", sa.Integer, nullable=False),
     sa.Column("coverage_gaps", sa.Integer, nullable=False),
+    sa.Column("scope", sa.Text),
 )
+"""``scope`` (JSON, see ``Scope``) was added later: a database created by an earlier kubeward
+gets the column when opened (``HistoryStore._add_missing_columns``); its old rows have none."""
 
 
 def _finding_columns() -> list[sa.Column[object]]:
@@ -85,6 +91,10 @@ finding_events = sa.Table(
 
 class HistoryError(KubewardError):
     """The history database cannot be opened or written."""
+
+
+class IncomparableScans(KubewardError):
+    """Two scans read different sources (clusters, contexts, files): no diff between them."""
 
 
 def default_location() -> Path:
@@ -128,6 +138,100 @@ def _finding_row(finding: Finding) -> dict[str, object]:
 
 
 @dataclass(frozen=True)
+class Unread:
+    """Objects a scan could not read (a coverage gap): ``kind`` None = any kind,
+    ``namespace`` None = in every namespace (or a cluster-scoped kind)."""
+
+    kind: str | None
+    namespace: str | None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a scan read. Two scans of the same ``source`` can be compared; a finding is
+    comparable only on an object that both scans read."""
+
+    source: str
+    """``cluster CONTEXT (SERVER)`` or ``files PATH, PATH``."""
+    namespaces: tuple[str, ...] | None
+    """The namespaces read; None = all of them (always for files)."""
+    unread: tuple[Unread, ...] = ()
+
+    def covers(self, finding: StoredFinding) -> bool:
+        """Whether this scan read the finding's object (so its absence here means something).
+
+        Stored findings name a kind without its API group: a gap on Knative ``services`` also
+        leaves core Services unread — the cautious side (not compared rather than resolved)."""
+        for gap in self.unread:
+            if gap.kind in (None, finding.kind) and gap.namespace in (None, finding.namespace):
+                return False
+        if self.namespaces is None:
+            return True
+        if finding.namespace is not None:
+            return finding.namespace in self.namespaces
+        # cluster-scoped: a namespaced read keeps its own Namespace objects and every other
+        # cluster-scoped kind (ClusterRoles grant rights inside it); see cluster.live.read
+        return finding.kind != "Namespace" or finding.name in self.namespaces
+
+    def label(self) -> str:
+        """The source and its namespaces (what ``history`` lists as a scan's source)."""
+        if self.source.startswith("files "):
+            return self.source
+        return f"{self.source}, {', '.join(self.namespaces or ()) or 'all namespaces'}"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "source": self.source,
+                "namespaces": None if self.namespaces is None else list(self.namespaces),
+                "unread": [{"kind": u.kind, "namespace": u.namespace} for u in self.unread],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Scope | None:
+        """None for rows recorded before scopes were (or that hold something else)."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            namespaces = data["namespaces"]
+            return cls(
+                source=str(data["source"]),
+                namespaces=None if namespaces is None else tuple(map(str, namespaces)),
+                unread=tuple(Unread(u["kind"], u["namespace"]) for u in data["unread"]),
+            )
+        except (ValueError, TypeError, KeyError):
+            return None
+
+
+def scope_of(result: ScanResult) -> Scope:
+    """The scope of a scan result: its cluster and namespaces (or files), and its gaps."""
+    cluster = result.scan.cluster
+    if cluster is None:
+        return Scope(source="files " + ", ".join(result.scan.inputs), namespaces=None)
+    return Scope(
+        source=f"cluster {cluster.context} ({cluster.server})",
+        namespaces=tuple(cluster.namespaces) or None,
+        unread=_unread(result.coverage),
+    )
+
+
+def _unread(gaps: Iterable[CoverageGap]) -> tuple[Unread, ...]:
+    """A gap names a resource (``cronjobs`` in ``batch``), a finding its kind: translate (a
+    resource kubeward does not know stands for any kind, so nothing there counts as read)."""
+    out: list[Unread] = []
+    for gap in gaps:
+        from kubeward.cluster.live import CATALOG_KINDS  # its HTTP client only when needed
+
+        kinds: list[str | None] = [
+            k.kind for k in CATALOG_KINDS if (k.group, k.plural) == (gap.group, gap.resource)
+        ]
+        out.extend(Unread(kind, gap.namespace) for kind in kinds or [None])
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class ScanRow:
     id: int
     started_at: str
@@ -143,6 +247,8 @@ class ScanRow:
     info: int
     errors: int
     coverage_gaps: int
+    scope: Scope | None
+    """None: recorded by a kubeward that did not record scopes."""
 
 
 @dataclass(frozen=True)
@@ -165,18 +271,41 @@ class ScanDiff:
     after: ScanRow
     new: list[StoredFinding]
     resolved: list[StoredFinding]
+    out_of_after_scope: list[StoredFinding]
+    """Findings of ``before`` gone from ``after`` on objects ``after`` did not read: not
+    resolved, just not looked at."""
+    out_of_before_scope: list[StoredFinding]
+    """Findings of ``after`` on objects ``before`` did not read: not new, just not compared."""
+    notes: list[str]
 
 
 class HistoryStore:
-    """One database; tables are created on first use."""
+    """One database; tables are created on first use, columns added since then on open."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         try:
             self.engine = sa.create_engine(url)
             _metadata.create_all(self.engine)
+            self.has_scope = self._add_missing_columns()
         except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:  # ValueError: a bad port
             raise HistoryError(f"history database {_safe(url)}: {_reason(exc)}") from None
+        self._scan_columns = [c for c in scans.c if self.has_scope or c.name != "scope"]
+
+    def _add_missing_columns(self) -> bool:
+        """Add ``scans.scope`` to a database created before it; whether the column is there.
+
+        A user who may read but not alter the tables keeps reading (and recording) without
+        scopes, as before: their scans diff as unscoped ones do."""
+        if "scope" in _column_names(self.engine):
+            return True
+        column_type = scans.c.scope.type.compile(dialect=self.engine.dialect)
+        try:
+            with self.engine.begin() as db:
+                db.execute(sa.text(f"ALTER TABLE scans ADD COLUMN scope {column_type}"))
+        except sa.exc.SQLAlchemyError:
+            pass  # another kubeward added it meanwhile, or no permission: look again
+        return "scope" in _column_names(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -198,6 +327,8 @@ class HistoryStore:
             "errors": result.summary.errors,
             "coverage_gaps": result.summary.coverage_gaps,
         }
+        if self.has_scope:
+            row["scope"] = scope_of(result).to_json()
         try:
             with self.engine.begin() as db:
                 inserted = db.execute(sa.insert(scans).values(row).returning(scans.c.id))
@@ -226,11 +357,11 @@ class HistoryStore:
             raise HistoryError(f"history database {_safe(self.url)}: {_reason(exc)}") from None
 
     def scans(self, limit: int | None = None) -> list[ScanRow]:
-        query = sa.select(scans).order_by(scans.c.id.desc())
+        query = sa.select(*self._scan_columns).order_by(scans.c.id.desc())
         if limit:
             query = query.limit(limit)
         with self._reading() as db:
-            return [ScanRow(**row._mapping) for row in db.execute(query)][::-1]
+            return [_scan_row(row._mapping) for row in db.execute(query)][::-1]
 
     @contextmanager
     def _reading(self) -> Iterator[sa.Connection]:
@@ -244,10 +375,10 @@ class HistoryStore:
 
     def scan(self, scan_id: int) -> ScanRow:
         with self._reading() as db:
-            row = db.execute(sa.select(scans).where(scans.c.id == scan_id)).first()
+            row = db.execute(sa.select(*self._scan_columns).where(scans.c.id == scan_id)).first()
         if row is None:
             raise HistoryError(f"no scan {scan_id} in {_safe(self.url)}")
-        return ScanRow(**row._mapping)
+        return _scan_row(row._mapping)
 
     def findings(self, scan_id: int) -> list[StoredFinding]:
         columns = [c for c in scan_findings.c if c.name not in ("id", "scan_id")]
@@ -271,15 +402,62 @@ class HistoryStore:
         return out
 
     def diff(self, before_id: int, after_id: int) -> ScanDiff:
+        """Findings new in ``after`` and resolved since ``before``, on the objects both read.
+
+        Scans of different sources raise ``IncomparableScans``. A scan of unknown scope
+        (recorded before scopes were) is taken to have read everything, with a note."""
         before, after = self.scan(before_id), self.scan(after_id)
+        if before.scope and after.scope and before.scope.source != after.scope.source:
+            raise IncomparableScans(
+                f"scan {before.id} read {before.scope.source} and scan {after.id} read "
+                f"{after.scope.source}: their findings are about different objects, so a diff "
+                "would call every one of them new or resolved"
+            )
         old = {f.fingerprint: f for f in self.findings(before_id)}
         new = {f.fingerprint: f for f in self.findings(after_id)}
+        resolved, out_of_after = _split([old[k] for k in old.keys() - new.keys()], after.scope)
+        appeared, out_of_before = _split([new[k] for k in new.keys() - old.keys()], before.scope)
         return ScanDiff(
             before=before,
             after=after,
-            new=_sorted(new[k] for k in new.keys() - old.keys()),
-            resolved=_sorted(old[k] for k in old.keys() - new.keys()),
+            new=appeared,
+            resolved=resolved,
+            out_of_after_scope=out_of_after,
+            out_of_before_scope=out_of_before,
+            notes=_unscoped_notes(before, after),
         )
+
+
+def _column_names(engine: sa.Engine) -> set[str]:
+    return {column["name"] for column in sa.inspect(engine).get_columns("scans")}
+
+
+def _scan_row(mapping: sa.RowMapping) -> ScanRow:
+    data = dict(mapping)
+    data["scope"] = Scope.from_json(data.get("scope"))
+    return ScanRow(**data)
+
+
+def _split(
+    findings: Iterable[StoredFinding], scope: Scope | None
+) -> tuple[list[StoredFinding], list[StoredFinding]]:
+    """Findings on objects the other scan read (comparable), and the others."""
+    comparable: list[StoredFinding] = []
+    out: list[StoredFinding] = []
+    for finding in findings:
+        (comparable if scope is None or scope.covers(finding) else out).append(finding)
+    return _sorted(comparable), _sorted(out)
+
+
+def _unscoped_notes(before: ScanRow, after: ScanRow) -> list[str]:
+    notes = []
+    for row, listed in ((before, "new"), (after, "resolved")):
+        if row.scope is None:
+            notes.append(
+                f"scan {row.id} was recorded without its scope (by an earlier kubeward): "
+                f"findings on objects it did not read may be listed as {listed}"
+            )
+    return notes
 
 
 def _sorted(findings: Iterable[StoredFinding]) -> list[StoredFinding]:

@@ -116,6 +116,31 @@ def test_audit_records_scans(cluster: TestCluster, tmp_path: Path) -> None:
     rows = json.loads(kubeward("history", "--db", db, "-f", "json", cwd=ROOT).stdout)
     assert [r["kind"] for r in rows] == ["audit", "audit"]
     assert rows[0]["source"].startswith("cluster kubeward-test")
+    assert rows[0]["source"].endswith(", recorded")
+    assert rows[0]["scope"]["namespaces"] == ["recorded"]
+
+
+def test_a_whole_cluster_audit_and_a_namespace_audit_diff_on_what_both_read(
+    cluster: TestCluster, tmp_path: Path
+) -> None:
+    """The privileged pod in `elsewhere` was never read by the `-n narrow` audit: not
+    resolved by it."""
+    db = tmp_path / "history.db"
+    cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                   for name in ("narrow", "elsewhere")])  # fmt: skip
+    cluster.apply([{
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "elsewhere"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1", "securityContext": {"privileged": True}}]},
+    }])  # fmt: skip
+    common = ("--kubeconfig", cluster.kubeconfig, "--db", db, "--select", "W001")
+    assert kubeward("audit", *common, cwd=ROOT).code == 1
+    assert kubeward("audit", "-n", "narrow", *common, cwd=ROOT).code == 0
+    changes = json.loads(kubeward("diff", "1", "2", "--db", db, "-f", "json", cwd=ROOT).stdout)
+    assert changes["resolved"] == []
+    assert changes["outOfAfterScope"] >= 1
+    assert (changes["before"]["scope"]["namespaces"], changes["after"]["scope"]["namespaces"]) == (
+        None, ["narrow"]
+    )  # fmt: skip
 
 
 def test_watch_sees_changes_and_survives_an_api_server_restart(

@@ -103,14 +103,14 @@ def audit(
             allow_partial=allow_partial,
         ),
     )
+    from kubeward.history import scope_of
+
     store = _store(db)
     try:
         if watch:
             return _watch(request, store, snapshot_interval)
         result = run_scan(request)
-        cluster = result.scan.cluster
-        source = f"cluster {cluster.context} ({cluster.server})" if cluster else "cluster"
-        scan_id = store.record_scan(result, kind="audit", source=source)
+        scan_id = store.record_scan(result, kind="audit", source=scope_of(result).label())
     finally:
         store.close()
     from kubeward.reporters.table import render as render_table
@@ -177,7 +177,12 @@ def history(db: str | None, limit: int | None, fmt: str) -> int:
     show_default=True,
 )  # fmt: skip
 def diff(before: int, after: int, db: str | None, fmt: str) -> int:
-    """Findings new in scan AFTER and resolved since scan BEFORE (IDs from `history`)."""
+    """Findings new in scan AFTER and resolved since scan BEFORE (IDs from `history`).
+
+    Only objects both scans read are compared: a finding on an object the other scan did not
+    read (another namespace, a coverage gap) is counted apart, neither new nor resolved. Scans
+    of different sources (cluster, context, files) are not compared at all (exit 2).
+    """
     store = _store(db)
     try:
         result = store.diff(before, after)
@@ -191,6 +196,9 @@ def diff(before: int, after: int, db: str | None, fmt: str) -> int:
                     "after": _camel(result.after.__dict__),
                     "new": [_camel(f.__dict__) for f in result.new],
                     "resolved": [_camel(f.__dict__) for f in result.resolved],
+                    "outOfAfterScope": len(result.out_of_after_scope),
+                    "outOfBeforeScope": len(result.out_of_before_scope),
+                    "notes": result.notes,
                 },
                 option=orjson.OPT_INDENT_2,
             )
@@ -198,10 +206,21 @@ def diff(before: int, after: int, db: str | None, fmt: str) -> int:
         return 0
     _print(_scan_line("before", result.before))
     _print(_scan_line("after", result.after))
+    for note in result.notes:
+        _print(printable(f"note: {note}"))
     for title, findings in (("new", result.new), ("resolved", result.resolved)):
         _print(f"\n{len(findings)} {title}")
         for finding in findings:
             _print(f"  {_finding_line(finding)}")
+    for count, of, unread in (
+        (len(result.out_of_after_scope), result.before, result.after),
+        (len(result.out_of_before_scope), result.after, result.before),
+    ):
+        if count:
+            _print(
+                f"\n{count} findings of scan {of.id} not compared: on objects scan {unread.id} "
+                "did not read (another namespace, or a coverage gap)"
+            )
     return 0
 
 
@@ -215,8 +234,10 @@ def _camel(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scan_line(label: str, row: ScanRow) -> str:
+    source = row.scope.label() if row.scope else row.source
+    gaps = f", {row.coverage_gaps} coverage gaps" if row.coverage_gaps else ""
     return printable(
-        f"{label}: scan {row.id} at {row.started_at}, {row.findings} findings ({row.source})"
+        f"{label}: scan {row.id} at {row.started_at}, {row.findings} findings ({source}{gaps})"
     )
 
 
