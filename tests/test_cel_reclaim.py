@@ -193,3 +193,21 @@ def test_results_keep_their_sign_and_deep_arguments_are_found(
     finally:
         tracemalloc.stop()
     assert grown < 64 * 1024, grown  # ~1.9 KB an evaluation when the tuple was not found
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("object.x", "'object.x' gave None, not true or false"),
+        ("optional.none()", "'optional.none()' gave an optional value, not true or false"),
+        ("object.?x", "'object.?x' gave an optional value, not true or false"),
+    ],
+)
+def test_results_the_engine_hands_back_badly_are_evaluation_errors(
+    source: str, message: str
+) -> None:
+    """A null result is not asked for (the engine's value() takes a reference from None); an
+    optional result cannot be handed to Python at all (TypeError from the binding)."""
+    with pytest.raises(CelEvaluationError) as raised:
+        Expression(source).holds({"object": {"x": None}})
+    assert str(raised.value) == message

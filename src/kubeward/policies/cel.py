@@ -24,6 +24,10 @@ _NAMESPACE_OBJECT = re.compile(r"\bnamespaceObject\b")
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 
 
+_OPTIONAL = object()
+"""What ``holds`` found when the engine could not hand its value to Python (an optional)."""
+
+
 class CelError(ValueError):
     """An expression that does not compile (with the line and column inside it)."""
 
@@ -112,12 +116,17 @@ class Expression:
                 failed = kind == cel.Type.ERROR
                 # the engine's value() of a null takes a reference from None it never had
                 # (each evaluation one less, until the interpreter aborts): never asked
-                value = None if kind == cel.Type.NULL else result.value()
+                try:
+                    value = None if kind == cel.Type.NULL else result.value()
+                except TypeError:  # an optional: the binding cannot hand it to Python
+                    value = _OPTIONAL
                 del result  # the engine's last value goes before its references are counted
             finally:
                 reclaim.end()
         except RuntimeError as exc:  # a value the binding cannot convert (e.g. optional in a map)
             raise CelEvaluationError(f"{self.source!r}: {exc}") from None
+        if value is _OPTIONAL:  # (the engine calls its type ERROR)
+            raise CelEvaluationError(f"{self.source!r} gave an optional value, not true or false")
         if failed:
             raise CelEvaluationError(f"{self.source!r}: {value}")
         if not isinstance(value, bool):
