@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kubeward.cli.scan import pair_outputs
+from kubeward.errors import UsageError
 from tests.cli_helpers import kubeward
 
 PRIVILEGED = """\
@@ -119,13 +121,100 @@ def test_an_output_without_a_format_takes_its_extensions(repo: Path) -> None:
     assert (repo / "k.xml").read_text().startswith("<?xml")
     assert (repo / "k.html").read_text().startswith("<!DOCTYPE html>")
     assert (repo / "k.txt").read_text().rstrip().splitlines()[-1].startswith("FAIL")
-    # an explicit --format wins; the next output without one is told from its extension
-    both = kubeward("scan", "deploy", "-f", "table", "-o", "t.json", "-o", "j.json", cwd=repo)
-    assert (repo / "t.json").read_text().rstrip().splitlines()[-1].startswith("FAIL")
+    # an explicit --format is for its file; the next output without one takes its extension's
+    both = kubeward("scan", "deploy", "-f", "table", "-o", "t.log", "-o", "j.json", cwd=repo)
+    assert (repo / "t.log").read_text().rstrip().splitlines()[-1].startswith("FAIL")
     assert json.loads((repo / "j.json").read_text())["schemaVersion"] and both.code == 1
     unknown = kubeward("scan", "deploy", "-o", "k.out", cwd=repo)
     assert unknown.code == 2 and not (repo / "k.out").exists()
     assert unknown.stderr.startswith("kubeward: error: --output k.out: give its --format")
+
+
+def test_formats_and_outputs_pair_in_command_line_order(repo: Path) -> None:
+    """An -f is for the -o right after it; an -o with none takes its extension's format, even
+    when an -f for another file comes before it (it used to take that one: JSON in a .sarif)."""
+    run = kubeward("scan", "deploy", "-o", "s.sarif", "-f", "json", "-o", "s.json", cwd=repo)
+    assert run.code == 2 and not (repo / "s.sarif").exists()  # -f json: for s.sarif or s.json?
+    assert "'-f json -o s.json -o s.sarif'" in run.stderr
+    run = kubeward("scan", "deploy", "-f", "json", "-o", "s.json", "-o", "s.sarif", cwd=repo)
+    assert run.code == 1 and run.stdout == ""
+    assert json.loads((repo / "s.sarif").read_text())["version"] == "2.1.0"
+    assert json.loads((repo / "s.json").read_text())["schemaVersion"]
+    run = kubeward("scan", "deploy", "-o", "r.sarif", "-o", "r.xml", "-o", "r.htm", "-f", "json",
+                   "-o", "-", cwd=repo)  # fmt: skip
+    assert run.code == 2 and run.stdout == "" and not (repo / "r.sarif").exists()
+    assert "'-f json -o - -o r.htm'" in run.stderr
+    run = kubeward("scan", "deploy", "-f", "json", "--select", "W001", "-o", "-", "-o", "r.sarif",
+                   "-o", "r.xml", "-o", "r.htm", "-o", "r.txt", cwd=repo)  # fmt: skip
+    assert run.code == 1 and json.loads(run.stdout)["schemaVersion"]
+    assert json.loads((repo / "r.sarif").read_text())["version"] == "2.1.0"
+    assert (repo / "r.xml").read_text().startswith("<?xml")
+    assert (repo / "r.htm").read_text().startswith("<!DOCTYPE html>")
+    assert (repo / "r.txt").read_text().rstrip().splitlines()[-1].startswith("FAIL")
+    # -o FILE -f FORMAT, in every spelling of the options, and throughout a line
+    for args in (("-o", "x.out", "-f", "json"), ("--output=x.out", "--format=json"),
+                 ("-ox.out", "-fjson"), ("-o", "x.out", "-f", "json", "-f", "table"),
+                 ("-o", "x.out", "-f", "json", "-o", "y.out", "-f", "sarif")):  # fmt: skip
+        run = kubeward("scan", "deploy", *args, cwd=repo)
+        assert run.code == 1 and json.loads((repo / "x.out").read_text())["schemaVersion"], args
+        assert run.stdout == "" if "table" not in args else "FAIL" in run.stdout
+    assert json.loads((repo / "y.out").read_text())["version"] == "2.1.0"
+
+
+def test_a_format_that_contradicts_its_files_extension_is_refused(repo: Path) -> None:
+    run = kubeward("scan", "deploy", "-f", "json", "-o", "k.sarif", cwd=repo)
+    assert run.code == 2 and not (repo / "k.sarif").exists()
+    assert run.stderr == (
+        "kubeward: error: -f json -o k.sarif: a .sarif file is for sarif, not json; give "
+        "-f sarif, or a file name for json (.json)\n"
+    )
+    run = kubeward("scan", "deploy", "-o", "k.json", "-f", "table", cwd=repo)
+    assert run.code == 2 and "for table on standard output: -f table -o - -o k.json" in run.stderr
+    # SARIF is JSON, and a .txt file takes any report
+    run = kubeward("scan", "deploy", "-f", "sarif", "-o", "k.json", "-f", "json", "-o", "k.txt",
+                   cwd=repo)  # fmt: skip
+    assert run.code == 1 and json.loads((repo / "k.json").read_text())["version"] == "2.1.0"
+    assert json.loads((repo / "k.txt").read_text())["schemaVersion"]
+
+
+@pytest.mark.parametrize(
+    ("options", "pairs"),
+    [
+        ((), [("table", None)]),
+        ((("-f", "json"),), [("json", None)]),
+        ((("-o", "-"),), [("table", None)]),
+        ((("-f", "sarif"), ("-o", "a.sarif"), ("-f", "junit"), ("-o", "a.xml"), ("-f", "table")),
+         [("sarif", "a.sarif"), ("junit", "a.xml"), ("table", None)]),
+        ((("-f", "json"), ("-f", "table"), ("-o", "t.txt")), [("json", None), ("table", "t.txt")]),
+        ((("-o", "a.sarif"), ("-o", "b.out"), ("-f", "json")),
+         [("sarif", "a.sarif"), ("json", "b.out")]),
+        ((("-o", "a.sarif"), ("-f", "sarif"), ("-f", "table")),
+         [("sarif", "a.sarif"), ("table", None)]),
+        ((("-f", "html"), ("-o", "-"), ("-o", "a.json")), [("html", None), ("json", "a.json")]),
+        ((("-o", "a.out"), ("-f", "json"), ("-o", "b.out"), ("-f", "sarif")),
+         [("json", "a.out"), ("sarif", "b.out")]),
+    ],
+)  # fmt: skip
+def test_pair_outputs(options: tuple[tuple[str, str], ...], pairs: list[object]) -> None:
+    assert pair_outputs(options) == pairs
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        (("-o", "a.out"), ("-f", "json"), ("-o", "b.out")),  # json for a.out or for b.out?
+        (("-o", "a.out"), ("-f", "json"), ("-o", "b.out"), ("-f", "sarif"), ("-f", "html")),
+        (("-f", "json"), ("-o", "a.xml")),
+        (("-o", "a.html"), ("-f", "junit")),
+        (("-o", "a.out"),),
+        (("-f", "json"), ("-o", "-"), ("-o", "-")),
+    ],
+)
+def test_pair_outputs_refuses_what_it_would_have_to_guess(
+    options: tuple[tuple[str, str], ...],
+) -> None:
+    with pytest.raises(UsageError):
+        pair_outputs(options)
 
 
 def test_a_file_named_twice_is_scanned_once(repo: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from kubeward.admission.vap import export
 from kubeward.audit import AuditSession
 from kubeward.config import load_config
 from kubeward.engine import EngineSettings
+from kubeward.errors import ConfigError, UsageError
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.policies import cel_isolation, cel_worker
 from kubeward.policies.loader import load_policies
@@ -403,8 +405,10 @@ def test_cel_policies_see_the_admission_request_and_the_old_object(tmp_path: Pat
     assert decide("bob", "a") is False
     assert decide("admin", "a") is True
     (tmp_path / "cm.yaml").write_text(yaml.safe_dump(config_map("a")))
-    result = scan_paths([tmp_path / "cm.yaml"], config=None, select=("ACME030",))
+    result = scan_paths([tmp_path / "cm.yaml"], config=None, select=("ACME030",),
+                        policies=(str(tmp_path / "p.yaml"),))  # fmt: skip
     assert not result.findings  # a scan judges a CREATE
+    assert [r.id for r in result.rules] == ["ACME030"]
 
 
 PARAMS_POLICY = """\
@@ -541,25 +545,76 @@ def test_export_turns_config_map_params_into_a_param_ref(tmp_path: Path) -> None
     ]
 
 
-def test_kubeward_yaml_may_name_policy_ids_and_a_typo_is_reported(tmp_path: Path) -> None:
+def test_kubeward_yaml_may_name_policy_ids_and_a_typo_is_an_error(tmp_path: Path) -> None:
+    """Users' IDs in kubeward.yaml are checked against the policies loaded for the run, whether
+    the file lists them (`policies:`) or the command line does (`--policies`): docs/policies.md
+    gives both as the same thing."""
     (tmp_path / "policies").mkdir()
     (tmp_path / "policies" / "p.yaml").write_text(PARAMS_POLICY)
     (tmp_path / "app.yaml").write_text(yaml.safe_dump(deployment("big", "a", 8)))
-    (tmp_path / "kubeward.yaml").write_text(
-        "policies: [policies]\nselect: [ACME04]\nseverity: {ACME040: critical}\n"
-        "admission: {actions: {ACME041: warn, ACME049: deny}}\n"
+    settings = (
+        "select: [ACME040]\nseverity: {ACME040: critical}\nadmission: {actions: {ACME041: warn}}\n"
+        "exceptions: [{rules: [ACME041], reason: owners come later}]\n"
     )
-    run = kubeward("scan", "app.yaml", "-f", "json", cwd=tmp_path)
-    report = json.loads(run.stdout)
-    assert [(f["ruleId"], f["severity"]) for f in report["findings"]] == [("ACME040", "critical")]
-    assert any(
-        w["message"] == "ACME049 matches no rule and no loaded policy (a typo?)"
-        for w in report["warnings"]
-    )
-    # without `policies:`, an unknown ID is still an error when the file is read
+    for listed, given in (("policies: [policies]\n", ()), ("", ("--policies", "policies"))):
+        (tmp_path / "kubeward.yaml").write_text(listed + settings)
+        run = kubeward("scan", "app.yaml", *given, "-f", "json", cwd=tmp_path)
+        assert run.code == 1, run.stderr
+        report = json.loads(run.stdout)
+        assert [(f["ruleId"], f["severity"]) for f in report["findings"]] == [
+            ("ACME040", "critical")
+        ]
+        assert [w["message"] for w in report["warnings"]] == [  # known, and of no use here
+            "exception for rules ACME041 matched no finding (unused: remove it)"
+        ]
+        run = kubeward("admission", "export-vap", *given, cwd=tmp_path)
+        assert run.code == 0, run.stderr
+        assert "kubeward-acme040-replica-ceiling" in run.stdout
+        # the server reads the file and loads the policies before it looks at its certificate
+        run = kubeward("admission", "serve", *given, "--tls-cert", "none.pem", "--tls-key",
+                       "none.pem", cwd=tmp_path)  # fmt: skip
+        assert run.stderr == "kubeward: error: none.pem: no such file\n"
+        # a typo is an error at its line, for every command that reads the file
+        typo = tmp_path / "kubeward.yaml"
+        typo.write_text(listed + settings + "ignore: [ACME049]\n")
+        line = 6 if listed else 5
+        for command in (("scan", "app.yaml"), ("admission", "export-vap"),
+                        ("admission", "serve", "--tls-cert", "app.yaml", "--tls-key", "app.yaml")):  # fmt: skip
+            run = kubeward(*command, *given, cwd=tmp_path)
+            assert run.code == 2, command
+            assert run.stderr == (
+                f"kubeward: error: kubeward.yaml:{line}: ignore: 'ACME049' matches no rule ID "
+                "and no loaded policy\n"
+            ), command
+    # without policies, an unknown ID is still an error when the file is read
     (tmp_path / "kubeward.yaml").write_text("select: [ACME04]\n")
     run = kubeward("scan", "app.yaml", cwd=tmp_path)
-    assert run.code == 2 and "'ACME04' matches no rule ID" in run.stderr
+    assert run.stderr == "kubeward: error: kubeward.yaml:1: select: 'ACME04' matches no rule ID\n"
+    # the command line's --select/--ignore are checked against the loaded policies too
+    (tmp_path / "kubeward.yaml").write_text("")
+    run = kubeward("scan", "app.yaml", "--policies", "policies", "--ignore", "ACME49",
+                   cwd=tmp_path)  # fmt: skip
+    assert run.code == 2 and run.stderr == (
+        "kubeward: error: --select/--ignore: 'ACME49' matches no rule ID and no loaded policy\n"
+    )
+    run = kubeward("scan", "app.yaml", "--select", "ACME04", cwd=tmp_path)
+    assert run.stderr == "kubeward: error: --select/--ignore: 'ACME04' matches no rule ID\n"
+
+
+def test_an_unknown_id_is_no_error_when_a_policy_failed_to_load(tmp_path: Path) -> None:
+    """The ID may be the broken policy's: the scan reports the policy's error (exit code 2) and
+    only warns about the ID."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.yaml").write_text(PARAMS_POLICY.replace("id: ACME041", "id: 41"))
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump(deployment("big", "a", 8)))
+    (tmp_path / "kubeward.yaml").write_text("ignore: [ACME041]\n")
+    run = kubeward("scan", "app.yaml", "--policies", "policies", "-f", "json", cwd=tmp_path)
+    assert run.code == 2, run.stderr
+    report = json.loads(run.stdout)
+    assert [e["file"] for e in report["errors"]] == ["policies/p.yaml"]
+    assert [w["message"] for w in report["warnings"]] == [
+        "ACME041 matches no rule and no loaded policy (a typo?)"
+    ]
 
 
 def test_select_and_ignore_choose_policies_wherever_rules_run(
@@ -593,6 +648,14 @@ def test_select_and_ignore_choose_policies_wherever_rules_run(
     config = load_config(tmp_path / "kubeward.yaml")
     request = ScanRequest(paths=(), config=config, ignore=("ACME003",), cluster=ClusterTarget())
     assert [r.id for r in AuditSession(request, lambda _: None).rules] == ["ACME002"]
+    # an ID that matches no rule and no loaded policy stops the watch before it starts
+    (tmp_path / "kubeward.yaml").write_text("policies: [policies]\nignore: [ACME009]\n")
+    request = replace(request, config=load_config(tmp_path / "kubeward.yaml"))
+    with pytest.raises(ConfigError, match=r"kubeward\.yaml:2: ignore: 'ACME009' matches no rule"):
+        AuditSession(request, lambda _: None)
+    request = replace(request, config=config, ignore=("ACME009",))
+    with pytest.raises(UsageError, match="'ACME009' matches no rule ID and no loaded policy"):
+        AuditSession(request, lambda _: None)
 
 
 def annotated(name: str, replicas: int, annotations: dict[str, str]) -> dict[str, object]:

@@ -41,6 +41,7 @@ from kubeward.scan import (
     ClusterTarget,
     ScanRequest,
     build_result,
+    check_ids,
     cluster_source,
     custom_policies,
     engine_settings,
@@ -91,6 +92,7 @@ class AuditSession:
                 "policies: "
                 + "; ".join(f"{p.file}:{p.line or '?'}: {p.message}" for p in custom.problems)
             )
+        check_ids(request, custom)
         self.rules = request_rules(request, custom)
         isolate_leaking_policies(custom, self.rules)  # long-running: see policies.cel_worker
         self.policies = tuple(custom.rules)

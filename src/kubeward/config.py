@@ -168,6 +168,20 @@ class _ConfigFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     image_signatures: _SignaturesEntry | None = None
 
 
+@dataclass(frozen=True)
+class PolicyIdUse:
+    """An ID or prefix kubeward.yaml names that no built-in rule has: accepted as a users'
+    policy's when the file is read, checked once the policies are loaded
+    (``kubeward.scan.check_policy_ids``)."""
+
+    key: str
+    """As matched against rule IDs (upper case)."""
+    written: str
+    setting: str
+    """Where, as error messages name it: ``ignore``, ``exceptions[0].rules``, ..."""
+    line: int | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """The resolved configuration (defaults when there is no file)."""
@@ -189,6 +203,8 @@ class Config:
     """Files and directories of users' policies, CEL and Rego (relative to the config file)."""
     signatures: SignaturePolicy | None = None
     """``imageSignatures:``: which images must be signed by which keys (rule I007)."""
+    policy_ids: tuple[PolicyIdUse, ...] = ()
+    """The IDs it names that only a users' policy can have, where it names them."""
 
 
 @dataclass(frozen=True)
@@ -302,8 +318,12 @@ def is_rule_prefix(prefix: str) -> bool:
     return bool(wanted) and any(r.id.startswith(wanted) for r in ALL_RULES)
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate a configuration file; raises ``ConfigError`` with file and line."""
+def load_config(path: Path, *, more_policies: bool = False) -> Config:
+    """Read and validate a configuration file; raises ``ConfigError`` with file and line.
+
+    ``more_policies``: the command line gives users' policies too (``--policies``). The IDs
+    of users' policies that the file names are then checked only once those are loaded, as
+    when the file lists ``policies:`` itself."""
     shown = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -341,7 +361,7 @@ def load_config(path: Path) -> Config:
             if where:
                 message = f"{format_path(tuple(where))}: {message}"
         raise fail(message, where) from None
-    config = _resolve(raw, shown, root)
+    config = _resolve(raw, shown, root, custom=bool(raw.policies) or more_policies)
     base = path.parent
     signatures = _signatures(raw.image_signatures, base, fail) if raw.image_signatures else None
     return replace(
@@ -429,28 +449,35 @@ def _signatures(
     )
 
 
-def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
+def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None, *, custom: bool) -> Config:
+    """``custom``: users' policies are given (here or on the command line); the IDs only they
+    can have are known once they are loaded, so any well-formed one is kept in ``policy_ids``
+    for then."""
+
     def fail(message: str, at: Sequence[str | int]) -> ConfigError:
         return ConfigError(message, file=shown, line=node_line(root, at))
 
-    # A config that lists users' policies may name their IDs, known only once they are loaded.
-    custom = bool(raw.policies)
+    policy_ids: list[PolicyIdUse] = []
 
-    def known(prefix: str) -> bool:
-        return is_rule_prefix(prefix) or (
-            custom and _POLICY_PREFIX.match(prefix.strip().upper()) is not None
-        )
+    def known(prefix: str, setting: str, at: Sequence[str | int], *, whole: bool = False) -> bool:
+        if not whole and is_rule_prefix(prefix):  # a whole ID: the caller looked it up
+            return True
+        key = prefix.strip().upper()
+        if not custom or not (_POLICY_ID if whole else _POLICY_PREFIX).match(key):
+            return False
+        policy_ids.append(PolicyIdUse(key, prefix, setting, node_line(root, at)))
+        return True
 
     for key, entries in (("select", raw.select), ("ignore", raw.ignore)):
         for index, entry in enumerate(entries):
-            if not known(entry):
+            if not known(entry, key, [key, index]):
                 raise fail(f"{key}: {entry!r} matches no rule ID", [key, index])
     overrides: dict[str, Severity] = {}
     for rule_key, severity in raw.severity.items():
         found = lookup(rule_key)
         if found is not None:
             rule_id = found.id
-        elif custom and _POLICY_ID.match(rule_key.strip().upper()):
+        elif known(rule_key, "severity", ["severity", rule_key], whole=True):
             rule_id = rule_key.strip().upper()
         else:
             raise fail(f"severity: unknown rule {rule_key!r}", ["severity", rule_key])
@@ -509,7 +536,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
         if not exception.rules:
             raise fail(f"exceptions[{index}]: list the rules it covers", [*at, "rules"])
         for rule_index, prefix in enumerate(exception.rules):
-            if not known(prefix):
+            if not known(prefix, f"exceptions[{index}].rules", [*at, "rules", rule_index]):
                 raise fail(
                     f"exceptions[{index}].rules: {prefix!r} matches no rule ID",
                     [*at, "rules", rule_index],
@@ -549,6 +576,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None) -> Config:
         allow_inline_suppressions=raw.allow_inline_suppressions,
         exceptions=tuple(exceptions),
         admission=admission,
+        policy_ids=tuple(policy_ids),
     )
 
 
@@ -572,7 +600,7 @@ def _policy_params(
 def _admission(
     entry: _AdmissionEntry,
     fail: Callable[[str, Sequence[str | int]], ConfigError],
-    known: Callable[[str], bool],
+    known: Callable[[str, str, Sequence[str | int]], bool],
 ) -> AdmissionSettings:
     choices = ", ".join(a.value for a in Action)
 
@@ -585,7 +613,7 @@ def _admission(
     actions: dict[str, Action] = {}
     for key, text in entry.actions.items():
         at = ["admission", "actions", key]
-        if not known(key):
+        if not known(key, "admission.actions", at):
             raise fail(f"admission.actions: {key!r} matches no rule ID", at)
         actions[key.strip().upper()] = action(text, at)
     exempt = entry.exempt or _AdmissionExempt()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from kubeward import __version__
 from kubeward.config import Config
 from kubeward.engine import EngineSettings, Evaluation, evaluate
-from kubeward.errors import ConfigError
+from kubeward.errors import ConfigError, UsageError
 from kubeward.frameworks import Framework, evaluate_framework
 from kubeward.model import (
     DOCS_URL,
@@ -170,6 +170,43 @@ def unknown_policy_ids(config: Config, loaded: LoadedPolicies) -> list[str]:
     return sorted(key for key in named if not any(i.startswith(key) for i in ids))
 
 
+def check_policy_ids(config: Config, loaded: LoadedPolicies) -> None:
+    """Refuse what kubeward.yaml names that matches no built-in rule and no loaded policy (a
+    typo, most likely, and a setting that applies to nothing), at its line: the file was read
+    before the policies were loaded (from ``policies:`` and ``--policies`` alike)."""
+    unknown = set(unknown_policy_ids(config, loaded))
+    for use in config.policy_ids:  # in the file's order
+        if use.key in unknown:
+            raise ConfigError(
+                f"{use.setting}: {use.written!r} matches no rule ID and no loaded policy",
+                file=config.path,
+                line=use.line,
+            )
+    if unknown:  # a Config made in code: no lines to give
+        raise ConfigError(
+            f"{', '.join(sorted(unknown))}: no rule ID and no loaded policy matches",
+            file=config.path,
+        )
+
+
+def check_selection(select: Sequence[str], ignore: Sequence[str], loaded: LoadedPolicies) -> None:
+    """The command line's ``--select``/``--ignore``, checked as kubeward.yaml's are."""
+    ids = [r.id for r in (*ALL_RULES, *loaded.rules)]
+    for key in (*select, *ignore):
+        if not any(i.startswith(key.strip().upper()) for i in ids):
+            also = " and no loaded policy" if loaded.rules else ""
+            raise UsageError(f"--select/--ignore: {key!r} matches no rule ID{also}")
+
+
+def check_ids(request: ScanRequest, loaded: LoadedPolicies) -> None:
+    """``check_policy_ids`` and ``check_selection`` for a scan or an audit, unless a policy
+    failed to load: an unknown ID may be one of its, and its own error is reported."""
+    if loaded.problems:
+        return
+    check_policy_ids(request.config, loaded)
+    check_selection(request.select, request.ignore, loaded)
+
+
 def unused_policy_params(config: Config, loaded: LoadedPolicies) -> list[Problem]:
     """``policyParams:`` entries that no loaded CEL policy reads (a typo, or a policy gone)."""
     policies = {
@@ -216,6 +253,7 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
     clock = time.perf_counter()
     namespace = deploy_namespace(request)
     custom = custom_policies(request.config, request.policies)
+    check_ids(request, custom)
     rules = request_rules(request, custom)
     # Bulk loading allocates millions of long-lived containers; the cyclic collector would
     # rescan them again and again for nothing (measured: 2-6x slower loads), so it is paused.
@@ -242,7 +280,7 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
             for p in custom.problems
         )
         source.warnings.extend(unused_policy_params(request.config, custom))
-        source.warnings.extend(
+        source.warnings.extend(  # (only when a policy failed to load: see check_ids)
             Problem(
                 kind=ProblemKind.CONFIG,
                 file=request.config.path,

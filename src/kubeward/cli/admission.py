@@ -76,16 +76,13 @@ def serve_command(
     from kubeward.cli.scan import resolve_config
     from kubeward.engine import EngineSettings
     from kubeward.policies.loader import isolate_leaking_policies
-    from kubeward.scan import enforced_rules, unknown_policy_ids
+    from kubeward.scan import enforced_rules
 
-    config = resolve_config(config_path, ["."])
+    config = resolve_config(config_path, ["."], policies)
     for path in (tls_cert, tls_key):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
     loaded = _custom_policies(config, policies)
-    unknown = unknown_policy_ids(config, loaded)
-    if unknown:  # a server must not start with a setting that silently applies to nothing
-        raise UsageError(f"{config.path}: {', '.join(unknown)} match no rule and no loaded policy")
     rules = enforced_rules(config, loaded)
     isolate_leaking_policies(loaded, rules)  # a long-running server: see policies.cel_worker
     params = config.params
@@ -118,13 +115,15 @@ def serve_command(
 
 def _custom_policies(config: Config, policies: tuple[str, ...]) -> LoadedPolicies:
     """Users' policies; any problem stops the command (a server must not start with a
-    policy silently missing)."""
-    from kubeward.scan import custom_policies
+    policy silently missing), and so does an ID kubeward.yaml names that matches no rule and
+    no loaded policy (nor with a setting that applies to nothing)."""
+    from kubeward.scan import check_policy_ids, custom_policies
 
     loaded = custom_policies(config, policies)
     if loaded.problems:
         lines = [f"{p.file}:{p.line or '?'}: {p.message}" for p in loaded.problems]
         raise UsageError("policies: " + "; ".join(lines))
+    check_policy_ids(config, loaded)
     return loaded
 
 
@@ -362,7 +361,7 @@ def export_vap_command(config_path: str | None, policies: tuple[str, ...]) -> in
     from kubeward.cli.scan import resolve_config
     from kubeward.scan import enforced_rules
 
-    config = resolve_config(config_path, ["."])
+    config = resolve_config(config_path, ["."], policies)
     custom = _custom_policies(config, policies)
     objects, skipped = export(
         enforced_rules(config, custom), config.admission, params=config.params,

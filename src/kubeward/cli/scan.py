@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,6 @@ from kubeward.config import (
     Config,
     find_config,
     invalid_namespace,
-    is_rule_prefix,
     load_config,
     parse_fail_on,
     parse_kubernetes_version,
@@ -56,33 +56,127 @@ SUFFIX_FORMATS = {".json": "json", ".sarif": "sarif", ".xml": "junit", ".html": 
                   ".htm": "html", ".txt": "table"}  # fmt: skip
 """The format of an ``--output`` given without a ``--format``, by the file's extension."""
 
+_ALSO_HOLDS = {".json": ("sarif",), ".txt": FORMATS}
+"""Formats an explicit ``--format`` may write into a known extension besides its own: SARIF is
+JSON (some tools name it ``.sarif.json``), and any report is text."""
 
-def pair_outputs(formats: Sequence[str], outputs: Sequence[str]) -> list[tuple[str, str | None]]:
-    """Match ``--output`` files to ``--format``s by position; an output without a format takes
-    its extension's; formats without an output go to stdout (one only)."""
+_FORMAT_SUFFIXES = {"json": ".json", "sarif": ".sarif", "junit": ".xml", "html": ".html",
+                    "table": ".txt"}  # fmt: skip
+
+ReportOption = tuple[str, str]
+"""``("-f", format)`` or ``("-o", file)``: the report options in command-line order."""
+
+_REPORT_ORDER = "kubeward.report-options"
+
+
+class ReportOrderCommand(click.Command):
+    """Keeps the order of the ``-f``/``-o`` values in ``ctx.meta``: click gives each option's
+    values on their own, and ``pair_outputs`` pairs them by how they interleave."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # A second, identical parse (the first fails as click would, and nothing else is
+        # kept): the parser's order lists every occurrence of every option, in turn.
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        ctx.meta[_REPORT_ORDER] = tuple(p.name for p in order if p.name in ("formats", "outputs"))
+        return super().parse_args(ctx, args)
+
+
+def report_options(
+    ctx: click.Context, formats: Sequence[str], outputs: Sequence[str]
+) -> list[ReportOption]:
+    """The ``-f``/``-o`` values as they were given, interleaved (see ``ReportOrderCommand``)."""
+    values = {"formats": iter(formats), "outputs": iter(outputs)}
+    order: Sequence[str] = ctx.meta[_REPORT_ORDER]
+    return [("-f" if name == "formats" else "-o", next(values[name])) for name in order]
+
+
+def pair_outputs(options: Sequence[ReportOption]) -> list[tuple[str, str | None]]:
+    """Pair ``-f`` and ``-o`` as the command line orders them (docs/reports.md): an ``-f`` is
+    for the ``-o`` right after it (``-f FORMAT -o FILE``), else for the ``-o`` right before it
+    if that one has none (``-o FILE -f FORMAT``), else for standard output; an ``-o`` left
+    without one takes its extension's format. Refused rather than guessed: an ``-f`` between
+    two ``-o`` that could both be its own (unless the whole line is in the older order,
+    ``-o FILE -f FORMAT`` each time), an ``-f`` that contradicts its file's extension, several
+    formats for standard output."""
+    kinds = [kind for kind, _ in options]
+    format_of: dict[int, int] = {}  # index of an -o -> index of its -f
+    if len(kinds) % 2 == 0 and kinds == ["-o", "-f"] * (len(kinds) // 2):
+        # -o FILE -f FORMAT throughout: what pairing by position always meant for this line
+        format_of = {index: index + 1 for index in range(0, len(kinds), 2)}
+    for index, (kind, fmt) in enumerate(options):
+        if kind != "-f" or index in format_of.values():
+            continue
+        after = index + 1 < len(kinds) and kinds[index + 1] == "-o"
+        before = index > 0 and kinds[index - 1] == "-o" and index - 1 not in format_of
+        if after and before:
+            _between(fmt, options[index - 1][1], options[index + 1][1])
+        if after or before:
+            format_of[index + 1 if after else index - 1] = index
+    paired = set(format_of.values())
     pairs: list[tuple[str, str | None]] = []
-    for index in range(max(len(formats), len(outputs), 1)):
-        target = outputs[index] if index < len(outputs) else None
-        if index < len(formats):
-            fmt = formats[index]
-        elif target in (None, "-"):
-            fmt = "table"
-        else:
-            fmt = SUFFIX_FORMATS.get(Path(str(target)).suffix.lower(), "")
-            if not fmt:
-                known = ", ".join(SUFFIX_FORMATS)
-                raise UsageError(
-                    f"--output {target}: give its --format (told from the extension only for "
-                    f"{known})"
-                )
-        pairs.append((fmt, None if target in (None, "-") else target))
+    for index, (kind, value) in enumerate(options):
+        if kind == "-f":
+            if index not in paired:
+                pairs.append((value, None))
+            continue
+        target = None if value == "-" else value
+        if index not in format_of:
+            pairs.append((_format_by_extension(target), target))
+            continue
+        fmt = options[format_of[index]][1]
+        if target is not None:
+            _check_extension(fmt, target, before=format_of[index] > index)
+        pairs.append((fmt, target))
     to_stdout = [fmt for fmt, target in pairs if target is None]
     if len(to_stdout) > 1:
         raise UsageError(
             f"formats {', '.join(to_stdout)} would all go to standard output: "
             "give each but one an --output FILE"
         )
-    return pairs
+    return pairs or [("table", None)]
+
+
+def _between(fmt: str, first: str, second: str) -> None:
+    """``-o A -f FORMAT -o B``: the older order would give FORMAT to A, the documented one to
+    B, and the file names must not decide between the two."""
+    first, second = shlex.quote(first), shlex.quote(second)
+    raise UsageError(
+        f"-o {first} -f {fmt} -o {second}: the -f could be for either file; write "
+        f"'-f {fmt} -o {first} -o {second}' or '-f {fmt} -o {second} -o {first}' "
+        "(a format goes right before its file)"
+    )
+
+
+def _format_by_extension(target: str | None) -> str:
+    if target is None:
+        return "table"
+    fmt = SUFFIX_FORMATS.get(Path(target).suffix.lower())
+    if fmt is None:
+        known = ", ".join(SUFFIX_FORMATS)
+        raise UsageError(
+            f"--output {target}: give its --format (-f FORMAT -o {shlex.quote(target)}); the "
+            f"format is told from the extension only for {known}"
+        )
+    return fmt
+
+
+def _check_extension(fmt: str, target: str, *, before: bool) -> None:
+    """An explicit format into a file whose extension names another is a mistake a CI job would
+    not notice (a JSON report uploaded as SARIF): refused."""
+    suffix = Path(target).suffix.lower()
+    own = SUFFIX_FORMATS.get(suffix)
+    if own is None or fmt == own or fmt in _ALSO_HOLDS.get(suffix, ()):
+        return
+    quoted = shlex.quote(target)
+    given = f"-o {quoted} -f {fmt}" if before else f"-f {fmt} -o {quoted}"
+    holds = " or ".join((own, *_ALSO_HOLDS.get(suffix, ())))
+    message = (
+        f"{given}: a {suffix} file is for {holds}, not {fmt}; give -f {own}, or a file name "
+        f"for {fmt} ({_FORMAT_SUFFIXES[fmt]})"
+    )
+    if before:  # perhaps meant: this file by its extension, the format on standard output
+        message += f"; for {fmt} on standard output: -f {fmt} -o - -o {quoted}"
+    raise UsageError(message)
 
 
 def check_outputs(outputs: Sequence[str], scanned: Sequence[str]) -> None:
@@ -181,12 +275,17 @@ def _framework(name: str) -> Framework:
         raise UsageError(f"--framework: {exc}") from None
 
 
-def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
+def resolve_config(
+    config_path: str | None, paths: Sequence[str], policies: Sequence[str] = ()
+) -> Config:
+    """``--config``, else the file the scanned paths lead to, else the defaults. ``policies``:
+    the command line's ``--policies`` (the file may name their IDs: see ``load_config``)."""
+    more_policies = bool(policies)
     if config_path:
         path = Path(config_path)
         if not path.is_file():
             raise UsageError(f"--config {config_path}: no such file")
-        return load_config(path)
+        return load_config(path, more_policies=more_policies)
     found = find_config(paths)
     if found is None:
         return Config()
@@ -197,10 +296,10 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
             "repository); --config FILE chooses another",
             err=True,
         )
-    return load_config(found.path)
+    return load_config(found.path, more_policies=more_policies)
 
 
-@click.command()
+@click.command(cls=ReportOrderCommand)
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @click.option(
     "-f",
@@ -208,7 +307,8 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     "formats",
     multiple=True,
     type=click.Choice(FORMATS),
-    help="Report format; repeat for several (pair each with an --output).",
+    help="Report format; repeat for several, each right before its --output (the one "
+    "without an --output goes to stdout).",
 )
 @click.option(
     "-o",
@@ -216,8 +316,8 @@ def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     "outputs",
     multiple=True,
     metavar="FILE",
-    help="Write the matching --format to FILE ('-' = stdout); without one, the format is "
-    "told from the extension (.json, .sarif, .xml, .html, .txt).",
+    help="Write the --format given right before it to FILE ('-' = stdout); without one, the "
+    "format is told from the extension (.json, .sarif, .xml, .html, .txt).",
 )
 @click.option(
     "-c",
@@ -360,8 +460,8 @@ def scan(
     check_namespaces(namespaces)
     targets = paths or (".",)
     check_outputs(outputs, () if cluster else targets)
-    pairs = pair_outputs(formats, outputs)
-    config = resolve_config(config_path, targets)
+    pairs = pair_outputs(report_options(click.get_current_context(), formats, outputs))
+    config = resolve_config(config_path, targets, policies)
     threshold: Severity | None = config.fail_on
     if fail_on is not None:
         try:
@@ -408,10 +508,6 @@ def scan(
     )
     if verify_images and (config.signatures is None or not config.signatures.enabled):
         raise UsageError("--verify-images needs imageSignatures rules in kubeward.yaml")
-    custom = bool(request.policies or config.policy_paths)  # users' IDs are known only later
-    for key in (*request.select, *request.ignore):
-        if not is_rule_prefix(key) and not custom:
-            raise UsageError(f"--select/--ignore: {key!r} matches no rule ID")
     show_progress = not no_progress and sys.stderr.isatty() and not os.environ.get("CI")
     with _progress(show_progress) as progress:
         result = run_scan(request, progress)
