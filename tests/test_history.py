@@ -11,6 +11,7 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
+from kubeward.cluster.live import RESOURCE_KINDS
 from kubeward.history import (
     HistoryError,
     HistoryStore,
@@ -53,7 +54,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistorySto
         url = database_url(str(tmp_path / "history.db"))
     else:
         url = request.getfixturevalue("postgres_url")
-    history = HistoryStore(url)
+    history = HistoryStore(url, RESOURCE_KINDS)
     yield history
     history.close()
 
@@ -447,3 +448,26 @@ def test_a_database_that_cannot_be_altered_is_still_read(tmp_path: Path) -> None
         assert len(changes.notes) == 2
     finally:
         reader.close()
+
+
+def test_without_the_resource_kinds_a_gap_leaves_its_namespace_unread(tmp_path: Path) -> None:
+    """The store sits beside the cluster client (it cannot import it): given no translation
+    of resources into kinds, a gap counts for every kind of its namespace — fewer findings
+    compared, none called resolved wrongly."""
+    store = HistoryStore(database_url(str(tmp_path / "h.db")))
+    try:
+        full = store.record_scan(
+            cluster_scan(tmp_path, [pod(privileged=True), CRONJOB]), kind="audit", source="t"
+        )
+        forbidden = CoverageGap(
+            verb="list", resource="cronjobs", group="batch", namespace="default", message="no"
+        )
+        partial = store.record_scan(
+            cluster_scan(tmp_path, [pod(privileged=True)], gaps=[forbidden]),
+            kind="audit", source="t",
+        )  # fmt: skip
+        scope = store.scan(partial).scope
+        assert scope is not None and scope.unread == (Unread(None, "default"),)
+        assert store.diff(full, partial).resolved == []
+    finally:
+        store.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -205,7 +205,12 @@ class Scope:
             return None
 
 
-def scope_of(result: ScanResult) -> Scope:
+ResourceKinds = Mapping[tuple[str, str], str]
+"""(API group, resource) → kind, for the resources a live scan reads (``cluster.live``
+provides it: this module sits beside the cluster client, not above it)."""
+
+
+def scope_of(result: ScanResult, resource_kinds: ResourceKinds | None = None) -> Scope:
     """The scope of a scan result: its cluster and namespaces (or files), and its gaps."""
     cluster = result.scan.cluster
     if cluster is None:
@@ -213,22 +218,16 @@ def scope_of(result: ScanResult) -> Scope:
     return Scope(
         source=f"cluster {cluster.context} ({cluster.server})",
         namespaces=tuple(cluster.namespaces) or None,
-        unread=_unread(result.coverage),
+        unread=_unread(result.coverage, resource_kinds or {}),
     )
 
 
-def _unread(gaps: Iterable[CoverageGap]) -> tuple[Unread, ...]:
+def _unread(gaps: Iterable[CoverageGap], resource_kinds: ResourceKinds) -> tuple[Unread, ...]:
     """A gap names a resource (``cronjobs`` in ``batch``), a finding its kind: translate (a
-    resource kubeward does not know stands for any kind, so nothing there counts as read)."""
-    out: list[Unread] = []
-    for gap in gaps:
-        from kubeward.cluster.live import CATALOG_KINDS  # its HTTP client only when needed
-
-        kinds: list[str | None] = [
-            k.kind for k in CATALOG_KINDS if (k.group, k.plural) == (gap.group, gap.resource)
-        ]
-        out.extend(Unread(kind, gap.namespace) for kind in kinds or [None])
-    return tuple(out)
+    resource not in ``resource_kinds`` stands for any kind, so nothing there counts as read)."""
+    return tuple(
+        Unread(resource_kinds.get((gap.group, gap.resource)), gap.namespace) for gap in gaps
+    )
 
 
 @dataclass(frozen=True)
@@ -282,8 +281,11 @@ class ScanDiff:
 class HistoryStore:
     """One database; tables are created on first use, columns added since then on open."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, resource_kinds: ResourceKinds | None = None) -> None:
+        """``resource_kinds``: how coverage gaps' resources translate into kinds (without it a
+        gap leaves every kind of its namespace unread: fewer findings compared, none wrongly)."""
         self.url = url
+        self.resource_kinds = resource_kinds
         try:
             self.engine = sa.create_engine(url)
             _metadata.create_all(self.engine)
@@ -328,7 +330,7 @@ class HistoryStore:
             "coverage_gaps": result.summary.coverage_gaps,
         }
         if self.has_scope:
-            row["scope"] = scope_of(result).to_json()
+            row["scope"] = scope_of(result, self.resource_kinds).to_json()
         try:
             with self.engine.begin() as db:
                 inserted = db.execute(sa.insert(scans).values(row).returning(scans.c.id))

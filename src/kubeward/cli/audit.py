@@ -27,9 +27,10 @@ _DB_HELP = (
 
 
 def _store(db: str | None) -> HistoryStore:
+    from kubeward.cluster.live import RESOURCE_KINDS
     from kubeward.history import HistoryStore, database_url
 
-    return HistoryStore(database_url(db))
+    return HistoryStore(database_url(db), RESOURCE_KINDS)
 
 
 def _emit(event: dict[str, Any]) -> None:

@@ -71,6 +71,8 @@ CATALOG_KINDS: tuple[Kind, ...] = (
     *(Kind(group, kind, plural, optional=True) for (group, kind), plural in CRD_PLURALS.items()),
 )
 """Everything the catalog's rules read (tests/test_cluster_kinds.py keeps this in step)."""
+RESOURCE_KINDS: dict[tuple[str, str], str] = {(k.group, k.plural): k.kind for k in CATALOG_KINDS}
+"""(API group, resource) → kind: what a coverage gap on a resource leaves unread."""
 
 _WORKLOAD_OWNERS = frozenset(
     {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
