@@ -6,17 +6,20 @@ object, so each call of a Kubernetes library function leaks them (48 bytes to ~1
 ``bench/cel_leak_bench.py``). The engine's source is C++ we cannot patch in a wheel, so this
 module drops the forgotten references itself:
 
-- ``reclaiming(function)`` wraps each implementation. When it starts, the argument tuple is the
-  newest object the cyclic collector tracks (the engine created it just before the call), so
-  it is found by following the collector's list back from an object made for the purpose,
+- ``reclaiming(function)`` wraps each implementation. The engine builds the argument tuple,
+  then converts list and map arguments, then calls: so the tuple is among the newest objects
+  the cyclic collector tracks, just before the wrapper's own ``*args`` tuple and those
+  converted containers. It is found by following the collector's list back from ``*args``,
   and recognised by its type, length and the identity of every item. The wrapper keeps a
-  reference to it and to a fresh copy of the result it returns.
-- ``begin()`` and ``end()`` surround an evaluation (the collector paused, so that nothing moves the
-  tuple to an older generation before it is found). When the outermost evaluation on this
-  thread ends, every object kept is given back one reference **only if its reference count
-  proves that exactly one reference is held by nobody**: our own, the count's argument and the
-  engine's forgotten one, nothing else. An engine that releases what it should (a later
-  version) leaves counts one lower, and nothing is touched.
+  reference to it and hands the engine a fresh copy of the result, which it keeps too.
+- ``begin()`` and ``end()`` surround an evaluation; the collector is paused while any
+  evaluation runs in any thread, so nothing moves a tuple before it is found. When the
+  outermost evaluation on a thread ends, every object it kept is given back one reference
+  **only if its reference count proves that exactly one reference is held by nobody**: ours,
+  the count's argument and the engine's forgotten one, nothing else (nobody but the engine ever
+  held these objects). An engine that releases what it should leaves counts one lower, and
+  nothing is touched. The engine also puts a CEL null into the tuple without a reference of its
+  own: each ``None`` in a tuple is counted for ``None`` before the tuple is given back.
 
 ``self_test()`` runs the whole cycle once on a probe expression; long-running processes use
 it to decide whether policies that call these functions can run in their own process or need
@@ -48,7 +51,10 @@ _BASE = 4096
 # ~140 ns a read, this ~25 ns. Only addresses of live objects are ever read.
 _SPAN = (1 << 45) - 1
 """Words in the view: user space with 48-bit addresses (x86-64, arm64), from ``_BASE`` on."""
-_WORDS = memoryview((ctypes.c_int64 * _SPAN).from_address(_BASE)).cast("B").cast("q")
+try:
+    _WORDS = memoryview((ctypes.c_int64 * _SPAN).from_address(_BASE)).cast("B").cast("q")
+except (OverflowError, ValueError, MemoryError):  # a 32-bit interpreter: never enabled there
+    _WORDS = memoryview(b"").cast("q")
 _SCRATCH = ctypes.c_ssize_t(0)
 _AS_OBJECT = ctypes.py_object.from_address(ctypes.addressof(_SCRATCH))
 """``_SCRATCH.value = address; _AS_OBJECT.value`` is a new reference to the object there."""
@@ -63,6 +69,7 @@ def layout_supported() -> bool:
         and not sysconfig.get_config_var("Py_GIL_DISABLED")
         and not hasattr(sys, "getobjects")  # Py_TRACE_REFS: two more words in every object
         and ctypes.sizeof(ctypes.c_void_p) == 8
+        and len(_WORDS) == _SPAN
         and sys.getsizeof([]) - [].__sizeof__() == 8 * _GC_HEAD_WORDS
     )
 
