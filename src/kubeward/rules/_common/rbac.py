@@ -157,6 +157,14 @@ def is_bootstrap_default(obj: K8sObject) -> bool:
     )
 
 
+def bound(obj: K8sObject, inventory: Inventory) -> tuple[Binding, Role] | None:
+    """Binding ``obj`` and the role it binds (None: not a binding, a default of the API
+    server's, or a role the inventory does not hold)."""
+    if obj.kind not in BINDING_KINDS or is_bootstrap_default(obj):
+        return None
+    return inventory.derived(_build_index).bound.get(id(obj))
+
+
 def held(
     obj: K8sObject,
     inventory: Inventory,

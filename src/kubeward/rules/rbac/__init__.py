@@ -33,6 +33,7 @@ from kubeward.rules.rbac.secrets_write import secrets_write
 from kubeward.rules.rbac.service_account_token_create import service_account_token_create
 from kubeward.rules.rbac.service_traffic_redirect import service_traffic_redirect
 from kubeward.rules.rbac.unauthenticated_binding import unauthenticated_binding
+from kubeward.rules.rbac.wildcard_permissions import wildcard_permissions
 from kubeward.rules.rbac.workload_controller_write import workload_controller_write
 
 RULES: tuple[Rule, ...] = (
@@ -63,4 +64,5 @@ RULES: tuple[Rule, ...] = (
     delete_everything,
     unauthenticated_binding,
     rbac_access_policy,
+    wildcard_permissions,
 )

@@ -1,7 +1,7 @@
 """## What it does
 Flags containers that keep the `NET_RAW` capability: they drop neither `NET_RAW` nor `ALL`
 (container runtimes grant `NET_RAW` by default). This is the CIS Kubernetes Benchmark's
-control 5.2.7.
+control 5.2.8 (v1.10).
 
 ## Why is this bad?
 Raw sockets let a compromised container craft arbitrary packets: ARP and DNS spoofing of
