@@ -164,3 +164,109 @@ def test_missing_renderer_is_an_error_not_a_silent_skip(tmp_path: Path, tool: st
     run = kubeward("scan", ".", "-f", "json", cwd=tmp_path, env=env)
     assert run.code == 2
     assert "not installed" in json.loads(run.stdout)["errors"][0]["message"]
+
+
+PODS = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: a
+spec:
+  containers:
+  - name: c
+    image: nginx:1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-admin
+  namespace: a
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: nginx:1
+    securityContext:
+      privileged: true
+"""
+
+
+def _where(report: dict[str, object]) -> list[tuple[str, str, str, int]]:
+    findings = report["findings"]
+    assert isinstance(findings, list)
+    return sorted((f["ruleId"], f["object"]["name"], f["file"], f["line"]) for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("kustomization", "rendered"),
+    [
+        ("", "web-admin"),
+        ("namePrefix: prod-\n", "prod-web-admin"),
+        # `web` becomes `web-admin`: the same name as the other resource, which is not the source
+        ("nameSuffix: -admin\n", "web-admin-admin"),
+    ],
+)
+def test_kustomize_findings_point_at_the_document_of_their_object(
+    tmp_path: Path, kustomization: str, rendered: str
+) -> None:
+    require_tool("kustomize")
+    (tmp_path / "pods.yaml").write_text(PODS)
+    (tmp_path / "kustomization.yaml").write_text(f"resources: [pods.yaml]\n{kustomization}")
+    run = kubeward("scan", ".", "-f", "json", "--select", "W001,W004", cwd=tmp_path)
+    assert run.code == 1, run.stderr
+    assert _where(json.loads(run.stdout)) == [
+        ("W001", rendered, "pods.yaml", 22),
+        ("W004", rendered, "pods.yaml", 17),
+    ]
+
+
+def test_kustomize_findings_in_a_list_resource_point_at_the_item(tmp_path: Path) -> None:
+    require_tool("kustomize")
+    items = "".join(f"  {line}\n" if line else "\n" for line in PODS.split("---\n")[1].splitlines())
+    items = items.replace("  apiVersion", "- apiVersion", 1)
+    (tmp_path / "list.yaml").write_text(f"apiVersion: v1\nkind: List\nitems:\n{items}")
+    (tmp_path / "kustomization.yaml").write_text("resources: [list.yaml]\n")
+    run = kubeward("scan", ".", "-f", "json", "--select", "W001,W004", cwd=tmp_path)
+    assert run.code == 1, run.stderr
+    assert _where(json.loads(run.stdout)) == [
+        ("W001", "web-admin", "list.yaml", 15),
+        ("W004", "web-admin", "list.yaml", 10),
+    ]
+
+
+def test_unparseable_kustomization_is_named(tmp_path: Path) -> None:
+    require_tool("kustomize")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "kustomization.yaml").write_text(
+        "resources:\n- pods.yaml\npatches:\n  - path: [oops\n"
+    )
+    (tmp_path / "kustomization.yaml").write_text("resources: [base]\n")
+    for root, file in ((".", "base/kustomization.yaml"), ("base", "base/kustomization.yaml")):
+        run = kubeward("scan", root, "-f", "json", cwd=tmp_path)
+        assert run.code == 2
+        (error,) = json.loads(run.stdout)["errors"]
+        assert (error["kind"], error["file"], error["line"]) == ("render", file, 4)
+
+
+def test_manifests_beside_a_chart_are_a_warning_not_a_silent_skip(tmp_path: Path) -> None:
+    require_tool("helm")
+    chart = make_chart(tmp_path)
+    for name in ("k8s/pod.yaml", "values-x.yaml", ".hidden/pod.yaml"):
+        (chart / name).parent.mkdir(exist_ok=True)
+        (chart / name).write_text(PODS)
+    (chart / "docs.yaml").write_text("title: not a manifest\n")
+    run = kubeward("scan", "chart", "-n", "web", "-f", "json", "--select", "W001", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert run.code == 0, run.stderr  # a warning: the exit code is still the findings'
+    assert report["findings"] == []
+    (warning,) = report["warnings"]
+    assert warning["file"] == "chart/k8s/pod.yaml"
+    assert "not scanned" in warning["message"]
+    assert "kubeward scan chart chart/k8s/pod.yaml" in warning["message"]
+    # named, it is scanned, and no longer a warning
+    run = kubeward("scan", "chart", "chart/k8s/pod.yaml", "-f", "json", "--select", "W001",
+                   cwd=tmp_path)  # fmt: skip
+    report = json.loads(run.stdout)
+    assert report["warnings"] == []
+    assert _where(report) == [("W001", "web-admin", "chart/k8s/pod.yaml", 22)]

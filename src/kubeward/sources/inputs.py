@@ -133,6 +133,44 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
     return found, errors
 
 
+_CHART_PARTS = frozenset({"templates", "charts", "crds"})
+"""What Helm itself reads from a chart directory (besides the files below)."""
+_CHART_FILES = re.compile(r"(values.*\.ya?ml|Chart\.yaml|Chart\.lock)")
+_TOP_LEVEL_KEY = {key: re.compile(rb"^%s:" % key, re.MULTILINE) for key in (b"apiVersion", b"kind")}
+_SNIFF_BYTES = 64 * 1024
+
+
+def unrendered_manifests(chart: Path) -> list[Path]:
+    """Manifest-looking YAML files (``apiVersion`` and ``kind`` at the top level) in a chart
+    directory that Helm does not render: raw ``k8s/`` or ``examples/`` manifests kept next to
+    the templates, which a scan of the chart would otherwise pass over in silence."""
+    found: list[Path] = []
+    pending = [entry for entry in chart.iterdir() if entry.name not in _CHART_PARTS]
+    while pending:
+        entry = pending.pop()
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            pending.extend(entry.iterdir())
+        elif (
+            entry.suffix.lower() in {".yaml", ".yml"}
+            and not _CHART_FILES.fullmatch(entry.name)
+            and entry.is_file()
+            and _looks_like_manifest(entry)
+        ):
+            found.append(entry)
+    return sorted(found)
+
+
+def _looks_like_manifest(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    return all(pattern.search(head) for pattern in _TOP_LEVEL_KEY.values())
+
+
 def _check_text(data: bytes, name: str) -> bytes:
     """Reject binary and non-UTF-8 input with a message that says what and where."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -6,14 +6,23 @@ kustomization; kubeward never writes into the user's tree, so it renders a secon
 temporary wrapper kustomization that includes the user's directory with that option on. The
 first, unmodified render is what gets scanned (its errors are the user's errors); the second
 only supplies ``config.kubernetes.io/origin`` paths, matched by position.
+
+An origin names a file, not which of its objects: the kustomization files themselves are read
+(``name_affixes``) for the ``namePrefix``/``nameSuffix`` that turned a resource's name into
+the rendered one, and to say which of them is broken when the render fails.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from kubeward.errors import RenderError
+from kubeward.errors import RenderError, SourceError
+from kubeward.sources.inputs import KUSTOMIZATION_FILES, read_file
+from kubeward.sources.manifests import parse_yaml
 from kubeward.sources.tools import find_tool, run_tool
 
 KUSTOMIZE_ENV = "KUBEWARD_KUSTOMIZE"
@@ -60,3 +69,97 @@ def render_with_origins(directory: str) -> tuple[bytes, str] | None:
         except RenderError:
             return None
         return output, wrapper
+
+
+_MAX_KUSTOMIZATIONS = 1000
+"""Kustomization files read per root (a bound, not a limit real trees reach)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Visit:
+    file: str
+    """The kustomization file, absolute and with symbolic links resolved."""
+    value: dict[str, Any]
+    """Its content; empty when it does not parse."""
+    problem: tuple[str, int | None] | None
+    """Why it does not parse, and the line."""
+    prefix: str
+    suffix: str
+    """Every ``namePrefix``/``nameSuffix`` that applies to its own resources, outer ones too."""
+
+
+def _kustomization_in(directory: str) -> str | None:
+    for name in KUSTOMIZATION_FILES:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _read(path: str) -> tuple[dict[str, Any], tuple[str, int | None] | None]:
+    try:
+        parsed = parse_yaml(read_file(path), path)
+    except SourceError as exc:
+        return {}, (exc.detail, exc.line)
+    if parsed.problems:
+        return {}, (parsed.problems[0].message, parsed.problems[0].line)
+    value = parsed.documents[0].value if parsed.documents else None
+    return (value if isinstance(value, dict) else {}), None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _walk(root: str) -> Iterator[_Visit]:
+    """The kustomization files under ``root`` (itself, then the local directories its
+    ``resources``, ``bases`` and ``components`` name), each once per affix combination.
+
+    An approximation of kustomize's own walk (a component's prefix applies to its parent's
+    resources too, remote bases are not followed): callers only use it to choose between
+    candidates, never to decide whether something exists.
+    """
+    pending = [(os.path.realpath(root), "", "")]
+    seen: set[tuple[str, str, str]] = set()
+    while pending and len(seen) < _MAX_KUSTOMIZATIONS:
+        directory, outer_prefix, outer_suffix = pending.pop(0)
+        file = _kustomization_in(directory)
+        if file is None or (file, outer_prefix, outer_suffix) in seen:
+            continue
+        seen.add((file, outer_prefix, outer_suffix))
+        value, problem = _read(file)
+        # kustomize applies the inner kustomization's affixes first, the outer ones around them
+        prefix = outer_prefix + _text(value.get("namePrefix"))
+        suffix = _text(value.get("nameSuffix")) + outer_suffix
+        yield _Visit(file, value, problem, prefix, suffix)
+        for key in ("resources", "bases", "components"):
+            entries = value.get(key)
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, str) and "://" not in entry:
+                    path = os.path.realpath(os.path.join(directory, entry))
+                    if os.path.isdir(path):
+                        pending.append((path, prefix, suffix))
+
+
+def name_affixes(root: str) -> dict[str, set[tuple[str, str]]]:
+    """Resource file (absolute, links resolved) -> the (prefix, suffix) pairs kustomize adds to
+    the names of its objects when ``root`` is built (several when it is reached twice)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for visit in _walk(root):
+        entries = visit.value.get("resources")
+        directory = os.path.dirname(visit.file)
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, str) and "://" not in entry:
+                path = os.path.realpath(os.path.join(directory, entry))
+                if os.path.isfile(path):
+                    found.setdefault(path, set()).add((visit.prefix, visit.suffix))
+    return found
+
+
+def broken_kustomization(root: str) -> tuple[str, int | None, str] | None:
+    """The first kustomization file under ``root`` that does not parse: its path, the line
+    (when the parser gives one) and why; None when they all parse."""
+    for visit in _walk(root):
+        if visit.problem is not None:
+            return visit.file, visit.problem[1], visit.problem[0]
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path as FsPath
@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import yaml
 
-from kubeward.errors import SourceError
+from kubeward.errors import RenderError, SourceError
 from kubeward.model import K8sObject, Path, Problem, ProblemKind, RenderedFrom
 from kubeward.model.objects import api_group
 from kubeward.sources import helm, kustomize
@@ -29,6 +29,7 @@ from kubeward.sources.inputs import (
     display_path,
     read_file,
     read_stream,
+    unrendered_manifests,
 )
 from kubeward.sources.manifests import (
     Document,
@@ -36,6 +37,7 @@ from kubeward.sources.manifests import (
     FixedLocator,
     ObjectsFromText,
     ParsedText,
+    is_list,
     objects_from_documents,
     parse_json,
     parse_yaml,
@@ -116,8 +118,33 @@ def load_inputs(
             result.errors.append(_problem(kind, exc, item.path))
     if progress is not None:
         progress(len(inputs), len(inputs), "")
+    result.warnings.extend(_unscanned_chart_files(inputs))
     result.objects = apply_declared_scopes(result.objects, options.deploy_namespace)
     return result
+
+
+def _unscanned_chart_files(inputs: Sequence[Input]) -> list[Problem]:
+    """A warning per manifest in a chart directory that Helm does not render and the user did
+    not name: it is not scanned, which should not go unsaid."""
+    named = {FsPath(item.path).resolve() for item in inputs if item.kind is InputKind.FILE}
+    warnings = []
+    for item in inputs:
+        if item.kind is not InputKind.HELM:
+            continue
+        try:
+            files = unrendered_manifests(FsPath(item.path))
+        except OSError:  # an unreadable chart is already an error of its render
+            continue
+        for path in files:
+            if path.resolve() in named:
+                continue
+            shown = display_path(path)
+            message = (
+                f"not scanned: a manifest in Helm chart {item.path} outside templates/, which "
+                f"Helm does not render; to scan it, name it: kubeward scan {item.path} {shown}"
+            )
+            warnings.append(Problem(kind=ProblemKind.INPUT, file=shown, line=None, message=message))
+    return warnings
 
 
 def declared_scopes(objects: Sequence[K8sObject]) -> dict[tuple[str, str], bool]:
@@ -267,7 +294,10 @@ def _relabel(problems: list[Problem], root: str, prefix: str) -> list[Problem]:
 
 
 def _load_kustomization(directory: str, options: LoadOptions, result: Loaded) -> None:
-    output = kustomize.render(directory)
+    try:
+        output = kustomize.render(directory)
+    except RenderError as exc:
+        raise _placed(exc, directory) from None
     result.files += 1
     parsed = parse_yaml(output, directory)
     result.errors.extend(_relabel(parsed.problems, directory, "rendered output of "))
@@ -292,6 +322,23 @@ def _load_kustomization(directory: str, options: LoadOptions, result: Loaded) ->
     )
 
 
+def _placed(exc: RenderError, directory: str) -> RenderError:
+    """A failed render, reported against the kustomization file that does not parse (kustomize
+    names neither the file nor, for a base, which one) when there is one."""
+    broken = kustomize.broken_kustomization(directory) if exc.file is None else None
+    if broken is None:
+        return exc
+    file, line, _ = broken
+    # kustomize's parser is go-yaml, whose line is the one Kubernetes users know; ours (the
+    # fallback) may name where the parser gave up, a line later
+    said = _INVALID_KUSTOMIZATION.search(exc.detail)
+    line = int(said.group(1)) if said else line
+    return RenderError(exc.detail, file=display_path(FsPath(file)), line=line)
+
+
+_INVALID_KUSTOMIZATION = re.compile(r"invalid Kustomization: yaml: line (\d+):")
+
+
 def _kustomize_origins(
     directory: str, count: int, options: LoadOptions
 ) -> list[DocumentOrigin | None]:
@@ -305,9 +352,12 @@ def _kustomize_origins(
         return []
     info = RenderedFrom(tool="kustomize", root=directory)
     sources: dict[str, ParsedText | None] = {}
+    affixes = kustomize.name_affixes(directory)
     origins: list[DocumentOrigin | None] = []
     for doc in annotated.documents:
-        origins.append(_origin_of(doc.value, wrapper, sources, info, options))
+        origins.append(
+            _origin_of(doc.value, wrapper, sources, info, options=options, affixes=affixes)
+        )
     return origins
 
 
@@ -316,7 +366,9 @@ def _origin_of(
     wrapper: str,
     sources: dict[str, ParsedText | None],
     info: RenderedFrom,
+    *,
     options: LoadOptions,
+    affixes: dict[str, set[tuple[str, str]]],
 ) -> DocumentOrigin | None:
     if not isinstance(value, dict):
         return None
@@ -331,7 +383,7 @@ def _origin_of(
     relative = origin.get("path") or origin.get("configuredIn")
     if not isinstance(relative, str) or "://" in relative:
         return None
-    path = os.path.normpath(os.path.join(wrapper, relative))
+    path = os.path.realpath(os.path.join(wrapper, relative))
     shown = display_path(FsPath(path))
     if path not in sources:
         try:
@@ -348,24 +400,83 @@ def _origin_of(
         key = generator[0].lower() + generator[1:] if generator else ""
         line = doc.locator.lines([(key,)])[0] if key else doc.line
         return DocumentOrigin(shown, line, FixedLocator(line), rendered_from=info)
-    doc = _matching_document(parsed.documents, value)
-    return DocumentOrigin(shown, doc.line, doc.locator, rendered_from=info)
+    doc, base = _matching_document(parsed.documents, value, affixes.get(path, ()))
+    line = doc.locator.lines([base])[0] if base else doc.line
+    return DocumentOrigin(shown, line, doc.locator, base=base, rendered_from=info)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _matching_document(docs: list[Document], value: dict[str, Any]) -> Document:
-    """The resource document a rendered object came from: same kind, name contained in the
-    rendered name (kustomize adds prefixes, suffixes and hashes)."""
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """An object of a resource file that a rendered object may come from."""
+
+    doc: Document
+    base: Path
+    """Where in the document (inside a ``kind: List``'s items, or the whole document)."""
+    kind: Any
+    name: str
+    namespace: str | None
+
+
+def _candidates(doc: Document, value: Any, base: Path) -> Iterator[_Candidate]:
+    if not isinstance(value, dict):
+        return
+    items = value.get("items")
+    if is_list(value) and isinstance(items, list):
+        for index, item in enumerate(items):
+            yield from _candidates(doc, item, (*base, "items", index))
+        return
+    meta = _mapping(value.get("metadata"))
+    name, namespace = meta.get("name"), meta.get("namespace")
+    yield _Candidate(
+        doc,
+        base,
+        value.get("kind"),
+        name if isinstance(name, str) else "",
+        namespace if isinstance(namespace, str) else None,
+    )
+
+
+def _matching_document(
+    docs: list[Document], value: dict[str, Any], affixes: Iterable[tuple[str, str]] = ()
+) -> tuple[Document, Path]:
+    """The resource document (and place in it) a rendered object came from.
+
+    Same kind, preferring the same namespace (an overlay may have changed it); then the name
+    that gives the rendered one with the kustomizations' ``namePrefix``/``nameSuffix``, the
+    same name, and last the longest name contained in the rendered one (kustomize adds
+    prefixes, suffixes and hashes): a file may hold both ``web`` and ``web-admin``.
+    """
+    meta = _mapping(value.get("metadata"))
+    name = _text(meta.get("name"))
+    namespace = meta.get("namespace")
     kind = value.get("kind")
-    name = _mapping(value.get("metadata")).get("name")
-    name = name if isinstance(name, str) else ""
-    same_kind = [d for d in docs if isinstance(d.value, dict) and d.value.get("kind") == kind]
-    for doc in same_kind:
-        doc_meta = doc.value.get("metadata")
-        doc_name = doc_meta.get("name") if isinstance(doc_meta, dict) else None
-        if isinstance(doc_name, str) and doc_name and doc_name in name:
-            return doc
-    return same_kind[0] if same_kind else docs[0]
+    same_kind = [c for doc in docs for c in _candidates(doc, doc.value, ()) if c.kind == kind]
+    same_namespace = [c for c in same_kind if c.namespace in (None, namespace)]
+    pools = (same_namespace, same_kind)
+    wanted = [
+        name[len(prefix) : len(name) - len(suffix)]
+        for prefix, suffix in sorted(affixes)
+        if (prefix or suffix)
+        and len(name) > len(prefix) + len(suffix)
+        and name.startswith(prefix)
+        and name.endswith(suffix)
+    ]
+    for want in (*wanted, name):
+        for pool in pools:
+            exact = next((c for c in pool if c.name == want), None)
+            if exact is not None:
+                return exact.doc, exact.base
+    for pool in pools:
+        contained = [c for c in pool if c.name and c.name in name]
+        if contained:
+            best = max(contained, key=lambda c: len(c.name))
+            return best.doc, best.base
+    return (same_kind[0].doc, same_kind[0].base) if same_kind else (docs[0], ())

@@ -219,7 +219,7 @@ class ObjectsFromText:
     skipped: int = 0
 
 
-def _is_list(value: dict[str, Any]) -> bool:
+def is_list(value: dict[str, Any]) -> bool:
     """``kind: List`` or ``*List`` with ``items`` (a custom kind may end in "List" too: without
     ``items`` it is an object)."""
     kind = value.get("kind")
@@ -274,7 +274,7 @@ class _Collector:
             message = f"expected a Kubernetes object (a mapping), got {_kind_of(value)}"
             self.out.problems.append(self.problem(where, message))
             return
-        if _is_list(value):
+        if is_list(value):
             items = value["items"]
             if isinstance(items, list):
                 for index, item in enumerate(items):
