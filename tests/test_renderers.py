@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from kubeward.sources import helm
 from tests.cli_helpers import kubeward
 from tests.conftest import require_tool
 
@@ -106,6 +109,236 @@ def test_helm_output_problems_point_at_the_template(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "duplicate key stringData.password (also on line 13)" in error["message"]
     assert "helm template chart, rendered line" in error["message"]
+
+
+def write_chart(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def findings(run_dir: Path, *args: str) -> list[tuple[str, str, int | None, str]]:
+    run = kubeward("scan", *args, "-f", "json", cwd=run_dir)
+    report = json.loads(run.stdout)
+    assert not report["errors"], report["errors"]
+    return sorted((f["ruleId"], f["file"], f["line"], f["path"]) for f in report["findings"])
+
+
+# The `helm create` scaffold's pod spec: `{{- with }}` blocks and toYaml values above the
+# container's own securityContext.
+SCAFFOLD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    metadata:
+      {{- with .Values.podAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      labels:
+        app: web
+    spec:
+      {{- with .Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      serviceAccountName: web
+      {{- with .Values.podSecurityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: web
+          {{- with .Values.securityContext }}
+          securityContext:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          image: "{{ .Values.image }}"
+"""
+
+
+@pytest.mark.parametrize("extra", [[], ["--helm-set", "podAnnotations.a=b"]])
+def test_helm_lines_written_by_toyaml_point_at_their_block(
+    tmp_path: Path, extra: list[str]
+) -> None:
+    """Lines an action wrote map to that action, not to a line at the same rendered offset
+    (which was the pod's serviceAccountName / securityContext)."""
+    require_tool("helm")
+    write_chart(
+        tmp_path / "chart",
+        {
+            "Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "values.yaml": "image: nginx:1\npodAnnotations: {}\nimagePullSecrets: []\n"
+            "podSecurityContext: {}\nsecurityContext: {}\n",
+            "templates/deployment.yaml": SCAFFOLD,
+        },
+    )
+    sets = ["securityContext.privileged=true", "securityContext.runAsUser=0"]
+    args = [a for s in sets for a in ("--helm-set", s)]
+    found = findings(tmp_path, "chart", "--select", "W001,W017", *args, *extra)
+    container = "spec.template.spec.containers[0].securityContext"
+    assert found == [
+        ("W001", "chart/templates/deployment.yaml", 28, f"{container}.privileged"),
+        ("W017", "chart/templates/deployment.yaml", 28, f"{container}.runAsUser"),
+    ]
+
+
+def test_helm_repeated_lines_map_to_their_own_container(tmp_path: Path) -> None:
+    """Two containers with identical lines, below a block that renders to nothing: each
+    container's findings are on its own lines."""
+    require_tool("helm")
+    annotations = "".join(f'        a{i}: "{i}"\n' for i in range(8))
+    write_chart(
+        tmp_path / "chart",
+        {
+            "Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+            "  name: web\nspec:\n  template:\n    metadata:\n"
+            "      {{- with .Values.podAnnotations }}\n      annotations:\n"
+            f"{annotations}      {{{{- end }}}}\n"
+            "    spec:\n      containers:\n"  # line 19
+            "      - name: app\n        image: nginx:1.25\n"  # 21, 22
+            "        securityContext:\n          runAsUser: 1000\n"  # 23, 24
+            "      - name: sidecar\n        image: nginx:1.25\n"  # 25, 26
+            "        securityContext:\n          runAsUser: 0\n",  # 27, 28
+        },
+    )
+    found = findings(tmp_path, "chart", "--select", "I002,W017")
+    assert found == [
+        ("I002", "chart/templates/deploy.yaml", 22, "spec.template.spec.containers[0].image"),
+        ("I002", "chart/templates/deploy.yaml", 26, "spec.template.spec.containers[1].image"),
+        (
+            "W017",
+            "chart/templates/deploy.yaml",
+            28,
+            "spec.template.spec.containers[1].securityContext.runAsUser",
+        ),
+    ]
+
+
+def test_helm_documents_read_by_the_exact_loader_map_to_their_lines(tmp_path: Path) -> None:
+    """YAML 1.1 scalars (`yes`, `0644`) send a document to the exact loader, whose documents
+    start at their first content line: the lines were off by the `---` / `# Source:` head."""
+    require_tool("helm")
+    chart = write_chart(
+        tmp_path / "chart",
+        {
+            "Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+            "templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n"
+            "  namespace: ns\nspec:\n  containers:\n  - name: c\n    image: nginx:1\n"
+            "    securityContext:\n      runAsUser: 0\n      privileged: yes\n"
+            "  volumes:\n  - name: v\n    configMap:\n      name: x\n      defaultMode: 0644\n",
+        },
+    )
+    run = kubeward(
+        "scan", "chart", "-n", "ns", "-f", "json", "--select", "W001,W017,I002", cwd=tmp_path
+    )
+    report = json.loads(run.stdout)
+    found = sorted((f["ruleId"], f["file"], f["line"]) for f in report["findings"])
+    assert found == [
+        ("I002", "chart/templates/pod.yaml", 9),
+        ("W001", "chart/templates/pod.yaml", 12),
+        ("W017", "chart/templates/pod.yaml", 11),
+    ]
+    # renderedLine is where the object starts in Helm's output: its "---" line
+    output = helm.render(str(chart), namespace="ns", options=helm.HelmOptions()).decode()
+    lines = output.split("\n")
+    rendered = {f["renderedFrom"]["renderedLine"] for f in report["findings"]}
+    (line,) = rendered
+    assert line > 1  # the Pod comes after the ConfigMap
+    assert lines[line - 1] == "---"
+    assert lines[line] == "# Source: web/templates/pod.yaml"
+
+
+SUB_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sub-pod
+spec:
+  hostPID: true
+  containers:
+  - name: r
+    image: {{ required "image" .Values.image }}
+"""
+
+
+def make_parent_chart(root: Path, cache: str = "nginx:1", pkg: str = "nginx:1") -> Path:
+    """A chart with an aliased subchart directory (`cache`, a `sub` chart in `charts/sub-dir`)
+    and a packaged one (`charts/pkg-0.1.0.tgz`)."""
+    chart = write_chart(
+        root / "parent",
+        {
+            "Chart.yaml": "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n"
+            "  - name: sub\n    version: 0.1.0\n    alias: cache\n"
+            "  - name: pkg\n    version: 0.1.0\n",
+            "values.yaml": f"cache:\n  image: {cache}\npkg:\n  image: {pkg}\n",
+            "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+            "charts/sub-dir/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            "charts/sub-dir/templates/pod.yaml": SUB_POD,
+        },
+    )
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in {
+            "pkg/Chart.yaml": "apiVersion: v2\nname: pkg\nversion: 0.1.0\n",
+            "pkg/templates/pod.yaml": SUB_POD.replace("sub-pod", "pkg-pod"),
+        }.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    (chart / "charts" / "pkg-0.1.0.tgz").write_bytes(buffer.getvalue())
+    return chart
+
+
+def test_helm_aliased_and_packaged_subcharts_name_real_files(tmp_path: Path) -> None:
+    """Helm names an aliased subchart by its alias and a packaged one as a directory: the
+    aliased one is found through Chart.yaml (at its template's line), the packaged one is
+    its .tgz, without a line (no rendered line against a template path)."""
+    require_tool("helm")
+    make_parent_chart(tmp_path)
+    assert findings(tmp_path, "parent", "-n", "ns", "--select", "W002") == [
+        ("W002", "parent/charts/pkg-0.1.0.tgz", None, "spec.hostPID"),
+        ("W002", "parent/charts/sub-dir/templates/pod.yaml", 6, "spec.hostPID"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("broken", "where"),
+    [
+        ("cache", ("parent/charts/sub-dir/templates/pod.yaml", 9)),
+        ("pkg", ("parent/charts/pkg-0.1.0.tgz", None)),
+    ],
+)
+def test_helm_render_errors_in_subcharts_name_real_files(
+    tmp_path: Path, broken: str, where: tuple[str, int | None]
+) -> None:
+    require_tool("helm")
+    make_parent_chart(tmp_path, **{broken: '""'})
+    run = kubeward("scan", "parent", "-f", "json", cwd=tmp_path)
+    (error,) = json.loads(run.stdout)["errors"]
+    assert (error["kind"], error["file"], error["line"]) == ("render", *where)
+    assert "image" in error["message"]
+
+
+def test_helm_template_paths_resolve_through_aliases(tmp_path: Path) -> None:
+    chart = make_parent_chart(tmp_path)
+    assert helm.template_file(str(chart), "parent/charts/cache/templates/pod.yaml") == (
+        str(chart / "charts/sub-dir/templates/pod.yaml"),
+        True,
+    )
+    assert helm.template_file(str(chart), "parent/charts/pkg/templates/pod.yaml") == (
+        str(chart / "charts/pkg-0.1.0.tgz"),
+        False,
+    )
+    assert helm.template_file(str(chart), "parent/templates/gone.yaml") == (str(chart), False)
 
 
 def test_kustomize_findings_point_at_resource_files(tmp_path: Path) -> None:

@@ -213,20 +213,27 @@ def _load_chart(chart: str, options: LoadOptions, result: Loaded) -> None:
     result.errors.extend(_rendered_problems(parsed.problems, output, chart))
 
     def origin_for(doc: Document, base: Path) -> DocumentOrigin:
-        found = helm.template_of(chart, doc.text, doc.line) if doc.text is not None else None
-        rendered_line = doc.locator.lines([base])[0] if base else doc.line
+        # The line where the document's text (its "---" line) starts, whichever loader read it
+        # (the exact loader's ``doc.line`` is its first content line).
+        start = doc.text_line if doc.text_line is not None else doc.line
+        found = helm.template_of(chart, doc.text, start) if doc.text is not None else None
+        rendered_line = doc.locator.lines([base])[0] if base else start
         info = RenderedFrom(tool="helm", root=chart, rendered_line=rendered_line)
         if found is None:
             return DocumentOrigin(chart, rendered_line, doc.locator, base=base, rendered_from=info)
         template, mapping = found
-        line = mapping.map(rendered_line) if mapping and rendered_line else rendered_line
+        if mapping is None:
+            # No template file to point into (a packaged subchart): the file, without a line;
+            # a rendered line there would point at unrelated text.
+            return DocumentOrigin(template, None, FixedLocator(None), base=base, rendered_from=info)
+        line = mapping.map(rendered_line) if rendered_line else rendered_line
         return DocumentOrigin(
             template,
             line,
             doc.locator,
             base=base,
             rendered_from=info,
-            map_line=mapping.map if mapping is not None else None,
+            map_line=mapping.map,
         )
 
     result.add(
@@ -250,13 +257,18 @@ def _rendered_problems(problems: list[Problem], output: bytes, chart: str) -> li
             out.extend(_relabel([problem], chart, "rendered output of "))
             continue
         template, to_template = found
+        where = f"(helm template {chart}, rendered line {problem.line})"
+        if to_template is None:  # a packaged subchart: no template lines to point at
+            message = f"{problem.message} {where}"
+            out.append(Problem(kind=problem.kind, file=template, line=None, message=message))
+            continue
         message = _ALSO_ON_LINE.sub(partial(_also_on, to_template), problem.message)
         out.append(
             Problem(
                 kind=problem.kind,
                 file=template,
                 line=to_template(problem.line),
-                message=f"{message} (helm template {chart}, rendered line {problem.line})",
+                message=f"{message} {where}",
             )
         )
     return out
@@ -268,8 +280,9 @@ def _also_on(to_template: Callable[[int], int], match: re.Match[str]) -> str:
 
 def _template_of(
     lines: list[bytes], line: int, chart: str
-) -> tuple[str, Callable[[int], int]] | None:
-    """The template of rendered line ``line`` and the mapping of its document's lines."""
+) -> tuple[str, Callable[[int], int] | None] | None:
+    """The template of rendered line ``line`` and the mapping of its document's lines (None
+    for a template in a packaged subchart, whose ``.tgz`` is then named)."""
     source_at = next(
         (i for i in range(min(line, len(lines)) - 1, -1, -1) if lines[i].startswith(b"# Source: ")),
         None,
@@ -281,9 +294,12 @@ def _template_of(
         (i for i in range(source_at + 1, len(lines)) if lines[i].rstrip() == b"---"), len(lines)
     )
     found = helm.template_of(chart, b"\n".join(lines[start:end]), start + 1)
-    if found is None or found[1] is None:
+    if found is None:
         return None
-    return found[0], found[1].map
+    template, mapping = found
+    if mapping is None and os.path.isfile(template) and not template.endswith(".tgz"):
+        return None  # an unreadable template: the rendered output is the best place
+    return template, mapping.map if mapping is not None else None
 
 
 def _relabel(problems: list[Problem], root: str, prefix: str) -> list[Problem]:

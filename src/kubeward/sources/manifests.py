@@ -46,8 +46,12 @@ class Document:
 
     value: Any
     line: int
+    """The document's first content line (the exact loader) or its span's first line."""
     locator: Locator
     text: bytes | memoryview | None = None
+    text_line: int | None = None
+    """The file line where ``text`` starts (its ``---`` line, if it has one): both loaders agree
+    here, unlike ``line``, so rendered output is mapped from it."""
 
 
 @dataclass(slots=True)
@@ -77,7 +81,13 @@ def _exact(
                 )
             locator = ExactLocator(doc.lines, doc.start_line)
             out.documents.append(
-                Document(doc.value, doc.start_line, locator, text if keep_text else None)
+                Document(
+                    doc.value,
+                    doc.start_line,
+                    locator,
+                    text if keep_text else None,
+                    first_line if keep_text else None,
+                )
             )
     except ManifestError as exc:
         out.problems.append(_parse_error(file, exc))
@@ -95,7 +105,7 @@ def _fast_document(  # noqa: PLR0917 - one private call site per parse mode
     if suspicious and yaml_fast.plain_special(data[span.start : span.end]):
         return None
     locator = yaml_fast.FastLocator(buffer, index, span.start, span.end, span.line)
-    return Document(value, span.line, locator, memoryview(data)[span.start : span.end])
+    return Document(value, span.line, locator, memoryview(data)[span.start : span.end], span.line)
 
 
 def parse_yaml(data: bytes, file: str) -> ParsedText:
@@ -175,7 +185,7 @@ def parse_json(data: bytes, file: str) -> ParsedText:
     located = structure.documents[0] if len(structure.documents) == 1 else None
     out.problems.extend(p for p in structure.problems if p.message.startswith("duplicate key"))
     locator: Locator = located.locator if located is not None else FixedLocator(1)
-    out.documents.append(Document(value, 1, locator, data))
+    out.documents.append(Document(value, 1, locator, data, 1))
     return out
 
 
