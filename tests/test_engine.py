@@ -205,3 +205,31 @@ def test_rule_params_reach_rules() -> None:
     params = RuleParams(trusted_registries=(parse_registry_pattern("docker.io/library"),))
     result = evaluate(inv, [REGISTRY["I001"]], EngineSettings(params=params))
     assert result.outcomes["I001"].passed == 1
+
+
+def test_inventory_rules_do_not_judge_where_what_they_read_is_unread() -> None:
+    """A live scan's coverage gap on NetworkPolicies in "shop": N003 is skipped there (with
+    the reason) instead of saying that no NetworkPolicy selects the pods; elsewhere it judges."""
+    other = pod("q").replace("namespace: shop", "namespace: other")
+    inv = inventory(pod("p") + "---\n" + other)
+    n003 = REGISTRY["N003"]
+    assert n003.reads == {"NetworkPolicy"}
+    settings = EngineSettings(unread=frozenset({("NetworkPolicy", "shop")}))
+    result = evaluate(inv, [n003], settings)
+    assert [(f.object.namespace, f.rule_id) for f in result.findings] == [("other", "N003")]
+    outcome = result.outcomes["N003"]
+    assert (outcome.skipped, outcome.failed) == (1, 1)
+    assert outcome.skip_reasons == [
+        "not judged where NetworkPolicy could not be read (coverage gap)"
+    ]
+    cluster_wide = EngineSettings(unread=frozenset({("NetworkPolicy", None)}))
+    assert evaluate(inv, [n003], cluster_wide).findings == []
+
+
+def test_rules_read_kinds_a_live_scan_lists() -> None:
+    """``reads`` names kinds kubeward lists (else a gap could never match it)."""
+    from kubeward.cluster.live import CATALOG_KINDS
+
+    listed = {kind.kind for kind in CATALOG_KINDS}
+    declared = {kind for r in REGISTRY.values() for kind in r.reads}
+    assert declared and declared <= listed

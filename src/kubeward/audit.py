@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from kubeward.cluster.watch import (
     Status,
     TokenSecret,
 )
-from kubeward.engine import Evaluation, evaluate, merge
+from kubeward.engine import EngineSettings, Evaluation, evaluate, merge
 from kubeward.errors import ConfigError
 from kubeward.history import HistoryStore, fingerprint, scope_of
 from kubeward.model import Finding, Inventory, K8sObject, ScanResult
@@ -104,6 +104,7 @@ class AuditSession:
         self.session_id: int | None = None
         self.watches: list[CollectionWatch] = []
         self.gaps: list[live.Gap] = []
+        self.read_warnings: list[str] = []
 
     # -- start: list, evaluate everything, record, start watching ----------------------------
 
@@ -112,6 +113,7 @@ class AuditSession:
         with ApiClient(self.connection) as client:
             read = live.read(client, self.target.namespaces)
         self.gaps = read.gaps
+        self.read_warnings = read.warnings
         self.collections = read.collections
         self.state.tokens = set(read.token_secrets)
         for obj in read.objects:
@@ -144,15 +146,18 @@ class AuditSession:
             watch.start()
         return result
 
+    def settings(self, started: datetime) -> EngineSettings:
+        # what the listing could not read stays unread for the session (Rule.reads)
+        settings = engine_settings(self.request, started, self.policies)
+        return replace(settings, unread=live.unread(self.gaps))
+
     def snapshot(self) -> ScanResult:
         """A full evaluation of the current state, as a scan result."""
         started = datetime.now(UTC)
         clock = time.perf_counter()
         objects = live.without_controlled(list(self.state.objects.values()))
-        evaluation = evaluate(
-            Inventory(objects), self.rules, engine_settings(self.request, started, self.policies)
-        )
-        read = live.LiveObjects(objects=objects, gaps=self.gaps)
+        evaluation = evaluate(Inventory(objects), self.rules, self.settings(started))
+        read = live.LiveObjects(objects=objects, gaps=self.gaps, warnings=self.read_warnings)
         source = cluster_source(self.target, self.connection, read)
         return build_result(
             self.request, source, self.rules, evaluation,
@@ -267,7 +272,7 @@ class AuditSession:
         objects = live.without_controlled(list(self.state.objects.values()))
         inventory = Inventory(objects)
         kept = {id(obj) for obj in objects}
-        settings = engine_settings(self.request, datetime.now(UTC), self.policies)
+        settings = self.settings(datetime.now(UTC))
         touched = [
             self.state.objects[uid]
             for uid in changed.uids

@@ -87,6 +87,9 @@ class EngineSettings:
     """Users' policies loaded for this run, selected or not: a ``kubeward.io/ignore.<ID>``
     annotation may name them (by ID or name) as it names built-in rules. The rules being
     evaluated are known in any case."""
+    unread: frozenset[tuple[str, str | None]] = frozenset()
+    """(kind, namespace) a live scan could not read (coverage gaps; namespace None =
+    cluster-wide): inventory rules that read such a kind do not judge there (``Rule.reads``)."""
 
 
 @dataclass
@@ -180,6 +183,13 @@ class _Evaluator:
             r.id: settings.severity_overrides.get(r.id, r.severity) for r in self.rules
         }
         self._targets: dict[tuple[str, bool], tuple[_Prepared, ...]] = {}
+        unread_kinds = {kind for kind, _ in settings.unread}
+        self.blocked = {
+            r.id: r.reads & unread_kinds
+            for r in self.rules
+            if r.scope is Scope.INVENTORY and r.reads & unread_kinds
+        }
+        """Inventory rules that read a kind some part of which could not be read."""
         self.policies: dict[str, Rule] = {}
         """Users' policies an ignore annotation may name, by ID and by name."""
         for known in (*settings.policies, *self.rules):
@@ -210,6 +220,24 @@ class _Evaluator:
             )
             self._targets[key] = found
         return found
+
+    def not_judged(self, rule: Rule, obj: K8sObject, outcome: RuleOutcome) -> bool:
+        """Whether a kind ``rule`` reads is unread where ``obj`` is (then counted as skipped):
+        "no NetworkPolicy selects these pods" is not known when NetworkPolicies were unread."""
+        namespace = obj.name if obj.kind == "Namespace" else obj.namespace
+        unread = self.settings.unread
+        kinds = sorted(
+            kind
+            for kind in self.blocked[rule.id]
+            if (kind, None) in unread or (namespace is not None and (kind, namespace) in unread)
+        )
+        if not kinds:
+            return False
+        outcome.skipped += 1
+        reason = f"not judged where {', '.join(kinds)} could not be read (coverage gap)"
+        if reason not in outcome.skip_reasons:
+            outcome.skip_reasons.append(reason)
+        return True
 
     def inline_suppressions(self, obj: K8sObject) -> _InlineSuppressions | None:
         own, template = obj.annotations, obj.pod_template_annotations
@@ -320,6 +348,8 @@ class _Evaluator:
         for rule, check, outcome, skip, inventory_scope in self.applicable(obj):
             if skip:
                 outcome.skipped += 1
+                continue
+            if inventory_scope and rule.id in self.blocked and self.not_judged(rule, obj, outcome):
                 continue
             if inline is not None:
                 evaluated.add(rule.id)

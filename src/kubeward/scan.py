@@ -108,6 +108,8 @@ class ScanSource:
     """Objects known to exist but not judged (``Inventory.context``)."""
     kubernetes_version: tuple[int, int] | None = None
     """A live cluster's version (from ``/version``), when it could be read."""
+    unread: frozenset[tuple[str, str | None]] = frozenset()
+    """(kind, namespace) a live scan could not read (``EngineSettings.unread``)."""
 
 
 def deploy_namespace(request: ScanRequest) -> str | None:
@@ -291,7 +293,8 @@ def run_scan(request: ScanRequest, progress: Progress | None = None) -> ScanResu
         if request.verify_images:
             request = _with_signature_verdicts(request, source)
         inventory = Inventory(source.objects, source.context)
-        evaluation = evaluate(inventory, rules, engine_settings(request, started, custom.rules))
+        settings = replace(engine_settings(request, started, custom.rules), unread=source.unread)
+        evaluation = evaluate(inventory, rules, settings)
     finally:
         if gc_was_enabled:
             # Everything allocated meanwhile sits in the youngest generation: the first
@@ -473,15 +476,19 @@ def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObje
         )
         for gap in coverage
     ]
+    from kubeward.cluster.live import unread
+
+    unchecked = [Problem(kind=ProblemKind.COVERAGE, message=message) for message in read.warnings]
     return ScanSource(
+        unread=unread(read.gaps),
         objects=read.objects,
         errors=[] if target.allow_partial else problems,
-        warnings=problems if target.allow_partial else [],
+        warnings=(problems if target.allow_partial else []) + unchecked,
         coverage=coverage,
         cluster=ClusterInfo(
             context=connection.context,
             server=connection.server,
-            namespaces=list(target.namespaces),
+            namespaces=list(dict.fromkeys(target.namespaces)),
         ),
     )
 

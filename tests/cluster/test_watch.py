@@ -21,7 +21,7 @@ def test_an_expired_resource_version_relists_the_collection(cluster: TestCluster
     connection = kubeconfig.load(str(cluster.kubeconfig))
     kind = next(k for k in live.CATALOG_KINDS if k.kind == "ConfigMap")
     with ApiClient(connection) as client:
-        resource = live.discover(client, [kind])[kind]
+        resource = live.discover(client, [kind]).resources[kind]
         read = live.read(client, ["expired"], [kind])
     (collection,) = read.collections
     # changes, then history compacted and the API server restarted (its watch cache starts

@@ -13,7 +13,7 @@ import jsonschema
 import msgspec
 import pytest
 
-from kubeward.model import DOCS_URL, ScanResult
+from kubeward.model import DOCS_URL, CoverageGap, ScanResult
 from kubeward.model.secrets import REDACTED, REDACTED_BASE64
 from kubeward.reporters import FORMATS, renderer
 from kubeward.reporters.json import render, render_chunks, schema
@@ -85,6 +85,26 @@ def test_junit_counts_and_structure(sample_result: ScanResult) -> None:
     assert root.get("errors") == "1"
     total = sum(int(s.get("tests", "0")) for s in suites.values())
     assert root.get("tests") == str(total)
+
+
+def test_junit_lists_coverage_gaps_that_are_warnings(sample_result: ScanResult) -> None:
+    """With --allow-partial the gaps are warnings, not errors: JUnit still lists each one."""
+    gaps = [
+        CoverageGap(verb="list", resource="secrets", group="", namespace="shop",
+                    message='User "alice" cannot list resource "secrets" <&>'),
+        CoverageGap(verb="list", resource="rollouts", group="argoproj.io", namespace=None,
+                    message="discovery of /apis/argoproj.io/v1alpha1 failed: 503"),
+    ]  # fmt: skip
+    partial = msgspec.structs.replace(sample_result, coverage=gaps)
+    root = ET.fromstring(renderer("junit")(partial))  # noqa: S314 - our own output
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    coverage = suites["kubeward coverage"]
+    names = [case.get("name") for case in coverage.iter("testcase")]
+    assert names == ["list secrets in namespace shop", "list rollouts.argoproj.io cluster-wide"]
+    assert all(case.find("skipped") is not None for case in coverage.iter("testcase"))
+    assert coverage.get("tests") == coverage.get("skipped") == "2"
+    assert root.get("tests") == str(sum(int(s.get("tests", "0")) for s in suites.values()))
+    assert root.get("skipped") == str(sum(int(s.get("skipped", "0")) for s in suites.values()))
 
 
 def test_table_groups_by_file_and_ends_with_a_summary(sample_result: ScanResult) -> None:

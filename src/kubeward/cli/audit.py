@@ -84,6 +84,7 @@ def audit(
     and recorded, until SIGINT or SIGTERM (exit 0).
     """
     check_namespaces(namespaces)
+    namespaces = tuple(dict.fromkeys(namespaces))  # -n a -n a: audited once
     config = resolve_config(config_path, ["."])
     threshold: Severity | None = config.fail_on
     if fail_on is not None:

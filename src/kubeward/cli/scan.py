@@ -455,6 +455,7 @@ def scan(
         raise UsageError("--cluster scans the cluster: give no paths with it")
     if not cluster and (kubeconfig or kube_context or allow_partial):
         raise UsageError("--kubeconfig, --context and --allow-partial need --cluster")
+    namespaces = tuple(dict.fromkeys(namespaces))  # -n a -n a: scanned once
     if not cluster and len(namespaces) > 1:
         raise UsageError("one --namespace for files (the deploy-time namespace)")
     check_namespaces(namespaces)

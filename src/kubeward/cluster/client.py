@@ -1,8 +1,9 @@
 """A small Kubernetes API client: GET, paged LIST and WATCH over httpx, with retries.
 
 Only what a read-only scanner needs. Errors are mapped to what they mean for a scan:
-``Forbidden`` (a coverage gap: the rest goes on), ``NotFound`` / ``Gone`` (the caller decides),
-``ClusterError`` (unreachable, credentials refused, a broken server: the scan cannot run).
+``Forbidden`` (a coverage gap: the rest goes on), ``NotFound`` / ``Gone`` / ``ServerError`` and
+other ``ApiError`` statuses (the caller decides: for one collection, a coverage gap),
+``ClusterError`` (unreachable, credentials refused: the scan cannot run).
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class NotFound(ApiError):
 
 class Gone(ApiError):
     """410: the resourceVersion or continue token expired (relist)."""
+
+
+class ServerError(ApiError):
+    """5xx after every retry: this request failed (an aggregated API whose service is down,
+    one broken collection); the caller decides whether that stops everything."""
 
 
 def _ssl_context(connection: Connection) -> ssl.SSLContext:
@@ -179,7 +185,7 @@ class ApiClient:
             )
         error_type = {403: Forbidden, 404: NotFound, 410: Gone}.get(status, ApiError)
         if error_type is ApiError and status >= 500:
-            raise ClusterError(f"{path}: the API server failed ({status} {reason}): {message}")
+            error_type = ServerError
         raise error_type(status, reason, message, path)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:

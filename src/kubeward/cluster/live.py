@@ -6,7 +6,9 @@ templates, when the cluster serves them), page by page. Secrets are listed *meta
 metadata can still carry values — a ``last-applied-configuration`` annotation holding the
 Secret's own manifest — is redacted on arrival (its keys are kept, so rule S003 still reports
 the leak). A kind the identity may not list is a coverage gap with the exact verb and resource;
-the rest is still scanned.
+so is a kind whose API group's discovery fails (an aggregated API whose service is down) and a
+collection the server keeps failing to list (5xx or 429 after the client's retries, any other
+error status): the rest is still scanned.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeward.cluster.client import METADATA_ONLY, ApiClient, ApiError, Forbidden, NotFound
+from kubeward.errors import ClusterError, UsageError
 from kubeward.model import K8sObject
 from kubeward.model.objects import UNLOCATED
 from kubeward.model.secrets import redact_secret_metadata
@@ -107,6 +110,15 @@ class Gap:
     message: str
 
 
+def unread(gaps: Iterable[Gap]) -> frozenset[tuple[str, str | None]]:
+    """(kind, namespace) of the gaps (namespace None = cluster-wide), for ``Rule.reads``."""
+    return frozenset(
+        (RESOURCE_KINDS[(gap.group, gap.resource)], gap.namespace)
+        for gap in gaps
+        if (gap.group, gap.resource) in RESOURCE_KINDS
+    )
+
+
 @dataclass(frozen=True)
 class Collection:
     resource: Resource
@@ -122,6 +134,8 @@ class LiveObjects:
     """What was listed, and from which resourceVersion a watch of it starts."""
     token_secrets: set[str] = field(default_factory=set)
     """UIDs of the Secrets that are service-account tokens."""
+    warnings: list[str] = field(default_factory=list)
+    """What the scan should say but is not a gap (a namespace whose existence is unknown)."""
 
 
 LIVE_ORIGIN = UNLOCATED
@@ -142,8 +156,21 @@ def server_version(client: ApiClient) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def discover(client: ApiClient, kinds: Iterable[Kind] = CATALOG_KINDS) -> dict[Kind, Resource]:
-    """Where each wanted kind is served (the group's preferred version), from discovery."""
+@dataclass
+class Discovery:
+    """Where each wanted kind is served, and the group versions whose discovery failed."""
+
+    resources: dict[Kind, Resource] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    """API group → why its preferred version could not be discovered."""
+
+
+def discover(client: ApiClient, kinds: Iterable[Kind] = CATALOG_KINDS) -> Discovery:
+    """Where each wanted kind is served (the group's preferred version), from discovery.
+
+    A group version whose discovery document cannot be read (an aggregated API whose backing
+    service is gone answers 503) is recorded in ``failed``: its kinds are coverage gaps, the
+    others are still read. Only ``/apis`` itself failing stops the scan."""
     wanted = list(kinds)
     groups: dict[str, str] = {"": "v1"}
     try:
@@ -153,12 +180,18 @@ def discover(client: ApiClient, kinds: Iterable[Kind] = CATALOG_KINDS) -> dict[K
                 groups[str(group.get("name"))] = preferred
     except NotFound:
         pass
-    found: dict[Kind, Resource] = {}
+    except ApiError as exc:
+        raise ClusterError(f"cannot discover the cluster's API groups: {exc}") from None
+    out = Discovery()
     for group_version in sorted({groups[k.group] for k in wanted if k.group in groups}):
         path = f"/api/{group_version}" if group_version == "v1" else f"/apis/{group_version}"
         try:
             listing = client.get(path)
         except NotFound:
+            continue
+        except ApiError as exc:
+            reason = f"discovery of {path} failed: {exc}"
+            out.failed.update((g, reason) for g, v in groups.items() if v == group_version)
             continue
         by_kind = {
             str(r.get("kind")): r
@@ -170,10 +203,10 @@ def discover(client: ApiClient, kinds: Iterable[Kind] = CATALOG_KINDS) -> dict[K
                 continue
             resource = by_kind.get(kind.kind)
             if resource is not None:
-                found[kind] = Resource(
+                out.resources[kind] = Resource(
                     kind, group_version, str(resource["name"]), bool(resource.get("namespaced"))
                 )
-    return found
+    return out
 
 
 def read(
@@ -181,14 +214,21 @@ def read(
     namespaces: Sequence[str] = (),
     kinds: Iterable[Kind] = CATALOG_KINDS,
 ) -> LiveObjects:
-    """List every wanted kind (in ``namespaces``, or cluster-wide) into objects."""
+    """List every wanted kind (in ``namespaces``, or cluster-wide) into objects.
+
+    Raises ``UsageError`` for a namespace that does not exist (a typo would otherwise scan
+    nothing and pass)."""
     wanted = list(kinds)
-    resources = discover(client, wanted)
+    namespaces = list(dict.fromkeys(namespaces))  # -n a -n a: list it once
+    discovery = discover(client, wanted)
     out = LiveObjects()
     for kind in wanted:
-        resource = resources.get(kind)
+        resource = discovery.resources.get(kind)
         if resource is None:
-            if not kind.optional:
+            failed = discovery.failed.get(kind.group)
+            if failed is not None:
+                out.gaps.append(Gap("list", kind.plural, kind.group, None, failed))
+            elif not kind.optional:
                 out.gaps.append(
                     Gap("list", kind.plural, kind.group, None, "not served by this cluster")
                 )
@@ -197,6 +237,7 @@ def read(
         for namespace in scopes:
             _read_collection(client, resource, namespace, out)
     if namespaces:
+        _check_namespaces_exist(client, namespaces, out)
         # Namespace objects are cluster-scoped: keep the ones asked for. Other cluster-scoped
         # kinds (ClusterRoles, ClusterRoleBindings) stay: they grant rights inside them.
         wanted_namespaces = set(namespaces)
@@ -205,6 +246,31 @@ def read(
         ]
     out.objects = without_controlled(out.objects)
     return out
+
+
+def _check_namespaces_exist(client: ApiClient, namespaces: Sequence[str], out: LiveObjects) -> None:
+    """Every ``-n`` namespace must exist: judged from the Namespace list when it was read,
+    else by asking for each one; an identity that may do neither gets a warning."""
+    listed = any(
+        c.resource.kind.kind == "Namespace" and c.namespace is None for c in out.collections
+    )
+    if listed:
+        known = {o.name for o in out.objects if o.kind == "Namespace"}
+        missing = [name for name in namespaces if name not in known]
+    else:
+        missing = []
+        for name in namespaces:
+            try:
+                client.get(f"/api/v1/namespaces/{name}")
+            except NotFound:
+                missing.append(name)
+            except ApiError as exc:
+                out.warnings.append(
+                    f"cannot check that namespace {name} exists (the identity may not read "
+                    f"Namespaces: {exc.message})"
+                )
+    if missing:
+        raise UsageError(f"--namespace: no namespace {', '.join(missing)} in this cluster")
 
 
 def _read_collection(
@@ -230,6 +296,11 @@ def _read_collection(
             out.gaps.append(
                 Gap("list", resource.plural, resource.kind.group, namespace, "not found")
             )
+        return
+    except ApiError as exc:
+        # 5xx and 429 after the client's retries, 400, an expired list: this collection only
+        message = f"{exc.status} {exc.reason}: {exc.message}"
+        out.gaps.append(Gap("list", resource.plural, resource.kind.group, namespace, message))
         return
     out.collections.append(Collection(resource, namespace, version))
     out.token_secrets |= token_secrets

@@ -3,7 +3,9 @@
 Objects that passed a rule are summed up in one passing test case per rule (a report with a
 test case per object and rule would run to millions of entries on a cluster). Scan errors
 (unreadable files, render failures, rule crashes) form a suite of their own, so CI marks the
-run as broken rather than green.
+run as broken rather than green. Coverage gaps of a live scan are among those errors; with
+``--allow-partial`` (where they are warnings) they form a suite ``kubeward coverage`` of skipped
+test cases, one per gap, so that what was not read is never missing from the report.
 
 XML 1.0 cannot carry most control characters (a NUL or ESC in an object's name or in a message
 quoting its content): the document is made well-formed once, after serialisation, by writing
@@ -16,7 +18,7 @@ import re
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
-from kubeward.model import Finding, ScanResult
+from kubeward.model import CoverageGap, Finding, ProblemKind, ScanResult
 
 # everything XML 1.0 forbids: C0 controls but tab, LF and CR; surrogates; U+FFFE and U+FFFF
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -35,6 +37,26 @@ def _where(finding: Finding) -> str:
     if finding.file and finding.line:
         return f"{finding.file}:{finding.line}"
     return finding.file or str(finding.object)
+
+
+def _gap_name(gap: CoverageGap) -> str:
+    resource = f"{gap.resource}.{gap.group}" if gap.group else gap.resource
+    where = f"in namespace {gap.namespace}" if gap.namespace else "cluster-wide"
+    return f"{gap.verb} {resource} {where}"
+
+
+def _coverage_suite(root: ET.Element, result: ScanResult) -> int:
+    """Gaps that are warnings (``--allow-partial``): skipped test cases. Returns how many."""
+    if not result.coverage or any(p.kind is ProblemKind.COVERAGE for p in result.errors):
+        return 0  # none, or already in the errors suite
+    suite = ET.SubElement(root, "testsuite", name="kubeward coverage")
+    for gap in result.coverage:
+        case = ET.SubElement(suite, "testcase", classname="coverage", name=_gap_name(gap))
+        ET.SubElement(case, "skipped", message=f"not read: {gap.message}")
+    count = len(result.coverage)
+    for attribute, value in (("tests", count), ("failures", 0), ("errors", 0), ("skipped", count)):
+        suite.set(attribute, str(value))
+    return count
 
 
 def render(result: ScanResult) -> str:
@@ -116,6 +138,9 @@ def render(result: ScanResult) -> str:
         suite.set("skipped", "0")
         total_tests += count
         total_errors += count
+    gaps = _coverage_suite(root, result)
+    total_tests += gaps
+    total_skipped += gaps
     root.set("tests", str(total_tests))
     root.set("failures", str(total_failures))
     root.set("errors", str(total_errors))

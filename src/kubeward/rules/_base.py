@@ -125,6 +125,10 @@ class Rule:
     """Whether a ``kubeward.io/ignore.<ID>`` annotation may suppress it. False for controls
     whose whole point is that the deployer cannot opt out (image signatures): only an
     exception in kubeward.yaml, which the platform team owns, can."""
+    reads: frozenset[str] = frozenset()
+    """Inventory rules: the other kinds whose *absence* the rule would report (N003: no
+    NetworkPolicy selects these pods). Where one of them could not be read (a live scan's
+    coverage gap), the rule does not judge: an unread kind is not a missing one."""
 
     def run_object(self, obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
         assert self.scope is Scope.OBJECT  # noqa: S101 - programming error, not input
@@ -165,6 +169,7 @@ def _make(
     references: Iterable[str],
     fn: ObjectCheck | InventoryCheck,
     waivable_in_manifest: bool = True,
+    reads: Iterable[str] = (),
 ) -> Rule:
     module = sys.modules[fn.__module__]
     doc = (module.__doc__ or "").strip()
@@ -190,6 +195,7 @@ def _make(
         aliases=tuple(aliases),
         references=tuple(references),
         waivable_in_manifest=waivable_in_manifest,
+        reads=frozenset(reads),
     )
 
 
@@ -232,14 +238,16 @@ def inventory_rule(
     status: Status = Status.STABLE,
     aliases: Iterable[str] = (),
     references: Iterable[str] = (),
+    reads: Iterable[str] = (),
 ) -> Callable[[InventoryCheck], Rule]:
-    """Declare an inventory-scope rule: ``fn(obj, inventory, params) -> Iterator[Violation]``."""
+    """Declare an inventory-scope rule: ``fn(obj, inventory, params) -> Iterator[Violation]``.
+    ``reads``: the kinds whose absence it reports (see ``Rule.reads``)."""
 
     def wrap(fn: InventoryCheck) -> Rule:
         return _make(
             id=id, name=name, title=title, severity=severity, target=target,
             remediation=remediation, scope=Scope.INVENTORY, skip_unless=skip_unless,
-            status=status, aliases=aliases, references=references, fn=fn,
+            status=status, aliases=aliases, references=references, fn=fn, reads=reads,
         )  # fmt: skip
 
     return wrap

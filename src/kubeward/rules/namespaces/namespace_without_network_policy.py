@@ -89,6 +89,7 @@ def _build(inventory: Inventory) -> _Coverage:
         "Add a default-deny NetworkPolicy to the namespace and allow only the flows its "
         "workloads need."
     ),
+    reads={"NetworkPolicy"},
 )
 def namespace_without_network_policy(
     obj: K8sObject, inventory: Inventory, params: RuleParams

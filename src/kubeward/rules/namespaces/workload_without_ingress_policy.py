@@ -133,6 +133,7 @@ def _show(labels: Mapping[str, Any]) -> str:
         "Select the workload's pods with an Ingress NetworkPolicy (a namespace-wide "
         "default-deny plus the allowed clients)."
     ),
+    reads={"NetworkPolicy"},
 )
 def workload_without_ingress_policy(
     obj: K8sObject, inventory: Inventory, params: RuleParams

@@ -63,6 +63,7 @@ _FIELD = "automountServiceAccountToken"
         "Set `automountServiceAccountToken: false` on the ServiceAccount or the pod spec, "
         "and mount a projected token only where the API is really needed."
     ),
+    reads={"ServiceAccount"},
 )
 def service_account_token_automount(
     obj: K8sObject, inventory: Inventory, params: RuleParams
