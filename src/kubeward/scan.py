@@ -473,10 +473,12 @@ def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObje
         )
         for gap in coverage
     ]
+    # what the kubeconfig held that kubeward ignored (e.g. credentials in the server URL)
+    ignored = [Problem(kind=ProblemKind.CONFIG, message=m) for m in connection.warnings]
     return ScanSource(
         objects=read.objects,
         errors=[] if target.allow_partial else problems,
-        warnings=problems if target.allow_partial else [],
+        warnings=[*ignored, *(problems if target.allow_partial else [])],
         coverage=coverage,
         cluster=ClusterInfo(
             context=connection.context,
