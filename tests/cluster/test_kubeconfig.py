@@ -162,3 +162,86 @@ def test_unparseable_and_missing_files(tmp_path: Path) -> None:
         kubeconfig.load(str(tmp_path / "missing"))
     with pytest.raises(ClusterError, match="no kubeconfig"):
         kubeconfig.load(environ={"HOME": str(tmp_path)})
+
+
+URL_PASSWORD = "canary-url-passw0rd"
+
+
+def test_credentials_in_the_server_url_are_dropped_with_a_warning(tmp_path: Path) -> None:
+    server = f"https://bob:{URL_PASSWORD}@127.0.0.1:6443/"
+    path = write(tmp_path / "config", config(server=server))
+    connection = kubeconfig.load(str(path))
+    assert connection.server == "https://127.0.0.1:6443"
+    assert len(connection.warnings) == 1
+    assert "server URL holds credentials" in connection.warnings[0]
+    for shown in (repr(connection), connection.describe(), *connection.warnings):
+        assert URL_PASSWORD not in shown
+        assert "bob" not in shown
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        f"https://bob/x:{URL_PASSWORD}@127.0.0.1:6443",  # an unencoded '/' in the user part
+        f"https://bob:{URL_PASSWORD}/x@127.0.0.1:6443",  # ... or in the password
+    ],
+)
+def test_a_server_url_that_hides_credentials_elsewhere_is_refused_unshown(
+    tmp_path: Path, server: str
+) -> None:
+    path = write(tmp_path / "config", config(server=server))
+    with pytest.raises(ClusterError, match="the server is not a valid URL") as caught:
+        kubeconfig.load(str(path))
+    assert URL_PASSWORD not in str(caught.value)
+
+
+def test_proxy_url_and_tls_server_name_are_read(tmp_path: Path) -> None:
+    data = config()
+    proxy = f"http://p:{URL_PASSWORD}@127.0.0.1:3128"
+    data["clusters"][0]["cluster"].update(  # type: ignore[index]
+        {"proxy-url": proxy, "tls-server-name": "api.internal"}
+    )
+    connection = kubeconfig.load(str(write(tmp_path / "config", data)))
+    assert connection.proxy_url == proxy
+    assert connection.tls_server_name == "api.internal"
+    assert URL_PASSWORD not in repr(connection)
+    assert kubeconfig.without_userinfo(proxy) == "http://127.0.0.1:3128"
+
+
+@pytest.mark.parametrize(
+    "proxy", ["ftp://127.0.0.1:21", "127.0.0.1:3128", f"socks4://u:{URL_PASSWORD}@h:1"]
+)
+def test_a_proxy_url_kubectl_would_refuse_is_refused_unshown(tmp_path: Path, proxy: str) -> None:
+    data = config()
+    data["clusters"][0]["cluster"]["proxy-url"] = proxy  # type: ignore[index]
+    with pytest.raises(
+        ClusterError, match="proxy-url must be a http://, https://, socks5:// URL"
+    ) as caught:
+        kubeconfig.load(str(write(tmp_path / "config", data)))
+    assert URL_PASSWORD not in str(caught.value)
+
+
+def test_a_relative_exec_command_is_relative_to_the_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "kube"
+    (home / "bin").mkdir(parents=True)
+    plugin = home / "bin" / "plugin.sh"
+    plugin.write_text(
+        '#!/bin/sh\nprintf \'{"apiVersion": "client.authentication.k8s.io/v1", '
+        f'"kind": "ExecCredential", "status": {{"token": "{SECRET_TOKEN}"}}}}\'\n'
+    )
+    plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
+    write(home / "config", config(exec={"command": "./bin/plugin.sh"}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    # the kubeconfig named relatively too: the directory "." of "../kube/config" is not enough
+    assert kubeconfig.load("../kube/config").bearer_token() == SECRET_TOKEN
+    monkeypatch.chdir(home)
+    assert kubeconfig.load("config").bearer_token() == SECRET_TOKEN
+    # a bare name is a PATH lookup, as in kubectl: never a file beside the kubeconfig
+    write(home / "config", config(exec={"command": "plugin.sh"}))
+    monkeypatch.chdir(home / "bin")
+    with pytest.raises(ClusterError, match=r"exec plugin 'plugin\.sh' failed"):
+        kubeconfig.load(str(home / "config"))

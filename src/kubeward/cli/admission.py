@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from kubeward.errors import UsageError
+from kubeward.terminal import printable
 
 if TYPE_CHECKING:
     from kubeward.admission.namespaces import NamespaceCache
@@ -147,7 +148,10 @@ def _namespace_cache(
     from kubeward.errors import ClusterError
 
     try:
-        cache = NamespaceCache(kubeconfigs.load(kubeconfig, kube_context))
+        connection = kubeconfigs.load(kubeconfig, kube_context)
+        for warning in connection.warnings:
+            click.echo(printable(f"kubeward: warning: {warning}"), err=True)
+        cache = NamespaceCache(connection)
         cache.start()
     except ClusterError as exc:
         raise ClusterError(

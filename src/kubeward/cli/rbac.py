@@ -101,6 +101,8 @@ def _load(
         from kubeward.cluster.client import ApiClient
 
         connection = kubeconfigs.load(kubeconfig, kube_context)
+        for warning in connection.warnings:
+            click.echo(printable(f"kubeward: warning: {warning}"), err=True)
         rbac_kinds = [k for k in live.CATALOG_KINDS if k.group == "rbac.authorization.k8s.io"]
         with ApiClient(connection) as client:
             if only_namespace is None:

@@ -22,7 +22,7 @@ import httpx
 import orjson
 
 from kubeward import __version__
-from kubeward.cluster.kubeconfig import Connection
+from kubeward.cluster.kubeconfig import Connection, without_userinfo
 from kubeward.errors import ClusterError
 
 PAGE_SIZE = 500
@@ -61,20 +61,44 @@ class ServerError(ApiError):
     one broken collection); the caller decides whether that stops everything."""
 
 
+class _ServerNameContext(ssl.SSLContext):
+    """An SSL context that sends, and verifies the certificate against, a fixed server name
+    (the kubeconfig's ``tls-server-name``) whatever host it connects to, as client-go does.
+
+    A context rather than httpx's ``sni_hostname`` extension: that one is not applied through
+    an HTTP proxy's CONNECT tunnel, and ``proxy-url`` must not change which name is checked.
+    """
+
+    server_name: str | None = None
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        if self.server_name is not None:
+            kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        if self.server_name is not None:
+            kwargs["server_hostname"] = self.server_name
+        return super().wrap_bio(*args, **kwargs)
+
+
 def _ssl_context(connection: Connection) -> ssl.SSLContext:
+    # as ssl.create_default_context(), in the subclass that applies tls-server-name
+    context = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.verify_flags = ssl.create_default_context().verify_flags  # this Python's defaults
+    context.server_name = connection.tls_server_name
     if connection.insecure:
-        context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif connection.ca_pem:
         try:
-            context = ssl.create_default_context(cadata=connection.ca_pem.decode("ascii"))
+            context.load_verify_locations(cadata=connection.ca_pem.decode("ascii"))
         except (ssl.SSLError, UnicodeDecodeError, ValueError):
             raise ClusterError(
                 f"{connection.describe()}: the certificate authority is not valid PEM"
             ) from None
     else:
-        context = ssl.create_default_context()
+        context.load_default_certs()
     creds = connection.credentials
     if creds.client_cert and creds.client_key:
         # ssl loads client certificates only from files: write them to a private directory
@@ -109,12 +133,24 @@ class ApiClient:
     ) -> None:
         self.connection = connection
         self.retries = retries
-        self._http = httpx.Client(
-            base_url=connection.server,
-            verify=_ssl_context(connection),
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"User-Agent": f"kubeward/{__version__}"},
-        )
+        self._via = ""
+        if connection.proxy_url:
+            self._via = f" via proxy {without_userinfo(connection.proxy_url)}"
+        try:
+            # proxy-url wins over HTTPS_PROXY / NO_PROXY (read when it is unset), as in client-go
+            self._http = httpx.Client(
+                base_url=connection.server,
+                verify=_ssl_context(connection),
+                timeout=httpx.Timeout(timeout, connect=10.0),
+                headers={"User-Agent": f"kubeward/{__version__}"},
+                proxy=connection.proxy_url,
+            )
+        except ImportError:  # httpx's SOCKS support needs socksio, not a kubeward dependency
+            raise ClusterError(
+                f"{connection.describe()}: proxy-url{self._via} is a SOCKS proxy, which needs "
+                "the Python package socksio (pip install socksio); kubeward does not connect "
+                "around a configured proxy"
+            ) from None
 
     def close(self) -> None:
         self._http.close()
@@ -144,7 +180,7 @@ class ApiClient:
             except httpx.TransportError as exc:
                 if attempt == self.retries:
                     raise ClusterError(
-                        f"cannot reach {self.connection.server} "
+                        f"cannot reach {self.connection.server}{self._via} "
                         f"({type(exc).__name__}: {exc}); {self.connection.describe()}"
                     ) from None
                 self._pause(attempt, None)
@@ -273,6 +309,6 @@ class ApiClient:
                     yield event
         except httpx.TransportError as exc:
             raise ClusterError(
-                f"watch {path}: connection lost ({type(exc).__name__}); "
+                f"watch {path}: connection lost{self._via} ({type(exc).__name__}); "
                 f"{self.connection.describe()}"
             ) from None

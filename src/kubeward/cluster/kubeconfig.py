@@ -4,10 +4,14 @@ Follows kubectl's rules: ``--kubeconfig`` names one file, else ``$KUBECONFIG`` l
 (``:``-separated; for each cluster, user and context name the first file that defines it wins,
 and the first ``current-context`` set wins), else ``~/.kube/config``; with none of them, the
 pod's service account when running inside a cluster. Relative paths in a file are relative to
-that file. Credentials: client certificates (files or ``*-data``), bearer tokens (``token``,
-``tokenFile``) and exec plugins (``client.authentication.k8s.io`` ExecCredential).
+that file, and so is an exec plugin's command when it names a path (holds a ``/``). Credentials:
+client certificates (files or ``*-data``), bearer tokens (``token``, ``tokenFile``) and exec
+plugins (``client.authentication.k8s.io`` ExecCredential). A cluster's ``tls-server-name`` and
+``proxy-url`` (http, https, socks5) are honoured.
 
-No credential ever appears in an error message: errors name the file, context and field.
+No credential ever appears in an error message: errors name the file, context and field. A
+``user:password@`` in a server URL is dropped when the file is read (never sent, shown or
+stored), with a warning.
 """
 
 from __future__ import annotations
@@ -20,12 +24,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from kubeward.errors import ClusterError
 from kubeward.yaml_lines import YamlProblem, load_one
 
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 EXEC_TIMEOUT = 60.0
+PROXY_SCHEMES = ("http", "https", "socks5")
+"""What client-go accepts in ``proxy-url``."""
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` part: the form of a URL that may be shown or stored."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _parse_url(url: str) -> SplitResult | None:
+    """The parts of ``url`` when it is a usable absolute URL, else ``None``."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return None
+    return parts if parts.hostname else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,9 +75,14 @@ class Connection:
     ca_pem: bytes | None = field(default=None, repr=False)
     insecure: bool = False
     tls_server_name: str | None = None
+    """The name to send (SNI) and to verify the server's certificate against, if not the host."""
+    proxy_url: str | None = field(default=None, repr=False)
+    """The cluster's ``proxy-url`` (may hold the proxy's credentials: show ``without_userinfo``)."""
     namespace: str | None = None
     """The context's default namespace."""
     credentials: Credentials = field(default_factory=Credentials)
+    warnings: tuple[str, ...] = ()
+    """Safe to print: what in the kubeconfig kubeward ignored."""
 
     def describe(self) -> str:
         return f"context {self.context!r} ({self.server}) from {self.source}"
@@ -173,29 +203,71 @@ def _from_files(files: Sequence[Path], context: str | None) -> Connection:
     if cluster_name not in merged.clusters:
         raise ClusterError(f"kubeconfig {ctx_file}: context {name!r} names unknown cluster")
     cluster, cluster_file = merged.clusters[cluster_name]
-    server = cluster.get("server")
-    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
-        raise ClusterError(
-            f"kubeconfig {cluster_file}: cluster {cluster_name!r} has no https:// server"
-        )
+    where = f"kubeconfig {cluster_file}, cluster {cluster_name!r}"
+    server, warnings = _server(cluster.get("server"), where)
     user: dict[str, Any] = {}
     user_file = ctx_file
     if user_name:
         if user_name not in merged.users:
             raise ClusterError(f"kubeconfig {ctx_file}: context {name!r} names unknown user")
         user, user_file = merged.users[user_name]
-    where = f"kubeconfig {cluster_file}, cluster {cluster_name!r}"
     namespace = ctx.get("namespace")
     return Connection(
-        server=server.rstrip("/"),
+        server=server,
         context=name,
         source=source,
         ca_pem=_pem(cluster, "certificate-authority", cluster_file, where),
         insecure=bool(cluster.get("insecure-skip-tls-verify")),
-        tls_server_name=cluster.get("tls-server-name") or None,
+        tls_server_name=_optional_str(cluster, "tls-server-name", where),
+        proxy_url=_proxy_url(cluster, where),
         namespace=namespace if isinstance(namespace, str) and namespace else None,
         credentials=_credentials(user, user_file, f"kubeconfig {user_file}, user {user_name!r}"),
+        warnings=warnings,
     )
+
+
+def _server(server: Any, where: str) -> tuple[str, tuple[str, ...]]:
+    """The server URL without credentials, and the warning when it held some.
+
+    Basic auth is gone from Kubernetes (1.19), so a ``user:password@`` can only be a leftover
+    or a mistake: it is never sent (httpx would send it as basic auth), shown or stored. No
+    message shows the URL as written: it may hold the password.
+    """
+    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
+        raise ClusterError(f"{where} has no https:// server")
+    clean = without_userinfo(server).rstrip("/")
+    parts = _parse_url(clean)
+    # an '@' left over means a password that urlsplit read as host or path: refuse, unshown
+    if parts is None or "@" in clean:
+        raise ClusterError(f"{where}: the server is not a valid URL")
+    if clean == server.rstrip("/"):
+        return clean, ()
+    return clean, (
+        f"{where}: the server URL holds credentials (user:password@); "
+        "kubeward ignores them and connects as the kubeconfig user",
+    )
+
+
+def _optional_str(section: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = section.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ClusterError(f"{where}: {key} must be a string")
+    return value
+
+
+def _proxy_url(cluster: Mapping[str, Any], where: str) -> str | None:
+    """``proxy-url``, checked as client-go does; the message never shows it (credentials)."""
+    proxy = _optional_str(cluster, "proxy-url", where)
+    if proxy is None:
+        return None
+    parts = _parse_url(proxy)
+    if parts is None or parts.scheme not in PROXY_SCHEMES:
+        raise ClusterError(
+            f"{where}: proxy-url must be a {', '.join(s + '://' for s in PROXY_SCHEMES)} URL"
+        )
+    return proxy
 
 
 def _pem(section: Mapping[str, Any], key: str, file: Path, where: str) -> bytes | None:
@@ -220,7 +292,7 @@ def _pem(section: Mapping[str, Any], key: str, file: Path, where: str) -> bytes 
 
 def _credentials(user: Mapping[str, Any], file: Path, where: str) -> Credentials:
     if user.get("exec"):
-        return _exec(user["exec"], where)
+        return _exec(_exec_relative_to(user["exec"], file), where)
     cert = _pem(user, "client-certificate", file, where)
     key = _pem(user, "client-key", file, where)
     if (cert is None) != (key is None):
@@ -240,6 +312,18 @@ def _credentials(user: Mapping[str, Any], file: Path, where: str) -> Credentials
             token_file=path if path.is_absolute() else file.parent / path,
         )
     return Credentials(client_cert=cert, client_key=key, token=str(token) if token else None)
+
+
+def _exec_relative_to(spec: Any, file: Path) -> Any:
+    """As client-go: a command that names a path (``./plugin``, ``bin/plugin``) is relative
+    to the kubeconfig file that defines the user; a bare name is looked up in ``PATH``."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("command"), str):
+        return spec
+    command = Path(spec["command"])
+    if os.sep not in spec["command"] or command.is_absolute():
+        return spec
+    # absolute: "./plugin" joined to a relative directory "." would become a PATH lookup
+    return {**spec, "command": str(file.parent.absolute() / command)}
 
 
 def _exec(spec: Any, where: str) -> Credentials:
