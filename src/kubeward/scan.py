@@ -473,10 +473,11 @@ def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObje
         )
         for gap in coverage
     ]
+    warnings = [Problem(kind=ProblemKind.COVERAGE, message=text) for text in read.warnings]
     return ScanSource(
         objects=read.objects,
         errors=[] if target.allow_partial else problems,
-        warnings=problems if target.allow_partial else [],
+        warnings=(problems if target.allow_partial else []) + warnings,
         coverage=coverage,
         cluster=ClusterInfo(
             context=connection.context,
