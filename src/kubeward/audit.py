@@ -6,7 +6,9 @@ that changed, and the inventory-scope rules of the namespaces they are in (every
 of the catalog relates objects within one namespace: a workload and its service account, its
 NetworkPolicies, the other workloads sharing its account). The findings that appear and
 disappear are emitted as JSON lines and recorded; a full snapshot is recorded at start, every
-``snapshot_interval`` and at the end.
+``snapshot_interval`` and at the end. A collection whose watch is lost for good becomes a
+coverage gap from then on (emitted, and in every later snapshot's scope); credentials the API
+server refuses even when fresh end the session (``failure``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import msgspec
 
 from kubeward.cluster import kubeconfig, live
-from kubeward.cluster.client import ApiClient
+from kubeward.cluster.client import ApiClient, Authenticator
 from kubeward.cluster.watch import (
     CollectionWatch,
     Event,
@@ -32,7 +34,7 @@ from kubeward.cluster.watch import (
     TokenSecret,
 )
 from kubeward.engine import EngineSettings, Evaluation, evaluate, merge
-from kubeward.errors import ConfigError
+from kubeward.errors import ClusterError, ConfigError
 from kubeward.history import HistoryStore, fingerprint, scope_of
 from kubeward.model import Finding, Inventory, K8sObject, ScanResult
 from kubeward.policies.loader import isolate_leaking_policies
@@ -104,16 +106,20 @@ class AuditSession:
         self.session_id: int | None = None
         self.watches: list[CollectionWatch] = []
         self.gaps: list[live.Gap] = []
-        self.read_warnings: list[str] = []
+        self.warnings: list[str] = []
+        self.failure: str | None = None
+        """Why the session had to end (credentials refused), if it did."""
 
     # -- start: list, evaluate everything, record, start watching ----------------------------
 
     def start(self, stop: threading.Event) -> ScanResult:
         self.connection = kubeconfig.load(self.target.kubeconfig, self.target.context)
-        with ApiClient(self.connection) as client:
+        # one set of credentials for every watch: an exec plugin is re-run once, not per watch
+        self.auth = Authenticator(self.connection)
+        with ApiClient(self.connection, auth=self.auth) as client:
             read = live.read(client, self.target.namespaces)
         self.gaps = read.gaps
-        self.read_warnings = read.warnings
+        self.warnings = read.warnings
         self.collections = read.collections
         self.state.tokens = set(read.token_secrets)
         for obj in read.objects:
@@ -135,13 +141,16 @@ class AuditSession:
             }
         )
         for collection in self.collections:
-            self.watches.append(CollectionWatch(self.connection, collection, self.events, stop))
+            self.watches.append(
+                CollectionWatch(self.connection, collection, self.events, stop, auth=self.auth)
+            )
             if collection.resource.kind.kind == "Secret":
                 self.watches.append(
                     CollectionWatch(
-                        self.connection, collection, self.events, stop, tokens_only=True
+                        self.connection, collection, self.events, stop,
+                        tokens_only=True, auth=self.auth,
                     )
-                )
+                )  # fmt: skip
         for watch in self.watches:
             watch.start()
         return result
@@ -157,7 +166,7 @@ class AuditSession:
         clock = time.perf_counter()
         objects = live.without_controlled(list(self.state.objects.values()))
         evaluation = evaluate(Inventory(objects), self.rules, self.settings(started))
-        read = live.LiveObjects(objects=objects, gaps=self.gaps, warnings=self.read_warnings)
+        read = live.LiveObjects(objects=objects, gaps=self.gaps, warnings=self.warnings)
         source = cluster_source(self.target, self.connection, read)
         return build_result(
             self.request, source, self.rules, evaluation,
@@ -168,7 +177,7 @@ class AuditSession:
 
     def run(self, stop: threading.Event) -> None:
         last_snapshot = time.monotonic()
-        while not stop.is_set():
+        while not stop.is_set() and self.failure is None:
             batch = self._next_batch(stop)
             if batch:
                 self.apply(batch)
@@ -186,7 +195,21 @@ class AuditSession:
             return
         result = self.snapshot()
         scan_id = self.store.record_scan(result, kind="audit", source=scope_of(result).label())
-        self.emit({"type": "recorded", "at": now(), "scanId": scan_id})
+        self.emit(
+            {
+                "type": "recorded",
+                "at": now(),
+                "scanId": scan_id,
+                "coverageGaps": result.summary.coverage_gaps,
+            }
+        )
+
+    def exit_code(self) -> int:
+        """As for scans: 2 with coverage gaps (unless partial coverage is allowed), else 0 (a
+        watch reports findings as it goes; they do not fail it). Refused credentials raise."""
+        if self.failure is not None:
+            raise ClusterError(self.failure)
+        return 2 if self.gaps and not self.target.allow_partial else 0
 
     def _next_batch(self, stop: threading.Event) -> list[Event]:
         try:
@@ -212,6 +235,8 @@ class AuditSession:
         for event in batch:
             if isinstance(event, Status):
                 self.emit({"type": "status", "at": now(), "message": event.message})
+                if event.lost:
+                    self._lost(event)
                 continue
             if isinstance(event, TokenSecret):
                 if event.present:
@@ -226,6 +251,8 @@ class AuditSession:
                 self._relisted(event, changed)
                 continue
             assert isinstance(event, ObjectEvent)  # noqa: S101 - the union is exhausted
+            if not self._in_scope(event.collection, event.item):
+                continue
             uid = live.uid_of(event.item)
             old = objects.pop(uid, None)
             if old is not None:
@@ -236,6 +263,39 @@ class AuditSession:
                 changed.note(new, uid)
         if changed.identities:
             self._reevaluate(changed)
+
+    def _in_scope(self, collection: live.Collection, item: dict[str, Any]) -> bool:
+        """Namespace objects are watched cluster-wide: keep those of the audited namespaces,
+        as the first listing did."""
+        return live.in_scope(collection.resource.kind.kind, item, self.target.namespaces)
+
+    def _lost(self, event: Status) -> None:
+        """A watch that cannot go on: its collection is a coverage gap from now on (every
+        collection when the credentials were refused: the session ends)."""
+        lost = [c.collection for c in self.watches] if event.fatal else [event.collection]
+        if event.fatal:
+            self.failure = event.message
+        known = {(g.resource, g.group, g.namespace) for g in self.gaps}
+        for collection in lost:
+            kind = collection.resource.kind
+            key = (collection.resource.plural, kind.group, collection.namespace)
+            if key in known:
+                continue
+            known.add(key)
+            gap = live.Gap("watch", key[0], key[1], key[2], event.message)
+            self.gaps.append(gap)
+            self.emit(
+                {
+                    "type": "gap",
+                    "at": now(),
+                    "verb": gap.verb,
+                    "resource": gap.resource,
+                    "group": gap.group,
+                    "namespace": gap.namespace,
+                    "message": gap.message,
+                    "coverageGaps": len(self.gaps),
+                }
+            )
 
     def _retype(self, uid: str, obj: K8sObject, changed: _Changes) -> None:
         """A Secret turned out to be (or not be) a service-account token: judge it again."""
@@ -258,6 +318,7 @@ class AuditSession:
         listed = {
             live.uid_of(item): live.live_object(item, resource, self.state.tokens)
             for item in event.items
+            if self._in_scope(event.collection, item)
         }
         for uid in current - listed.keys():
             changed.note(self.state.objects.pop(uid))

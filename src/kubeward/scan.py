@@ -478,14 +478,14 @@ def cluster_source(target: ClusterTarget, connection: Connection, read: LiveObje
     ]
     from kubeward.cluster.live import unread
 
-    unchecked = [Problem(kind=ProblemKind.COVERAGE, message=message) for message in read.warnings]
+    warnings = [Problem(kind=ProblemKind.COVERAGE, message=text) for text in read.warnings]
     # what the kubeconfig held that kubeward ignored (e.g. credentials in the server URL)
     ignored = [Problem(kind=ProblemKind.CONFIG, message=m) for m in connection.warnings]
     return ScanSource(
         unread=unread(read.gaps),
         objects=read.objects,
         errors=[] if target.allow_partial else problems,
-        warnings=[*ignored, *(problems if target.allow_partial else []), *unchecked],
+        warnings=[*ignored, *(problems if target.allow_partial else []), *warnings],
         coverage=coverage,
         cluster=ClusterInfo(
             context=connection.context,

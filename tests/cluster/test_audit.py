@@ -195,3 +195,87 @@ def test_watch_sees_changes_and_survives_an_api_server_restart(
                  cwd=ROOT).stdout
     )  # fmt: skip
     assert ("W001", "after-restart") in {(f["ruleId"], f["name"]) for f in changes["new"]}
+
+
+def _start_watch(cluster_args: list[str], *more: str) -> tuple[subprocess.Popen[bytes], Lines]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kubeward", "audit", "--watch", *cluster_args, *more],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    return process, Lines(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_a_watch_that_is_forbidden_is_a_coverage_gap(cluster: TestCluster, tmp_path: Path) -> None:
+    """An identity that may list but not watch: each collection becomes a gap, emitted and
+    recorded, and the session's exit code says so."""
+    namespace = "listonly"
+    cluster.apply([
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": "list-only"},
+         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["list"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "lister-list-only"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "list-only"},
+         "subjects": [{"kind": "User", "name": "lister", "apiGroup": "rbac.authorization.k8s.io"}]},
+    ])  # fmt: skip
+    db = tmp_path / "history.db"
+    lister = cluster.user_kubeconfig("lister")
+    process, lines = _start_watch(
+        ["--kubeconfig", str(lister), "-n", namespace, "--db", str(db)], "--snapshot-interval", "2"
+    )
+    try:
+        assert lines.wait_for(lambda e: e["type"] == "snapshot")["coverageGaps"] == 0
+        gap = lines.wait_for(lambda e: e["type"] == "gap" and e["resource"] == "configmaps")
+        assert (gap["verb"], gap["namespace"]) == ("watch", namespace)
+        assert "no longer allowed to watch" in gap["message"]
+        recorded = lines.wait_for(lambda e: e["type"] == "recorded", timeout=30)
+        assert recorded["coverageGaps"] > 0
+    finally:
+        code = _stop(process)
+    assert code == 2
+    rows = json.loads(kubeward("history", "--db", db, "-f", "json", cwd=ROOT).stdout)
+    assert rows[0]["coverageGaps"] == 0
+    assert all(row["coverageGaps"] > 0 for row in rows[1:])
+    unread = {(u["kind"], u["namespace"]) for u in rows[-1]["scope"]["unread"]}
+    assert ("ConfigMap", namespace) in unread
+
+
+def test_watch_keeps_to_its_namespaces(cluster: TestCluster, tmp_path: Path) -> None:
+    """Namespace objects are watched cluster-wide: one outside `-n` is not the session's."""
+    cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mine"}}])
+    db = tmp_path / "history.db"
+    process, lines = _start_watch(
+        ["--kubeconfig", str(cluster.kubeconfig), "-n", "mine", "--db", str(db)], "--select", "N011"
+    )
+    try:
+        lines.wait_for(lambda e: e["type"] == "snapshot")
+        cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "not-mine"}}])
+        # a change in the audited namespace, seen after the one outside it
+        cluster.apply([{"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": "mine", "labels": {"changed": "yes"}}}])  # fmt: skip
+        time.sleep(3)
+    finally:
+        _stop(process)
+    lines.wait_for(lambda e: e["type"] == "stopped", timeout=5)
+    named = [
+        e["finding"]["object"]["name"]
+        for e in lines.seen + list(lines.queue.queue)
+        if "finding" in e
+    ]
+    assert "not-mine" not in named
+    rows = json.loads(kubeward("history", "--db", db, "-f", "json", cwd=ROOT).stdout)
+    assert rows[0]["objects"] == rows[-1]["objects"]

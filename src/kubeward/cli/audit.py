@@ -81,7 +81,9 @@ def audit(
     Without --watch: one scan, printed as a table, recorded; exit codes as `scan --cluster`.
     With --watch: the cluster is listed, recorded, then watched; every finding that appears
     or disappears is printed as a JSON line ({"type": "new"|"resolved", "finding": {...}})
-    and recorded, until SIGINT or SIGTERM (exit 0).
+    and recorded, until SIGINT or SIGTERM: exit 0, or 2 when there were coverage gaps (a
+    watch that could not go on is one; --allow-partial: warnings) or the API server refused
+    the credentials, also fresh ones (the session then ends).
     """
     check_namespaces(namespaces)
     namespaces = tuple(dict.fromkeys(namespaces))  # -n a -n a: audited once
@@ -132,7 +134,7 @@ def _watch(request: ScanRequest, store: HistoryStore, snapshot_interval: float) 
     session.start(stop)
     session.run(stop)
     session.finish()
-    return 0
+    return session.exit_code()
 
 
 @click.command()

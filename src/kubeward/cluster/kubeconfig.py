@@ -20,8 +20,9 @@ import base64
 import json
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -62,6 +63,10 @@ class Credentials:
     token: str | None = field(default=None, repr=False)
     token_file: Path | None = None
     """Re-read on every connection: projected service-account tokens rotate."""
+    expires_at: datetime | None = None
+    """An exec plugin's ``expirationTimestamp``: renew before then."""
+    renew: Callable[[], Credentials] | None = field(default=None, repr=False, compare=False)
+    """Fresh credentials (runs the exec plugin again); None when they cannot be renewed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,7 +297,7 @@ def _pem(section: Mapping[str, Any], key: str, file: Path, where: str) -> bytes 
 
 def _credentials(user: Mapping[str, Any], file: Path, where: str) -> Credentials:
     if user.get("exec"):
-        return _exec(_exec_relative_to(user["exec"], file), where)
+        return _renewable(lambda: _exec(_exec_relative_to(user["exec"], file), where))
     cert = _pem(user, "client-certificate", file, where)
     key = _pem(user, "client-key", file, where)
     if (cert is None) != (key is None):
@@ -366,4 +371,21 @@ def _exec(spec: Any, where: str) -> Credentials:
         token=str(token) if token else None,
         client_cert=str(cert).encode() if cert else None,
         client_key=str(key).encode() if key else None,
+        expires_at=_expiry(status.get("expirationTimestamp")),
     )
+
+
+def _renewable(run: Callable[[], Credentials]) -> Credentials:
+    """Run a credential plugin now, and keep the way to run it again (tokens expire)."""
+    return replace(run(), renew=lambda: _renewable(run))
+
+
+def _expiry(value: Any) -> datetime | None:
+    """An RFC 3339 ``expirationTimestamp``; None when absent or unreadable (never expires)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -2,8 +2,9 @@
 
 kubeward lists every kind its rules read (and the custom resources it knows to embed pod
 templates, when the cluster serves them), page by page. Secrets are listed *metadata only*
-(``PartialObjectMetadataList``): no Secret value ever reaches kubeward. The one place object
-metadata can still carry values — a ``last-applied-configuration`` annotation holding the
+(``PartialObjectMetadataList``): no Secret value ever reaches kubeward (a server or proxy that
+ignores the request has the values dropped on arrival, and a warning says so). The one place
+object metadata can still carry values — a ``last-applied-configuration`` annotation holding the
 Secret's own manifest — is redacted on arrival (its keys are kept, so rule S003 still reports
 the leak). A kind the identity may not list is a coverage gap with the exact verb and resource;
 so is a kind whose API group's discovery fails (an aggregated API whose service is down) and a
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeward.cluster.client import METADATA_ONLY, ApiClient, ApiError, Forbidden, NotFound
+from kubeward.cluster.client import ApiClient, ApiError, Forbidden, NotFound
 from kubeward.errors import ClusterError, UsageError
 from kubeward.model import K8sObject
 from kubeward.model.objects import UNLOCATED
@@ -135,7 +136,8 @@ class LiveObjects:
     token_secrets: set[str] = field(default_factory=set)
     """UIDs of the Secrets that are service-account tokens."""
     warnings: list[str] = field(default_factory=list)
-    """What the scan should say but is not a gap (a namespace whose existence is unknown)."""
+    """What the scan should say but is not a gap: a namespace whose existence is unknown, a
+    server that ignored metadata-only (the values were dropped here)."""
 
 
 LIVE_ORIGIN = UNLOCATED
@@ -238,13 +240,9 @@ def read(
             _read_collection(client, resource, namespace, out)
     if namespaces:
         _check_namespaces_exist(client, namespaces, out)
-        # Namespace objects are cluster-scoped: keep the ones asked for. Other cluster-scoped
-        # kinds (ClusterRoles, ClusterRoleBindings) stay: they grant rights inside them.
-        wanted_namespaces = set(namespaces)
-        out.objects = [
-            o for o in out.objects if o.kind != "Namespace" or o.name in wanted_namespaces
-        ]
-    out.objects = without_controlled(out.objects)
+    out.objects = without_controlled(
+        [o for o in out.objects if in_scope(o.kind, o.raw, namespaces)]
+    )
     return out
 
 
@@ -273,21 +271,36 @@ def _check_namespaces_exist(client: ApiClient, namespaces: Sequence[str], out: L
         raise UsageError(f"--namespace: no namespace {', '.join(missing)} in this cluster")
 
 
+def in_scope(kind: str, item: dict[str, Any], namespaces: Sequence[str]) -> bool:
+    """Whether a listed or watched item belongs to a scan of ``namespaces`` (empty: all).
+
+    Namespace objects are cluster-scoped: only the ones asked for belong. Other cluster-scoped
+    kinds (ClusterRoles, ClusterRoleBindings) do: they grant rights inside them."""
+    if not namespaces or kind != "Namespace":
+        return True
+    meta = item.get("metadata")
+    return isinstance(meta, dict) and meta.get("name") in namespaces
+
+
 def _read_collection(
     client: ApiClient, resource: Resource, namespace: str | None, out: LiveObjects
 ) -> None:
     path = resource.path(namespace)
-    accept = METADATA_ONLY if resource.kind.metadata_only else None
     try:
-        items, version = client.list(path, accept=accept)
+        ignored = False
+        if resource.kind.metadata_only:
+            items, version, ignored = client.list_metadata(path)
+        else:
+            items, version = client.list(path)
         token_secrets: set[str] = set()
         if resource.kind.kind == "Secret":
             # The type is not metadata: ask the server which Secrets are service-account
             # tokens (a field selector), still without bodies.
-            tokens, _ = client.list(
-                path, {"fieldSelector": f"type={SERVICE_ACCOUNT_TOKEN}"}, accept=accept
+            tokens, _, ignored_too = client.list_metadata(
+                path, {"fieldSelector": f"type={SERVICE_ACCOUNT_TOKEN}"}
             )
             token_secrets = {uid_of(item) for item in tokens}
+            ignored |= ignored_too
     except Forbidden as exc:
         out.gaps.append(Gap("list", resource.plural, resource.kind.group, namespace, exc.message))
         return
@@ -302,10 +315,19 @@ def _read_collection(
         message = f"{exc.status} {exc.reason}: {exc.message}"
         out.gaps.append(Gap("list", resource.plural, resource.kind.group, namespace, message))
         return
+    if ignored:
+        out.warnings.append(metadata_ignored(path))
     out.collections.append(Collection(resource, namespace, version))
     out.token_secrets |= token_secrets
     for item in items:
         out.objects.append(live_object(item, resource, token_secrets))
+
+
+def metadata_ignored(path: str) -> str:
+    return (
+        f"{path}: the server (or a proxy) ignored the metadata-only request and sent object "
+        "bodies; their values were dropped on arrival"
+    )
 
 
 def uid_of(item: dict[str, Any]) -> str:
