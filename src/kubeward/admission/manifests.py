@@ -191,16 +191,20 @@ def _namespace_reader(ns: str, name: str, labels: dict[str, str]) -> list[dict[s
     ]
 
 
+def _safe(path: str) -> str:
+    """``path`` as ConfigMap keys may spell it (no ``/``; the volume maps it back)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in path)
+
+
 def _key_item(path: str) -> str:
-    """A ConfigMap key for a key file (keys cannot hold ``/``; the volume maps it back)."""
-    return "key." + "".join(c if c.isalnum() or c in "-_." else "_" for c in path)
+    """A ConfigMap key for a key file."""
+    return "key." + _safe(path)
 
 
 def _policy_item(index: int, path: str) -> str:
     """A ConfigMap key for a policy file: numbered, since ``a/b_c`` and ``a_b/c`` would
     otherwise meet."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in path)
-    return f"policy.{index:03d}.{safe[-200:]}"  # a key holds at most 253 characters
+    return f"policy.{index:03d}.{_safe(path)[-200:]}"  # a key holds at most 253 characters
 
 
 def _signature_webhooks(
