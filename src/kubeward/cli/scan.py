@@ -290,10 +290,12 @@ def resolve_config(
     if found is None:
         return Config()
     if found.stray_for is not None:
-        # Outside a repository the search climbs up to /: say which file applies.
+        # Outside a repository the search climbs up to /: say which file applies. The paths are
+        # directory names, which may hold escape sequences: shown as escapes (kubeward.terminal).
         click.echo(
-            f"kubeward: using {found.path}, found above {found.stray_for} (outside any git "
-            "repository); --config FILE chooses another",
+            f"kubeward: using {printable(str(found.path))}, found above "
+            f"{printable(str(found.stray_for))} (outside any git repository); --config FILE "
+            "chooses another",
             err=True,
         )
     return load_config(found.path, more_policies=more_policies)

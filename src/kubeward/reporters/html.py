@@ -1,9 +1,9 @@
 """A single self-contained HTML file (no external resources), safe to attach to a ticket.
 
-Everything from the scan is escaped by Jinja2's autoescaping (control characters and bidi
-overrides shown as escapes first, as on the terminal); the page works offline and has a
-small script for filtering by severity and text. Rule IDs link to the rule's page (``helpUri``)
-when there is one; the rules table gives each rule's remediation.
+Everything from the scan is escaped by Jinja2's autoescaping (control characters, bidi
+overrides and invisible characters shown as escapes first, as on the terminal); the page works
+offline and has a small script for filtering by severity and text. Rule IDs link to the rule's
+page (``helpUri``) when there is one; the rules table gives each rule's remediation.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from kubeward.terminal import printable
 
 
 def _visible(value: object) -> object:
-    """Every interpolated string with its control characters and bidi overrides shown as
+    """Every interpolated string with its control, bidi and invisible characters shown as
     escapes (a NUL or ESC from an object's name reaches the page raw otherwise, and an
     override would show text in another order than the object holds); then autoescaped."""
     if value is None or isinstance(value, (bool, int, float)) or hasattr(value, "__html__"):

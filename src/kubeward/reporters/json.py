@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from kubeward.model import SCHEMA_VERSION, ScanResult
+from kubeward.reporters._text import without_surrogates
 
 SCHEMA_ID = "https://github.com/kubeward/kubeward/blob/main/docs/schema/report-v1.json"
 
@@ -21,9 +22,27 @@ def render(result: ScanResult) -> bytearray:
     # Encoded into one growing buffer: ``encode(...) + b"\n"`` would copy a report that runs
     # to tens of megabytes on large corpora.
     buffer = bytearray()
-    _encoder.encode_into(result, buffer)
+    try:
+        _encoder.encode_into(result, buffer)
+    except UnicodeEncodeError:  # a lone surrogate somewhere: see ``_encode``
+        buffer.clear()
+        _encoder.encode_into(_writable(result), buffer)
     buffer += b"\n"
     return buffer
+
+
+def _writable(value: Any) -> Any:
+    """``value`` as the built-in types it is encoded as, with its lone surrogates escaped
+    (``kubeward.reporters._text``); encodes to the same JSON as ``value`` otherwise."""
+    return without_surrogates(msgspec.to_builtins(value))
+
+
+def _encode(value: Any) -> bytes:
+    try:
+        return _encoder.encode(value)
+    except UnicodeEncodeError:
+        # Only on the rare report with a lone surrogate: the common one is encoded once.
+        return _encoder.encode(_writable(value))
 
 
 # Findings encoded per call of ``render_chunks``: ~5 MB of JSON on the benchmark corpus.
@@ -42,7 +61,7 @@ def render_chunks(
     ``render(result)``: msgspec writes no whitespace, so a list encoded in parts joined by
     commas is the list encoded at once.
     """
-    skeleton = _encoder.encode(msgspec.structs.replace(result, findings=[], suppressed=[]))
+    skeleton = _encode(msgspec.structs.replace(result, findings=[], suppressed=[]))
     # In JSON text a quote inside a string is escaped, so this can only be the two fields.
     cut = skeleton.find(_LISTS_MARKER)
     if cut == -1:  # not the shape this was written for: encode at once
@@ -63,7 +82,7 @@ def _list_chunks(items: Sequence[Any], chunk: int) -> Iterator[bytes | memoryvie
         yield b"[]"
         return
     for start in range(0, len(items), chunk):
-        encoded = _encoder.encode(items[start : start + chunk])
+        encoded = _encode(items[start : start + chunk])
         yield b"[" if start == 0 else b","
         yield memoryview(encoded)[1:-1]
     yield b"]"

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import orjson
 
 from kubeward.model import Finding, Problem, RuleSummary, ScanResult, Severity, Verdict
+from kubeward.reporters._text import without_surrogates
 from kubeward.rules import lookup
 
 SARIF_SCHEMA = (
@@ -42,7 +43,14 @@ _SECURITY_SEVERITY = {
 
 
 def _uri(path: str) -> str:
-    return quote(path.replace("\\", "/"), safe="/:@-._~!$&'()*+,;=")
+    """``path`` as a URI reference: every byte but the unreserved and the separators
+    percent-encoded. A colon too: ``a:b.yaml`` would be the scheme ``a`` (RFC 3986, 4.2). A file
+    name that is not UTF-8 is its bytes as they are on disk (Python holds them as surrogates)."""
+    try:
+        raw = path.replace("\\", "/").encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is no undecodable byte
+        raw = without_surrogates(path.replace("\\", "/")).encode("utf-8")
+    return quote(raw, safe="/@-._~!$&'()*+,;=")
 
 
 def _location(file: str | None, line: int | None, logical: str | None) -> dict[str, Any]:
@@ -58,7 +66,8 @@ def _location(file: str | None, line: int | None, logical: str | None) -> dict[s
 
 
 def _fingerprint(finding: Finding) -> str:
-    key = f"{finding.rule_id}|{finding.object}|{finding.path}".encode()
+    # surrogatepass: a lone surrogate in a name hashes too (the same bytes as UTF-8 otherwise)
+    key = f"{finding.rule_id}|{finding.object}|{finding.path}".encode("utf-8", "surrogatepass")
     return hashlib.sha256(key).hexdigest()[:32]
 
 
@@ -157,4 +166,9 @@ def render(result: ScanResult) -> bytes:
             }
         ],
     }
-    return orjson.dumps(log, option=orjson.OPT_INDENT_2) + b"\n"
+    try:
+        return orjson.dumps(log, option=orjson.OPT_INDENT_2) + b"\n"
+    except orjson.JSONEncodeError:
+        # A lone surrogate in a name or message (``kubeward.reporters._text``): the rare log
+        # that has one is walked, the common one is not.
+        return orjson.dumps(without_surrogates(log), option=orjson.OPT_INDENT_2) + b"\n"
