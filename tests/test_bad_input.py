@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,69 @@ def test_a_nul_byte_far_into_a_text_file_is_reported_at_its_line(tmp_path: Path)
     (error,) = report["errors"]
     assert (error["file"], error["line"]) == ("late.yaml", 2002)
     assert "NUL byte" in error["message"]
+    assert report["summary"]["objects"] == 1
+
+
+PRIVILEGED = """apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: shop
+spec:
+  containers:
+  - name: c
+    image: nginx
+    securityContext:
+      privileged: true
+"""
+
+
+def privileged_lines(report: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(f["file"], f["line"]) for f in report["findings"] if f["ruleId"] == "W001"]
+
+
+def test_old_mac_and_mixed_line_endings_give_the_lines_an_editor_shows(tmp_path: Path) -> None:
+    first, second = PRIVILEGED.format(name="a"), PRIVILEGED.format(name="b")
+    # every line ends in a lone CR, then an LF-only document: lines were counted by LF alone
+    write(tmp_path, "cr.yaml", first.replace("\n", "\r") + "\n---\n" + second)
+    write(tmp_path, "mixed.yaml", first.replace("\n", "\r\n") + "---\r" + second)
+    write(tmp_path, "broken.yaml", first.replace("\n", "\r") + "\n---\nkey: [oops\n")
+    code, report, _ = scan_json(tmp_path, ".")
+    assert code == 2
+    assert privileged_lines(report) == [
+        ("broken.yaml", 11),
+        ("cr.yaml", 11),
+        ("cr.yaml", 23),
+        ("mixed.yaml", 11),
+        ("mixed.yaml", 23),
+    ]
+    assert [(e["file"], e["line"]) for e in report["errors"]] == [("broken.yaml", 14)]
+
+
+def test_a_byte_order_mark_starting_a_later_document_is_skipped_as_kubectl_does(
+    tmp_path: Path,
+) -> None:
+    # what `cat a.yaml b.yaml` gives when b.yaml was saved with a BOM
+    bom = "\ufeff"
+    text = PRIVILEGED.format(name="a") + "---\n" + bom + PRIVILEGED.format(name="b")
+    write(tmp_path, "joined.yaml", bom + text)
+    code, report, _ = scan_json(tmp_path, "joined.yaml")
+    assert code == 1
+    assert report["errors"] == []
+    assert privileged_lines(report) == [("joined.yaml", 11), ("joined.yaml", 23)]
+
+
+def test_named_symlink_loop_and_special_files_are_input_errors(tmp_path: Path) -> None:
+    (tmp_path / "loop.yaml").symlink_to("loop.yaml")
+    (tmp_path / "manifests").mkdir()
+    os.mkfifo(tmp_path / "manifests" / "pipe.yaml")  # reading it would wait forever
+    write(tmp_path, "manifests/good.yaml", GOOD)
+    code, report, _ = scan_json(tmp_path, "loop.yaml", "manifests")
+    assert code == 2
+    assert [(e["file"], e["message"]) for e in report["errors"]] == [
+        ("loop.yaml", "is a symbolic link loop"),
+        ("manifests/pipe.yaml", "is a named pipe, not a regular file or directory: not read"),
+    ]
     assert report["summary"]["objects"] == 1
 
 

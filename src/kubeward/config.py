@@ -43,6 +43,7 @@ exceptions:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -229,7 +230,7 @@ def find_config(scanned: Iterable[str], cwd: Path | None = None) -> FoundConfig 
     for raw in scanned:
         if raw == "-":
             continue
-        path = Path(raw).resolve()
+        path = Path(os.path.realpath(raw))  # (Path.resolve raises on a symlink loop)
         start = path if path.is_dir() else path.parent
         config, stray = _config_above(start, here)
         if config is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kubeward.sources import yaml_exact
 from kubeward.sources.manifests import objects_from_documents, parse_json, parse_yaml
 
 DEPLOYMENT = """\
@@ -57,3 +58,23 @@ def test_json_files_have_lines_too() -> None:
     parsed = parse_json(text, "p.json")
     (doc,) = parsed.documents
     assert doc.locator.lines([("spec", "hostPID")]) == [6]
+
+
+def test_json_beyond_the_yaml_limits_keeps_its_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The exact loader's node limit (1,000,000) stops alias bombs; JSON has no aliases, and a
+    # large `kubectl get -o json` dump past it had every finding on line 1.
+    monkeypatch.setattr(yaml_exact, "MAX_NODES", 5)
+    monkeypatch.setattr(yaml_exact, "MAX_DEPTH", 2)
+    text = b'{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {"name": "p"},\n  "spec": {\n    "hostPID": true\n  }\n}\n'
+    parsed = parse_json(text, "p.json")
+    (doc,) = parsed.documents
+    assert parsed.problems == []
+    assert doc.locator.lines([("spec", "hostPID")]) == [6]
+
+
+def test_a_top_level_array_in_an_upper_case_json_file_is_a_list_of_objects() -> None:
+    text = b'[\n{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},\n{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}}\n]\n'
+    parsed = parse_json(text, "ALL.JSON")
+    out = objects_from_documents(parsed.documents, file="ALL.JSON", deploy_namespace="ns")
+    assert out.problems == []
+    assert [(o.name, o.origin.line) for o in out.objects] == [("a", 2), ("b", 3)]

@@ -144,3 +144,14 @@ def test_syntax_error_has_a_line() -> None:
         list(yaml_exact.load("a: 1\nb: [1, 2\nc: 3\n", first_line=10))
     assert caught.value.line is not None
     assert caught.value.line >= 11
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"], ids=["NEL", "LS", "PS"])
+def test_unicode_line_separators_do_not_shift_lines(separator: str) -> None:
+    # libyaml counts NEL, LS and PS as line breaks; files and editors do not (LF lines).
+    text = f'a: "x{separator}y"\nb: 1\n'
+    (doc,) = yaml_exact.load(text, first_line=5)
+    assert doc.lines == {("a",): 5, ("b",): 6}
+    with pytest.raises(ManifestError) as caught:
+        list(yaml_exact.load(f"a: |\n  x{separator}y\nb: 1\n", first_line=5))
+    assert caught.value.line == 7  # where libyaml gives up ("b: 1"), counted in LF lines

@@ -10,8 +10,10 @@ skipped in walks; name a path to scan it.
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -94,27 +96,36 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
         if real in seen_dirs:  # a symlink loop, or the same directory named twice
             return
         seen_dirs.add(real)
-        kind = _classify_dir(directory)
-        if kind is not None:
-            found.append(Input(kind, display_path(directory)))
-            return
         try:
+            # (a directory that can be listed but not searched fails here, on its first stat)
+            kind = _classify_dir(directory)
             entries = sorted(directory.iterdir(), key=lambda p: p.name)
         except OSError as exc:
             errors.append(InputError(f"cannot list directory: {exc.strerror}", file=str(directory)))
             return
+        if kind is not None:
+            found.append(Input(kind, display_path(directory)))
+            return
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir():
-                walk(entry)
-            elif (
-                entry.suffix.lower() in MANIFEST_SUFFIXES
-                and entry.name not in CONFIG_FILES
-                and entry.is_file()
-                and not is_kubeward_report(entry)
-            ):
+            try:
+                visit(entry)
+            except OSError as exc:  # e.g. permission denied on its stat
+                errors.append(InputError(f"cannot read: {exc.strerror}", file=str(entry)))
+
+    def visit(entry: Path) -> None:
+        if entry.is_dir():
+            walk(entry)
+        elif entry.suffix.lower() not in MANIFEST_SUFFIXES or entry.name in CONFIG_FILES:
+            return
+        elif entry.is_file():
+            if not is_kubeward_report(entry):
                 add_file(entry)
+        else:
+            # A manifest's name on something that cannot be read as one: a broken symlink, a
+            # named pipe (reading it would wait forever), a socket. Said, never passed over.
+            errors.append(InputError(_unreadable(entry), file=str(entry)))
 
     for raw in paths:
         if raw == STDIN:
@@ -122,15 +133,37 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
                 found.append(Input(InputKind.STDIN, "<stdin>"))
             continue
         path = Path(raw)
-        if path.is_dir():
-            walk(path)
-        elif path.is_file():
-            add_file(path)
-        elif path.exists():
-            errors.append(InputError("not a regular file or directory", file=raw))
-        else:
-            errors.append(InputError("no such file or directory", file=raw))
+        try:
+            if path.is_dir():
+                walk(path)
+            elif path.is_file():
+                add_file(path)
+            else:
+                errors.append(InputError(_unreadable(path), file=raw))
+        except OSError as exc:
+            errors.append(InputError(f"cannot read: {exc.strerror}", file=raw))
     return found, errors
+
+
+def _unreadable(path: Path) -> str:
+    """Why ``path``, neither a directory nor a regular file, is not read."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        if path.is_symlink():
+            return f"is a broken symbolic link (to {os.readlink(path)}, which does not exist)"
+        return "no such file or directory"
+    if stat.S_ISFIFO(mode):
+        what = "a named pipe"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    else:
+        what = "a special file"
+    return f"is {what}, not a regular file or directory: not read"
 
 
 _CHART_PARTS = frozenset({"templates", "charts", "crds"})
@@ -171,17 +204,34 @@ def _looks_like_manifest(path: Path) -> bool:
     return all(pattern.search(head) for pattern in _TOP_LEVEL_KEY.values())
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+_BOM_AFTER_SEPARATOR = re.compile(rb"^(---(?:[ \t][^\n]*)?\r?\n)\xef\xbb\xbf", re.MULTILINE)
+"""A document of files joined with ``cat`` may start with its own file's byte order mark."""
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def _check_text(data: bytes, name: str) -> bytes:
-    """Reject binary and non-UTF-8 input with a message that says what and where."""
+    """Reject binary and non-UTF-8 input with a message that says what and where.
+
+    Also drop byte order marks and turn old-Mac line breaks (a lone CR) into LF. Neither
+    changes what the text means: kubectl splits a stream into documents before parsing each,
+    so a BOM at the start of any document is skipped; YAML reads every line break as LF, and
+    JSON has them only as whitespace. But kubeward counts lines by LF, so a lone CR would
+    shift every line number after it.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(
             "is UTF-16 encoded; kubeward reads UTF-8 (convert it with iconv)", file=name
         )
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data.startswith(_UTF8_BOM):
         data = data[3:]
     nul = data.find(b"\x00", 0, 8192)
     if nul != -1:
         raise InputError("is a binary file (contains NUL bytes), not a manifest", file=name)
+    if b"\r" in data:
+        data = _LONE_CR.sub(b"\n", data)
+    if _UTF8_BOM in data:
+        data = _BOM_AFTER_SEPARATOR.sub(rb"\1", data)
     nul = data.find(b"\x00")
     if nul != -1:  # text with a NUL further on: say where, YAML would only give an offset
         raise InputError(
@@ -211,13 +261,20 @@ def _mebibytes(size: int) -> str:
     return f"{size / 2**20:.1f} MiB".replace(".0 MiB", " MiB")
 
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # (no effect on regular files)
+
+
 def read_file(path: str, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
     """Read a manifest file as validated UTF-8 bytes; raises ``InputError``."""
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > max_size:
-                raise InputError(_limit_message(size, max_size), file=path)
+        # Opened without waiting: a file replaced by a named pipe since it was found would
+        # otherwise block here until something writes to it.
+        with open(os.open(path, os.O_RDONLY | _NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError("is not a regular file: not read", file=path)
+            if info.st_size > max_size:
+                raise InputError(_limit_message(info.st_size, max_size), file=path)
             data = handle.read(max_size + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None

@@ -65,10 +65,17 @@ def _parse_error(file: str, exc: ManifestError) -> Problem:
 
 
 def _exact(
-    text: bytes | memoryview, first_line: int, file: str, out: ParsedText, *, keep_text: bool
+    text: bytes | memoryview,
+    first_line: int,
+    file: str,
+    out: ParsedText,
+    *,
+    keep_text: bool,
+    limits: bool = True,
 ) -> None:
     try:
-        for doc in yaml_exact.load(bytes(text).decode("utf-8"), first_line=first_line):
+        text_str = bytes(text).decode("utf-8")
+        for doc in yaml_exact.load(text_str, first_line=first_line, limits=limits):
             for path, first, again in doc.duplicates:
                 out.problems.append(
                     Problem(
@@ -180,8 +187,11 @@ def parse_json(data: bytes, file: str) -> ParsedText:
         )
         return out
     # Locations and duplicate keys come from the YAML view of the same text (JSON is YAML).
+    # Without the exact loader's limits: they bound alias expansion and nesting, and JSON has
+    # no aliases, its nesting is bounded by orjson, and its size by the file size limit; with
+    # them, a large `kubectl get -o json` dump put every finding on line 1.
     structure = ParsedText()
-    _exact(data, 1, file, structure, keep_text=False)
+    _exact(data, 1, file, structure, keep_text=False, limits=False)
     located = structure.documents[0] if len(structure.documents) == 1 else None
     out.problems.extend(p for p in structure.problems if p.message.startswith("duplicate key"))
     locator: Locator = located.locator if located is not None else FixedLocator(1)
@@ -252,7 +262,7 @@ def objects_from_documents(
         if doc.value is None:
             continue
         collector.out.documents += 1
-        if isinstance(doc.value, list) and file is not None and file.endswith(".json"):
+        if isinstance(doc.value, list) and file is not None and file.lower().endswith(".json"):
             for index, item in enumerate(doc.value):
                 collector.visit(item, doc, (index,))
             continue

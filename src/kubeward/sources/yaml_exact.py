@@ -226,13 +226,36 @@ class ExactDocument:
     start_line: int
 
 
-def load(text: str, *, first_line: int = 1) -> Iterator[ExactDocument]:
+_ODD_BREAK = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
+_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _lf_lines(text: str) -> list[int] | None:
+    """For each line as libyaml counts them, the line as kubeward counts them (0-based), when
+    the two differ.
+
+    libyaml (like go-yaml) also breaks lines at NEL, LS and PS (and a lone CR), which editors
+    show inside a line; the fast path, the document splitter and every editor count LF only.
+    """
+    if _ODD_BREAK.search(text) is None:
+        return None
+    lines, lf = [0], 0
+    for match in _BREAK.finditer(text):
+        lf += match.group().endswith("\n")
+        lines.append(lf)
+    return lines
+
+
+def load(text: str, *, first_line: int = 1, limits: bool = True) -> Iterator[ExactDocument]:
     """Parse every document of ``text``; raises ``ManifestError`` (with a line) on bad input.
 
     ``first_line`` is the file line where ``text`` starts, so lines are file lines.
+    ``limits=False`` lifts ``MAX_NODES`` and ``MAX_DEPTH``: for text already parsed as JSON,
+    which has no aliases to expand, only its size to bound.
     """
     events = yaml.parse(text, Loader=yaml.CSafeLoader)
-    offset = first_line
+    mapped = _lf_lines(text)
+    max_nodes, max_depth = (MAX_NODES, MAX_DEPTH) if limits else (math.inf, math.inf)
     try:
         while True:
             try:
@@ -240,17 +263,29 @@ def load(text: str, *, first_line: int = 1) -> Iterator[ExactDocument]:
             except StopIteration:
                 return
             if isinstance(event, yaml.DocumentStartEvent):
-                yield _build_document(events, offset)
+                yield _build_document(events, first_line, mapped, max_nodes, max_depth)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + offset if mark is not None else None
+        line = _file_line(mark.line, first_line, mapped) if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         message = f"{context}: {problem}" if context else str(problem)
         raise ManifestError(f"invalid YAML: {message}", line=line) from None
 
 
-def _build_document(events: Iterator[Any], offset: int) -> ExactDocument:
+def _file_line(mark_line: int, offset: int, mapped: list[int] | None) -> int:
+    if mapped is None:
+        return mark_line + offset
+    return mapped[min(mark_line, len(mapped) - 1)] + offset
+
+
+def _build_document(
+    events: Iterator[Any],
+    offset: int,
+    mapped: list[int] | None,
+    max_nodes: float,
+    max_depth: float,
+) -> ExactDocument:
     lines: dict[Path, int] = {}
     duplicates: list[tuple[Path, int, int]] = []
     anchors: dict[str, tuple[Any, int]] = {}
@@ -291,7 +326,11 @@ def _build_document(events: Iterator[Any], offset: int) -> ExactDocument:
         top.container[key] = value
 
     for event in events:
-        line = event.start_mark.line + offset
+        line = (
+            event.start_mark.line + offset
+            if mapped is None
+            else _file_line(event.start_mark.line, offset, mapped)
+        )
         if start_line is None and not isinstance(event, yaml.DocumentEndEvent):
             start_line = line
         if isinstance(event, yaml.ScalarEvent):
@@ -313,7 +352,7 @@ def _build_document(events: Iterator[Any], offset: int) -> ExactDocument:
             attach(value, line, 1)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             total += 1
-            if len(stack) >= MAX_DEPTH:
+            if len(stack) >= max_depth:
                 raise ManifestError(f"nesting deeper than {MAX_DEPTH} levels", line=line)
             container: dict[str, Any] | list[Any] = (
                 {} if isinstance(event, yaml.MappingStartEvent) else []
@@ -330,7 +369,7 @@ def _build_document(events: Iterator[Any], offset: int) -> ExactDocument:
                 raise ManifestError(f"unknown alias *{event.anchor}", line=line)
             value, nodes = anchors[event.anchor]
             total += nodes
-            if total > MAX_NODES:
+            if total > max_nodes:
                 raise ManifestError(
                     f"aliases expand this document beyond {MAX_NODES:,} nodes (a YAML alias bomb?)",
                     line=line,
@@ -338,7 +377,7 @@ def _build_document(events: Iterator[Any], offset: int) -> ExactDocument:
             attach(value, line, nodes)
         elif isinstance(event, yaml.DocumentEndEvent):
             break
-        if total > MAX_NODES:
+        if total > max_nodes:
             raise ManifestError(f"document has more than {MAX_NODES:,} nodes", line=line)
     return ExactDocument(
         value=result if have_result else None,

@@ -1,0 +1,99 @@
+"""Finding and reading input files: what a walk cannot read is said, never hung on or crashed."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from kubeward.errors import InputError
+from kubeward.sources.inputs import discover, read_file, read_stream
+
+POD = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n"
+
+
+def messages(errors: list[InputError]) -> dict[str, str]:
+    return {Path(str(error.file)).name: error.detail for error in errors}
+
+
+def test_unreadable_entries_of_a_walk_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_bytes(POD)
+    os.mkfifo(tmp_path / "pipe.yaml")
+    (tmp_path / "broken.yaml").symlink_to("missing.yaml")
+    (tmp_path / "loop.yml").symlink_to("loop.yml")
+    (tmp_path / "notes.txt").symlink_to("missing.txt")  # not a manifest's name: not ours
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock.json"))
+        found, errors = discover([str(tmp_path)])
+    assert [Path(item.path).name for item in found] == ["good.yaml"]
+    assert messages(errors) == {
+        "broken.yaml": "is a broken symbolic link (to missing.yaml, which does not exist)",
+        "loop.yml": "is a symbolic link loop",
+        "pipe.yaml": "is a named pipe, not a regular file or directory: not read",
+        "sock.json": "is a socket, not a regular file or directory: not read",
+    }
+
+
+def test_a_directory_whose_entries_cannot_be_examined_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A directory with read but no search permission lists its names but every stat fails
+    # with EACCES, which pathlib's is_dir/is_file raise (tests run as root: simulated).
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.yaml").write_bytes(POD)
+    (tmp_path / "b.yaml").write_bytes(POD)
+    real_stat = Path.stat
+
+    def stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        if self.parent == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    found, errors = discover([str(tmp_path), str(locked / "a.yaml")])
+    assert [Path(item.path).name for item in found] == ["b.yaml"]
+    assert [(Path(str(e.file)).name, e.detail) for e in errors] == [
+        ("locked", "cannot list directory: Permission denied"),
+        ("a.yaml", "cannot read: Permission denied"),
+    ]
+
+
+def test_reading_a_file_that_became_a_named_pipe_does_not_wait(tmp_path: Path) -> None:
+    pipe = tmp_path / "pod.yaml"
+    os.mkfifo(pipe)
+    outcome: list[object] = []
+
+    def read() -> None:
+        try:
+            outcome.append(read_file(str(pipe)))
+        except InputError as exc:
+            outcome.append(exc.detail)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(5)
+    if reader.is_alive():  # unblock the reader before failing
+        with open(pipe, "wb"):
+            pass
+        reader.join(5)
+        pytest.fail("read_file waited for a writer on a named pipe")
+    assert outcome == ["is not a regular file: not read"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"a: 1\rb: 2\r\nc: 3\n", b"a: 1\nb: 2\r\nc: 3\n"),  # CRLF is kept, a lone CR is LF
+        (b"\xef\xbb\xbfa: 1\n---\n\xef\xbb\xbfb: 2\n", b"a: 1\n---\nb: 2\n"),
+        (b"a: 1\n--- # next\r\n\xef\xbb\xbfb: 2\n", b"a: 1\n--- # next\r\nb: 2\n"),
+        (b"a: \xef\xbb\xbf1\n# \xef\xbb\xbf\n", b"a: \xef\xbb\xbf1\n# \xef\xbb\xbf\n"),  # content
+    ],
+    ids=["lone-cr", "bom-after-separator", "bom-after-commented-separator", "bom-in-content"],
+)
+def test_line_breaks_and_byte_order_marks(data: bytes, expected: bytes) -> None:
+    assert read_stream(io.BytesIO(data)) == expected
