@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 import ryml
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kubeward.model import Path
 from kubeward.sources import yaml_exact, yaml_fast
-from kubeward.sources.manifests import ExactLocator, parse_yaml
+from kubeward.sources.manifests import ExactLocator, parse_json, parse_yaml
 from tests.sources.test_yaml_equivalence import yaml_stream
 
 
@@ -72,3 +75,75 @@ def test_view_addresses_read_directly_match_the_buffer_api() -> None:
     views += [yaml_fast._key(tree.this, node) for node in range(1, 3)]
     for view in views:
         assert yaml_fast._view_address(view) == yaml_fast._address(view)
+
+
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.sampled_from(["", "x", "a b", "ü"])
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(["a", "b", "name", "", "k k"]), inner, max_size=4),
+    ),
+    max_leaves=30,
+)
+
+
+def json_mismatches(text: bytes) -> list[tuple[Path, int | None, int | None]]:
+    (doc,) = parse_json(text, "t.json").documents
+    assert isinstance(doc.locator, yaml_fast.FastLocator), "JSON without duplicates: fast path"
+    (exact,) = yaml_exact.load(text.decode(), first_line=1, limits=False)
+    reference = ExactLocator(exact.lines, exact.start_line)
+    paths = [p for p in paths_of(doc.value, 400) if p]
+    return [
+        (path, got, want)
+        for path, got, want in zip(
+            paths, doc.locator.lines(paths), reference.lines(paths), strict=True
+        )
+        if got != want
+    ]
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(["spec", "items", "metadata"]), JSON_VALUES, max_size=3),
+    st.sampled_from([None, 1, 2, 4]),
+)
+def test_json_lines_through_rapidyaml_agree_with_libyaml(value: object, indent: int | None) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=False).encode()
+    wrong = json_mismatches(text)
+    assert not wrong, (wrong[:3], text)
+
+
+def test_a_large_json_list_is_located_without_the_exact_loader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a `kubectl get -o json` dump: one document of thousands of items, RBAC's `[""]` and
+    # NetworkPolicies' `[{}]` among them (both once sent the whole file to the exact loader)
+    items = [
+        {
+            "kind": "Role",
+            "metadata": {"name": f"r{i}"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"]}],
+            "spec": {"ingress": [{}], "egress": [[]]},
+        }
+        for i in range(3_000)
+    ]
+    text = json.dumps({"kind": "List", "items": items}, indent=4).encode()
+    assert len(text) > 4 * yaml_fast._LINE_CHUNK
+    (exact,) = yaml_exact.load(text.decode(), first_line=1, limits=False)
+    reference = ExactLocator(exact.lines, exact.start_line)
+    (doc,) = parse_json(text, "dump.json").documents
+    monkeypatch.setattr(yaml_exact, "load", None)  # any fallback would now fail
+    paths: list[Path] = [
+        ("items", i, *tail)
+        for i in (0, 1, 1_500, 2_999)
+        for tail in (
+            ("rules", 0, "apiGroups", 0),
+            ("spec", "ingress", 0),
+            ("spec", "egress", 0),
+            ("metadata", "name"),
+        )
+    ]
+    assert doc.locator.lines(paths) == reference.lines(paths)

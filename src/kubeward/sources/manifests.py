@@ -187,6 +187,17 @@ def parse_json(data: bytes, file: str) -> ParsedText:
         )
         return out
     # Locations and duplicate keys come from the YAML view of the same text (JSON is YAML).
+    # rapidyaml's tree locates when it has exactly the nodes of orjson's value (a duplicate
+    # key would add one: orjson keeps only the last); otherwise the exact loader reports it.
+    try:
+        nodes = yaml_fast.node_count(data)
+    except yaml_fast.FastPathRejected:
+        nodes = -1
+    if nodes == 1 + yaml_fast.scan_values(value)[0]:
+        buffer = yaml_fast.ParsedBuffer(data, 0, len(data))
+        fast = yaml_fast.FastLocator(buffer, None, 0, len(data), 1)
+        out.documents.append(Document(value, 1, fast, data, 1))
+        return out
     # Without the exact loader's limits: they bound alias expansion and nesting, and JSON has
     # no aliases, its nesting is bounded by orjson, and its size by the file size limit; with
     # them, a large `kubectl get -o json` dump put every finding on line 1.

@@ -58,11 +58,15 @@ _val_is_null = _tree_api.Tree_val_is_null
 _has_children = _tree_api.Tree_has_children
 _first_child = _tree_api.Tree_first_child
 _child = _tree_api.Tree_child
+_next_sibling = _tree_api.Tree_next_sibling
+_num_children = _tree_api.Tree_num_children
 _find_child = _tree_api.Tree_find_child
 _is_seq = _tree_api.Tree_is_seq
 _is_map = _tree_api.Tree_is_map
 _is_val_literal = _tree_api.Tree_is_val_literal
 _is_val_folded = _tree_api.Tree_is_val_folded
+_is_val_quoted = _tree_api.Tree_is_val_quoted
+_parent = _tree_api.Tree_parent
 
 _TOKEN_START = rb"(?:^|(?<=[\s\[\{,]))"
 _TOKEN_END = rb"(?=$|[\s,\]\}:#])"
@@ -93,6 +97,19 @@ _PLAIN_SPECIAL = re.compile(
     re.M,
 )
 _MAX_FAST_NESTING_CHARS = 256
+_BLANK_OR_QUOTE = frozenset(b" \t\r\n\"'")
+_OPENERS = frozenset(b"[{")
+_COLON = frozenset(b":")
+
+
+def _skip(data: bytes, at: int, end: int, chars: frozenset[int]) -> int:
+    while at < end and data[at] in chars:
+        at += 1
+    return at
+
+
+_SHORT_SEQUENCE = 16
+_LINE_CHUNK = 1 << 16
 _DEEP_INDENT = b"\n" + b" " * 256
 
 _SPECIAL_WORDS = frozenset(
@@ -265,6 +282,17 @@ def parse_stream(data: bytes | memoryview) -> tuple[list[Any], int]:
     return [values], tree.size()
 
 
+def node_count(data: bytes) -> int:
+    """How many nodes rapidyaml's tree of ``data`` has (the stream node excluded), to compare
+    with a value's count (``scan_values``); raises ``FastPathRejected`` on a parse error."""
+    try:
+        with _silenced_stderr():
+            tree = ryml.parse_in_arena(data)
+    except Exception as exc:  # rapidyaml raises assorted types; all mean "not here"
+        raise FastPathRejected(str(exc)) from None
+    return int(tree.size()) - (1 if tree.is_stream(tree.root_id()) else 0)
+
+
 class _PyBuffer(ctypes.Structure):
     _fields_ = (
         ("buf", ctypes.c_void_p),
@@ -344,7 +372,7 @@ class ParsedBuffer:
     cost more than its Python objects).
     """
 
-    __slots__ = ("_base", "_buffer", "_handle", "_tree", "data", "end", "start")
+    __slots__ = ("_base", "_buffer", "_handle", "_items", "_tree", "data", "end", "start")
     _current: ParsedBuffer | None = None
 
     def __init__(self, data: bytes, start: int, end: int) -> None:
@@ -355,6 +383,9 @@ class ParsedBuffer:
         self._handle: Any = None
         self._buffer: bytearray | None = None
         self._base = 0
+        self._items: dict[int, list[int]] = {}
+        """The children of long sequences, by node: rapidyaml finds the n-th child by walking
+        n siblings, so locating in every item of a 6,000-item List was quadratic (53 s)."""
 
     def tree(self) -> Any:
         """The tree's SWIG handle (``ryml.Tree().this``), for the ``Tree_*`` functions above."""
@@ -362,12 +393,27 @@ class ParsedBuffer:
             previous = ParsedBuffer._current
             if previous is not None and previous is not self:
                 previous._tree = previous._handle = previous._buffer = None
+                previous._items = {}
             self._buffer = bytearray(memoryview(self.data)[self.start : self.end])
             self._tree = ryml.parse_in_place(self._buffer)  # parsed once already: no error output
             self._handle = self._tree.this
             self._base = _address(self._buffer)
             ParsedBuffer._current = self
         return self._handle
+
+    def item(self, node: int, index: int) -> int:
+        """Child ``index`` of sequence ``node`` of the current tree (``NONE`` if there is none)."""
+        tree = self._handle
+        children = self._items.get(node)
+        if children is None:
+            if _num_children(tree, node) <= _SHORT_SEQUENCE:
+                return int(_child(tree, node, index))
+            children = self._items[node] = []
+            child = _first_child(tree, node)
+            while child != _NONE:
+                children.append(child)
+                child = _next_sibling(tree, child)
+        return children[index] if 0 <= index < len(children) else _NONE
 
     def offset(self, view: Any) -> int:
         """Offset in ``data`` of a node's key or value view."""
@@ -401,7 +447,7 @@ class FastLocator:
     """Maps paths in one document (parsed by the fast path) to file lines."""
 
     __slots__ = (
-        *("_doc_start", "_exact", "_root_node", "_source"),
+        *("_chunk_lines", "_doc_start", "_exact", "_root_node", "_source"),
         *("doc_end", "doc_index", "first_line"),
     )
 
@@ -429,6 +475,8 @@ class FastLocator:
         self.first_line = first_line
         self._root_node: int | None = None
         self._exact: ExactLines | None = None
+        self._chunk_lines = [0]
+        """Line breaks before each ``_LINE_CHUNK`` boundary of the document, as far as needed."""
 
     def _root(self, tree: Any) -> int:
         root = _root_id(tree)
@@ -437,25 +485,72 @@ class FastLocator:
         return int(_child(tree, root, self.doc_index or 0))
 
     def _node_line(self, tree: Any, node: int) -> int:
+        # Line starts come from the original text: parsing in place may rewrite scalars.
+        offset = self._node_offset(tree, node)
+        start, data = self._doc_start, self._source.data
+        if offset - start <= _LINE_CHUNK:
+            return self.first_line + data.count(b"\n", start, offset)
+        # A large document (a `kubectl get -o json` dump, a long List): counting from its start
+        # for every node was quadratic; count from the nearest chunk boundary instead.
+        chunk = (offset - start) // _LINE_CHUNK
+        counts = self._chunk_lines
+        while len(counts) <= chunk:
+            begin = start + (len(counts) - 1) * _LINE_CHUNK
+            counts.append(counts[-1] + data.count(b"\n", begin, begin + _LINE_CHUNK))
+        return (
+            self.first_line + counts[chunk] + data.count(b"\n", start + chunk * _LINE_CHUNK, offset)
+        )
+
+    def _node_offset(self, tree: Any, node: int) -> int:
         has_key = _has_key(tree, node)
+        data = self._source.data
         if has_key:
             view = _key(tree, node)
-        elif _has_val(tree, node) and not _val_is_null(tree, node) and len(_val(tree, node)):
+        elif (
+            _has_val(tree, node)
+            and not _val_is_null(tree, node)
+            # an empty quoted item ('apiGroups: [""]') has a position: inside its quotes
+            and (len(_val(tree, node)) or _is_val_quoted(tree, node))
+        ):
             view = _val(tree, node)
         elif _has_children(tree, node):
-            return self._node_line(tree, _first_child(tree, node))
+            # An item that is a collection starts where its first entry does, unless it is a
+            # flow collection ("[", "{": JSON's way): then at its bracket, as libyaml says.
+            offset = self._node_offset(tree, _first_child(tree, node))
+            before = offset - 1
+            while before >= self._doc_start and data[before] in _BLANK_OR_QUOTE:
+                before -= 1
+            return before if before >= self._doc_start and data[before] in _OPENERS else offset
         else:
-            # An empty item ("- {}", "-"): rapidyaml keeps no position for it.
-            raise _NoPosition
+            # An empty item ("- {}", "-", "[{}]"): rapidyaml keeps no position for it.
+            return self._empty_item_offset(tree, node)
         offset = self._source.offset(view)
-        data = self._source.data
         if not has_key and (_is_val_literal(tree, node) or _is_val_folded(tree, node)):
             # A block scalar item: its content starts below the "- |" line it belongs to.
             offset = max(
                 data.rfind(b"|", self._doc_start, offset), data.rfind(b">", self._doc_start, offset)
             )
-        # Line starts come from the original text: parsing in place may rewrite scalars.
-        return self.first_line + data.count(b"\n", self._doc_start, offset)
+        return offset
+
+    def _empty_item_offset(self, tree: Any, node: int) -> int:
+        """Where an empty collection that is the first item of a keyed sequence starts
+        (``ingress: [{}]``, ``ingress:\n- {}``: NetworkPolicies' allow-all rules); other
+        positionless nodes raise ``_NoPosition`` (the exact loader then answers)."""
+        parent = _parent(tree, node)
+        if (
+            _has_val(tree, node)  # an empty plain scalar ("-")
+            or _first_child(tree, parent) != node
+            or not _has_key(tree, parent)
+        ):
+            raise _NoPosition
+        data, end = self._source.data, self.doc_end
+        at = self._source.offset(_key(tree, parent)) + len(_key(tree, parent))
+        at = _skip(data, at, end, _BLANK_OR_QUOTE | _COLON)  # the key's quote, ":"
+        if at < end and data[at] in b"[-":
+            at = _skip(data, at + 1, end, _BLANK_OR_QUOTE)
+        if at >= end or data[at] not in _OPENERS:
+            raise _NoPosition
+        return at
 
     def lines(self, paths: Sequence[Path]) -> list[int | None]:
         if self._exact is not None:
@@ -481,7 +576,7 @@ class FastLocator:
                     child = children.get(step)
                     if child is None:
                         if isinstance(part, int):
-                            child = _child(tree, node, part) if _is_seq(tree, node) else _NONE
+                            child = self._source.item(node, part) if _is_seq(tree, node) else _NONE
                         else:
                             key = part.encode()
                             child = _find_child(tree, node, key) if _is_map(tree, node) else _NONE
