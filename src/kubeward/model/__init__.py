@@ -31,6 +31,7 @@ from kubeward.model.results import (
     ToolInfo,
     Verdict,
 )
+from kubeward.model.shape import shown
 
 __all__ = [
     "DOCS_URL",
@@ -65,4 +66,5 @@ __all__ = [
     "Violation",
     "format_path",
     "image_uses",
+    "shown",
 ]

@@ -7,6 +7,7 @@ them as object errors (with the file and line of the offending field) and judges
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,29 +51,46 @@ _SECURITY_CONTEXT: Mapping[str, Schema] = {
     "seLinuxOptions": {"type": str, "user": str, "role": str, "level": str},
     "windowsOptions": {"hostProcess": bool},
 }
+_HANDLER: Mapping[str, Schema] = {
+    "exec": {"command": _STR_LIST},
+    "httpGet": {"host": str},
+    "tcpSocket": {"host": str},
+}
 _CONTAINER: Mapping[str, Schema] = {
     "name": str,
     "image": str,
     "imagePullPolicy": str,
+    "command": _STR_LIST,
+    "args": _STR_LIST,
     "securityContext": _SECURITY_CONTEXT,
-    "env": [{"name": str, "value": str, "valueFrom": dict}],
-    "envFrom": [dict],
+    "env": [{"name": str, "value": str, "valueFrom": {"secretKeyRef": {"name": str, "key": str}}}],
+    "envFrom": [{"prefix": str, "secretRef": {"name": str}}],
     "ports": [{"containerPort": int, "hostPort": int, "protocol": str}],
     "resources": {"limits": {"*": QUANTITY}, "requests": {"*": QUANTITY}},
     "volumeMounts": [{"name": str, "mountPath": str, "readOnly": bool}],
-    "livenessProbe": dict,
-    "readinessProbe": dict,
-    "startupProbe": dict,
+    "livenessProbe": _HANDLER,
+    "readinessProbe": _HANDLER,
+    "startupProbe": _HANDLER,
+    "lifecycle": {"postStart": _HANDLER, "preStop": _HANDLER},
 }
 _POD_SPEC: Mapping[str, Schema] = {
     "containers": [_CONTAINER],
     "initContainers": [_CONTAINER],
     "ephemeralContainers": [_CONTAINER],
-    "volumes": [{"name": str, "hostPath": {"path": str, "type": str}}],
+    "volumes": [
+        {
+            "name": str,
+            "hostPath": {"path": str, "type": str},
+            "image": {"reference": str, "pullPolicy": str},
+        }
+    ],
     "hostNetwork": bool,
     "hostPID": bool,
     "hostIPC": bool,
     "hostUsers": bool,
+    "shareProcessNamespace": bool,
+    "restartPolicy": str,
+    "os": {"name": str},
     "serviceAccountName": str,
     "serviceAccount": str,
     "automountServiceAccountToken": bool,
@@ -90,6 +108,7 @@ _METADATA: Mapping[str, Schema] = {
     "generateName": str,
     "labels": _STR_MAP,
     "annotations": _STR_MAP,
+    "ownerReferences": [{"kind": str}],
 }
 
 # The fields outside the pod spec that rules read, by kind and API group.
@@ -240,6 +259,21 @@ def _describe(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+def shown(value: object, absent: str = "(unset)") -> str:
+    """A field's value for a finding's message: a string or a number as written, ``absent``
+    for null, else what it is ("(a list)"): never a Python repr (``None``, ``['x']``, ``nan``)
+    of a wrongly-typed field, which the object errors report anyway."""
+    if value is None:
+        return absent
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return str(value)
+    return f"({_describe(value)})"
 
 
 def _mistyped(

@@ -42,8 +42,10 @@ else ``default``); a case whose rule does not target the object's kind passes wh
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from kubeward.engine import EngineSettings, evaluate
@@ -134,6 +136,34 @@ def load_cases(paths: Iterable[str]) -> tuple[list[Case], list[PolicyProblem]]:
     return cases, problems
 
 
+def as_json(value: Any) -> Any:
+    """``value`` as a manifest or an AdmissionReview carries it: JSON's types only.
+
+    The test file is read by PyYAML, whose ``1: x`` key is an int, ``2024-01-01`` a date and
+    ``!!binary`` bytes; a scan reads the same manifest with string keys (``"1"``, ``"true"``),
+    RFC 3339 timestamps and the base64 text (``sources.yaml_exact``), and rules and the engine
+    rely on that (an annotation key is a string)."""
+    if isinstance(value, dict):
+        return {_json_key(k): as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%dT00:00:00Z")
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
+
+
 def _case(raw: Any, file: str, line: int) -> Case | tuple[str, str | None]:
     """The case, or what is wrong with it and the key it is about."""
     if not isinstance(raw, dict):
@@ -144,6 +174,7 @@ def _case(raw: Any, file: str, line: int) -> Case | tuple[str, str | None]:
     name, rule_id, expect, obj, request, params, namespace, message = (
         raw.get(k) for k in CASE_FIELDS
     )
+    obj, request, params, namespace = (as_json(v) for v in (obj, request, params, namespace))
     if not isinstance(rule_id, str) or not rule_id:
         return "rule: the ID of the rule under test", "rule"
     if expect not in EXPECTATIONS:

@@ -60,7 +60,7 @@ def _aggregation(raw: Any) -> tuple[LabelSelector, ...] | None:
                     (
                         str(e.get("key")),
                         str(e.get("operator")),
-                        tuple(map(str, e.get("values") or ())),
+                        tuple(map(str, _values(e.get("values")))),
                     )
                     for e in expressions
                     if isinstance(e, dict)
@@ -72,6 +72,11 @@ def _aggregation(raw: Any) -> tuple[LabelSelector, ...] | None:
     return tuple(parsed)
 
 
+def _values(raw: object) -> list[Any]:
+    """A match expression's ``values`` (a number or a mapping there is no list of values)."""
+    return raw if isinstance(raw, list) else []
+
+
 def binding_from(obj: K8sObject) -> Binding | None:
     if obj.kind not in BINDING_KINDS or _group(obj.api_version) != RBAC_GROUP:
         return None
@@ -79,19 +84,28 @@ def binding_from(obj: K8sObject) -> Binding | None:
     if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
         return None
     subjects = []
-    for raw in obj.raw.get("subjects") or ():
+    listed = obj.raw.get("subjects")
+    # not a list (a number, a mapping): no subject, as the API server would refuse it; the
+    # wrong type itself is reported as an object error (model/shape.py)
+    for raw in listed if isinstance(listed, list) else ():
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             continue
         namespace = raw.get("namespace")
         subjects.append(
             Subject(
-                str(raw.get("kind")),
+                _kind(raw.get("kind")),
                 raw["name"],
                 namespace if isinstance(namespace, str) else "",
             )
         )
     namespace = (obj.namespace or "default") if obj.kind == "RoleBinding" else ""
-    return Binding(obj.name, str(ref.get("kind")), ref["name"], tuple(subjects), namespace)
+    return Binding(obj.name, _kind(ref.get("kind")), ref["name"], tuple(subjects), namespace)
+
+
+def _kind(value: object) -> str:
+    """A subject's or roleRef's kind; a missing or wrongly-typed one reads as "?" in
+    messages (never "None"), and matches no kind."""
+    return value if isinstance(value, str) and value else "?"
 
 
 def policy_from(

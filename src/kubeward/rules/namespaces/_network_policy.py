@@ -19,7 +19,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kubeward.model import K8sObject, Path, Violation
+from kubeward.model import K8sObject, Path, Violation, shown
 from kubeward.model.objects import api_group
 
 #: API groups whose ``NetworkPolicy`` kind has the Kubernetes semantics (``extensions`` is the
@@ -77,7 +77,7 @@ def _ports(rule: Mapping[str, Any]) -> str:
     ports = rule.get("ports")
     if not isinstance(ports, list) or not ports:
         return "on every port"
-    shown: list[str] = []
+    listed: list[str] = []
     for item in ports:
         if not isinstance(item, dict):
             continue
@@ -85,12 +85,12 @@ def _ports(rule: Mapping[str, Any]) -> str:
         protocol = protocol if isinstance(protocol, str) else "TCP"
         port, end = item.get("port"), item.get("endPort")
         if port is None:
-            shown.append(f"every {protocol} port")
+            listed.append(f"every {protocol} port")
         elif isinstance(end, int) and not isinstance(end, bool):
-            shown.append(f"{protocol} {port}-{end}")
+            listed.append(f"{protocol} {shown(port)}-{end}")
         else:
-            shown.append(f"{protocol} {port}")
-    return "on " + ", ".join(shown) if shown else "on every port"
+            listed.append(f"{protocol} {shown(port)}")
+    return "on " + ", ".join(listed) if listed else "on every port"
 
 
 def _open_peer(peer: Any) -> str | None:

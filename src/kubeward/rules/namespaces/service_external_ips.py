@@ -26,7 +26,7 @@ a Gateway, whose addresses the platform allocates.
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.model.objects import api_group
 from kubeward.rules._base import RuleParams, Target, rule
 
@@ -49,10 +49,10 @@ def service_external_ips(obj: K8sObject, params: RuleParams) -> Iterator[Violati
     addresses = spec.get("externalIPs")
     if not isinstance(addresses, list) or not addresses:
         return
-    shown = ", ".join(str(a) for a in addresses[:3])
+    first = ", ".join(shown(a) for a in addresses[:3])
     more = f" and {len(addresses) - 3} more" if len(addresses) > 3 else ""
     yield Violation(
         ("spec", "externalIPs"),
-        f"externalIPs {shown}{more}: traffic from the cluster to these addresses is "
+        f"externalIPs {first}{more}: traffic from the cluster to these addresses is "
         "captured by this Service (CVE-2020-8554)",
     )

@@ -44,7 +44,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeward.model import Inventory, K8sObject, Path, Severity, Violation
+from kubeward.model import Inventory, K8sObject, Path, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, inventory_rule
 from kubeward.rules._common.pods import template_labels
 from kubeward.rules._common.selectors import selector_matches
@@ -120,7 +120,8 @@ def _labels_path(obj: K8sObject) -> Path:
 
 
 def _show(labels: Mapping[str, Any]) -> str:
-    return ",".join(f"{k}={v}" for k, v in labels.items()) if labels else "no labels"
+    # a null value is an empty one, as the API server decodes it
+    return ",".join(f"{k}={shown(v, '')}" for k, v in labels.items()) if labels else "no labels"
 
 
 @inventory_rule(

@@ -23,7 +23,7 @@ Use instead: leave the profile unset (the runtime default applies) or use
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.pods import (
     pod_annotation_path,
@@ -43,7 +43,7 @@ def _bad_type(ctx: object) -> str | None:
     if not isinstance(profile, dict):
         return None
     kind = profile.get("type")
-    return None if kind in _ALLOWED_TYPES else str(kind)
+    return None if kind in _ALLOWED_TYPES else shown(kind)
 
 
 @rule(

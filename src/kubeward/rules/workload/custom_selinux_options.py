@@ -35,7 +35,10 @@ def _problems(ctx: object, allowed: frozenset[str], base: Path) -> Iterator[tupl
     if not isinstance(options, dict):
         return
     kind = options.get("type") or ""
-    if kind not in allowed:
+    if not isinstance(kind, str):
+        # a list or a number (a shape error): not one of the allowed types, and not printed
+        yield (*base, "seLinuxOptions", "type"), "an SELinux type that is not a string"
+    elif kind not in allowed:
         yield (*base, "seLinuxOptions", "type"), f"SELinux type {kind}"
     for field in ("user", "role"):
         if options.get(field):

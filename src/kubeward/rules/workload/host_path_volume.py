@@ -25,7 +25,7 @@ privileged namespace that is reviewed on its own.
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.pods import volumes
 
@@ -44,7 +44,7 @@ def host_path_volume(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
         host_path = volume.get("hostPath")
         if host_path is not None:
             where = host_path.get("path") if isinstance(host_path, dict) else None
+            name = shown(volume.get("name"), "?")
             yield Violation(
-                (*path, "hostPath"),
-                f'volume "{volume.get("name", "?")}" mounts the node path {where or "(unset)"}',
+                (*path, "hostPath"), f'volume "{name}" mounts the node path {shown(where or None)}'
             )

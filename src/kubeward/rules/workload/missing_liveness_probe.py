@@ -31,7 +31,11 @@ def long_running(obj: K8sObject) -> bool:
     if obj.kind == "Pod":
         owners = obj.metadata.get("ownerReferences")
         if isinstance(owners, list) and any(
-            isinstance(o, dict) and o.get("kind") in RUN_TO_COMPLETION for o in owners
+            # a kind that is not a string (a list: unhashable) names no owner kind
+            isinstance(o, dict)
+            and isinstance(o.get("kind"), str)
+            and o["kind"] in RUN_TO_COMPLETION
+            for o in owners
         ):
             return False
         restart = (obj.pod_spec or {}).get("restartPolicy")

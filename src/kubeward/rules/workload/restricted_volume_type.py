@@ -25,7 +25,7 @@ Use instead: a PersistentVolumeClaim (the administrator defines the NFS Persiste
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.pods import volumes
 
@@ -61,6 +61,6 @@ def restricted_volume_type(obj: K8sObject, params: RuleParams) -> Iterator[Viola
         kind = sources[0]
         yield Violation(
             (*path, kind),
-            f'volume "{volume.get("name", "?")}" is of type {kind}, '
+            f'volume "{shown(volume.get("name"), "?")}" is of type {kind}, '
             "which the restricted profile does not allow",
         )

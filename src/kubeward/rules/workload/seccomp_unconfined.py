@@ -22,7 +22,7 @@ Use instead: `seccompProfile: {type: RuntimeDefault}`.
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.pods import pod_path, pod_security_context
 
@@ -37,7 +37,7 @@ def bad_seccomp(ctx: object) -> str | None:
     if not isinstance(profile, dict):
         return None
     kind = profile.get("type")
-    return None if kind in VALID_SECCOMP_TYPES else str(kind)
+    return None if kind in VALID_SECCOMP_TYPES else shown(kind)
 
 
 @rule(

@@ -28,7 +28,7 @@ CSI driver, or a narrowly scoped node agent reviewed on its own.
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.pods import volumes
 
@@ -112,5 +112,5 @@ def sensitive_host_path(obj: K8sObject, params: RuleParams) -> Iterator[Violatio
             what = "the node's root filesystem" if hit == "/" else hit
             yield Violation(
                 (*path, "hostPath", "path"),
-                f'volume "{volume.get("name", "?")}" mounts {where}, exposing {what}',
+                f'volume "{shown(volume.get("name"), "?")}" mounts {where}, exposing {what}',
             )

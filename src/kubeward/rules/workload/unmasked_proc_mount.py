@@ -22,7 +22,7 @@ Use instead: remove `procMount`.
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.pods import user_namespaced
 
@@ -44,5 +44,5 @@ def unmasked_proc_mount(obj: K8sObject, params: RuleParams) -> Iterator[Violatio
         if mount is not None and mount != "Default":
             yield Violation(
                 (*container.path, "securityContext", "procMount"),
-                f"{container.label} sets procMount {mount}{note}",
+                f"{container.label} sets procMount {shown(mount)}{note}",
             )

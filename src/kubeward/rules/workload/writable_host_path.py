@@ -18,7 +18,7 @@ Use instead: `readOnly: true` on the mount, or no hostPath at all.
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import K8sObject, Severity, Violation, shown
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 from kubeward.rules._common.pods import volumes
 
@@ -32,10 +32,12 @@ from kubeward.rules._common.pods import volumes
     remediation="Add `readOnly: true` to the mount of the hostPath volume.",
 )
 def writable_host_path(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
+    # Mounts name volumes by string: a volume or mount whose name is not one (a list, a
+    # number: a shape error) cannot be matched, and must not be used as a key.
     host_volumes = {
-        volume.get("name"): volume["hostPath"].get("path")
+        volume["name"]: shown(volume["hostPath"].get("path") or None)
         for volume, _ in volumes(obj)
-        if isinstance(volume.get("hostPath"), dict)
+        if isinstance(volume.get("hostPath"), dict) and isinstance(volume.get("name"), str)
     }
     if not host_volumes:
         return
@@ -44,11 +46,13 @@ def writable_host_path(obj: K8sObject, params: RuleParams) -> Iterator[Violation
         if not isinstance(mounts, list):
             continue
         for index, mount in enumerate(mounts):
-            if not isinstance(mount, dict) or mount.get("name") not in host_volumes:
+            if not isinstance(mount, dict):
+                continue
+            name = mount.get("name")
+            if not isinstance(name, str) or name not in host_volumes:
                 continue
             if mount.get("readOnly") is not True:
                 yield Violation(
                     (*container.path, "volumeMounts", index),
-                    f"{container.label} mounts the node path "
-                    f"{host_volumes[mount.get('name')]} writable",
+                    f"{container.label} mounts the node path {host_volumes[name]} writable",
                 )
