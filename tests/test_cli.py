@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,31 @@ def test_a_report_never_overwrites_a_scanned_file(repo: Path) -> None:
     # a report next to the scanned files, that is not one of them, is written
     assert kubeward("scan", "deploy/pod.yaml", "-o", "deploy/report.json", cwd=repo).code == 1
     assert json.loads((repo / "deploy" / "report.json").read_text())["schemaVersion"]
+
+
+def test_a_report_never_overwrites_a_hard_link_or_loops(repo: Path) -> None:
+    os.link(repo / "deploy" / "pod.yaml", repo / "pod-link.yaml")
+    run = kubeward("scan", "deploy", "-o", "pod-link.yaml", "-f", "json", cwd=repo)
+    assert run.code == 2 and "deploy/pod.yaml is one of the scanned files" in run.stderr
+    assert (repo / "deploy" / "pod.yaml").read_text() == PRIVILEGED
+    (repo / "loop.json").symlink_to("loop.json")
+    run = kubeward("scan", "deploy", "-o", "loop.json", cwd=repo)
+    assert run.code == 2
+    assert run.stderr == (
+        "kubeward: error: cannot write loop.json: Too many levels of symbolic links\n"
+    )
+
+
+def test_nothing_to_scan_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "web.tpl").write_text("{{ .Values.x }}")
+    run = kubeward("scan", "templates", "-f", "json", cwd=tmp_path)
+    assert run.code == 2
+    (error,) = json.loads(run.stdout)["errors"]
+    assert error["message"] == (
+        "nothing to scan in templates: no manifests (.yaml, .yml, .json), Helm charts or "
+        "Kustomize directories"
+    )
 
 
 def test_a_json_report_inside_the_scanned_directory_is_no_input(repo: Path) -> None:

@@ -430,6 +430,15 @@ def _read_files(
         Problem(kind=ProblemKind.INPUT, file=exc.file, line=exc.line, message=exc.detail)
         for exc in missing
     ]
+    if not inputs and not missing:
+        # A mistyped or emptied path must not pass a CI check in silence.
+        missing_problems.append(
+            Problem(
+                kind=ProblemKind.INPUT,
+                message=f"nothing to scan in {', '.join(request.paths)}: no manifests "
+                "(.yaml, .yml, .json), Helm charts or Kustomize directories",
+            )
+        )
     return ScanSource(
         objects=loaded.objects,
         # manifests bind to roles the API server creates itself (cluster-admin, edit, system:*)

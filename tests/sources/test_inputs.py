@@ -97,3 +97,37 @@ def test_reading_a_file_that_became_a_named_pipe_does_not_wait(tmp_path: Path) -
 )
 def test_line_breaks_and_byte_order_marks(data: bytes, expected: bytes) -> None:
     assert read_stream(io.BytesIO(data)) == expected
+
+
+def test_a_walk_resolves_paths_by_directory_not_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one object per file is common: resolving every file (a stat per path component) and the
+    # working directory again for each cost more than parsing them
+    deploy = tmp_path / "repo" / "deploy"
+    deploy.mkdir(parents=True)
+    for index in range(50):
+        (deploy / f"o{index:02}.yaml").write_text("kind: ConfigMap\n")
+    (deploy / "linked.yaml").symlink_to(deploy / "o00.yaml")  # the same file again
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "x.yaml").write_text("kind: ConfigMap\n")
+    (deploy / "more").symlink_to(elsewhere)
+    monkeypatch.chdir(tmp_path / "repo")
+    calls: list[str] = []
+    real = os.path.realpath
+
+    def counted(path: str | os.PathLike[str]) -> str:
+        calls.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(os.path, "realpath", counted)
+    found, errors = discover(["deploy", str(deploy / "o01.yaml"), str(elsewhere)])
+    assert errors == []
+    assert [item.path for item in found] == [
+        "deploy/o00.yaml",  # linked.yaml, shown as the file it resolves to
+        "deploy/more/x.yaml",  # resolves outside the working directory: shown as reached
+        *(f"deploy/o{index:02}.yaml" for index in range(1, 50)),
+    ]
+    # the working directory, the named paths and the two links; not one per file
+    assert len(calls) <= 6, calls

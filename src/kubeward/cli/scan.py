@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -181,25 +182,40 @@ def _check_extension(fmt: str, target: str, *, before: bool) -> None:
 
 def check_outputs(outputs: Sequence[str], scanned: Sequence[str]) -> None:
     """Refuse reports that would overwrite each other or a file the scan reads."""
-    seen: dict[Path, str] = {}
+    seen: dict[str, str] = {}
     for target in outputs:
         if target == "-":
             continue
-        real = Path(target).resolve()
+        real = os.path.realpath(target)  # (a link loop resolves to itself: no error here)
         if real in seen:
             same = "given twice" if target == seen[real] else f"the same file as {seen[real]}"
             raise UsageError(f"--output {target}: {same}; give each format its own file")
         seen[real] = target
-    existing = {real: target for real, target in seen.items() if real.is_file()}
+    existing: dict[tuple[int, int] | None, str] = {}
+    for real, target in seen.items():
+        identity = _file_identity(real)
+        if identity is not None:
+            existing[identity] = target
     if not existing:
         return
     inputs, _ = discover(scanned)
     for item in inputs:
-        if item.kind is InputKind.FILE and (real := Path(item.path).resolve()) in existing:
+        # by device and inode: one stat per file, where resolving each path cost a stat per
+        # path component (and a hard link to a manifest is that manifest too)
+        if item.kind is InputKind.FILE and (identity := _file_identity(item.path)) in existing:
             raise UsageError(
-                f"--output {existing[real]}: {item.path} is one of the scanned files; write the "
+                f"--output {existing[identity]}: {item.path} is one of the scanned files; write the "
                 "report outside the scanned paths"
             )
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a regular file; None for anything else or nothing."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
 
 
 @contextmanager

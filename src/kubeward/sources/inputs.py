@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -82,50 +82,68 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
     named or found); missing paths are returned as errors."""
     found: list[Input] = []
     errors: list[InputError] = []
-    seen_dirs: set[Path] = set()
-    seen_files: set[Path] = set()  # a file named twice, or named and in a named directory
+    seen_dirs: set[str] = set()
+    seen_files: set[str] = set()  # a file named twice, or named and in a named directory
+    # Resolved once: repositories with one object per file have tens of thousands of files,
+    # and resolving each (a stat per path component) and the working directory again for each
+    # cost more than parsing them (0.26 s for 4,000 files).
+    here = os.path.realpath(os.getcwd())
+    inside = here if here.endswith(os.sep) else here + os.sep
 
-    def add_file(path: Path) -> None:
-        real = path.resolve()
+    def shown(real: str, given: str) -> str:
+        """As ``display_path``: relative to the working directory when inside it."""
+        if real == here:
+            return "."
+        return real[len(inside) :] if real.startswith(inside) else given
+
+    def add_file(given: str, real: str) -> None:
         if real not in seen_files:
             seen_files.add(real)
-            found.append(Input(InputKind.FILE, display_path(path)))
+            found.append(Input(InputKind.FILE, shown(real, given)))
 
-    def walk(directory: Path) -> None:
-        real = directory.resolve()
+    def walk(directory: str, real: str) -> None:
         if real in seen_dirs:  # a symlink loop, or the same directory named twice
             return
         seen_dirs.add(real)
         try:
             # (a directory that can be listed but not searched fails here, on its first stat)
-            kind = _classify_dir(directory)
-            entries = sorted(directory.iterdir(), key=lambda p: p.name)
+            kind = _classify_dir(Path(directory))
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
-            errors.append(InputError(f"cannot list directory: {exc.strerror}", file=str(directory)))
+            errors.append(InputError(f"cannot list directory: {exc.strerror}", file=directory))
             return
         if kind is not None:
-            found.append(Input(kind, display_path(directory)))
+            found.append(Input(kind, shown(real, directory)))
             return
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             try:
-                visit(entry)
+                visit(entry, real)
             except OSError as exc:  # e.g. permission denied on its stat
-                errors.append(InputError(f"cannot read: {exc.strerror}", file=str(entry)))
+                errors.append(InputError(f"cannot read: {exc.strerror}", file=entry.path))
 
-    def visit(entry: Path) -> None:
-        if entry.is_dir():
-            walk(entry)
-        elif entry.suffix.lower() not in MANIFEST_SUFFIXES or entry.name in CONFIG_FILES:
+    def visit(entry: os.DirEntry[str], parent_real: str) -> None:
+        # The entry's resolved path is its directory's plus its name unless it is a link.
+        real = (
+            os.path.realpath(entry.path)
+            if entry.is_symlink()
+            else os.path.join(parent_real, entry.name)
+        )
+        if _is(entry.is_dir):
+            walk(entry.path, real)
+        elif os.path.splitext(entry.name)[1].lower() not in MANIFEST_SUFFIXES or (
+            entry.name in CONFIG_FILES
+        ):
             return
-        elif entry.is_file():
-            if not is_kubeward_report(entry):
-                add_file(entry)
+        elif _is(entry.is_file):
+            if not is_kubeward_report(Path(entry.path)):
+                add_file(entry.path, real)
         else:
             # A manifest's name on something that cannot be read as one: a broken symlink, a
             # named pipe (reading it would wait forever), a socket. Said, never passed over.
-            errors.append(InputError(_unreadable(entry), file=str(entry)))
+            errors.append(InputError(_unreadable(Path(entry.path)), file=entry.path))
 
     for raw in paths:
         if raw == STDIN:
@@ -135,14 +153,28 @@ def discover(paths: Iterable[str]) -> tuple[list[Input], list[InputError]]:
         path = Path(raw)
         try:
             if path.is_dir():
-                walk(path)
+                walk(str(path), os.path.realpath(path))
             elif path.is_file():
-                add_file(path)
+                add_file(str(path), os.path.realpath(path))
             else:
                 errors.append(InputError(_unreadable(path), file=raw))
         except OSError as exc:
             errors.append(InputError(f"cannot read: {exc.strerror}", file=raw))
     return found, errors
+
+
+_NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+
+
+def _is(test: Callable[[], bool]) -> bool:
+    """A ``DirEntry`` type test that says False where ``Path.is_dir``/``is_file`` do (a
+    broken link, a link loop) and raises other errors (permission denied)."""
+    try:
+        return test()
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            return False
+        raise
 
 
 def _unreadable(path: Path) -> str:
