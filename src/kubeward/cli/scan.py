@@ -204,8 +204,8 @@ def check_outputs(outputs: Sequence[str], scanned: Sequence[str]) -> None:
         # path component (and a hard link to a manifest is that manifest too)
         if item.kind is InputKind.FILE and (identity := _file_identity(item.path)) in existing:
             raise UsageError(
-                f"--output {existing[identity]}: {item.path} is one of the scanned files; write the "
-                "report outside the scanned paths"
+                f"--output {existing[identity]}: {item.path} is one of the scanned files; "
+                "write the report outside the scanned paths"
             )
 
 
@@ -256,9 +256,10 @@ def _write(result: ScanResult, pairs: list[tuple[str, str | None]], color: bool)
     for fmt, target in pairs:
         pieces: Iterable[bytes | bytearray | memoryview]
         if fmt == "table":
-            from kubeward.reporters.table import render as render_table
+            from kubeward.reporters.table import render_pieces
 
-            pieces = (render_table(result, color=color and target is None).encode("utf-8"),)
+            tinted = color and target is None
+            pieces = (piece.encode("utf-8") for piece in render_pieces(result, color=tinted))
         elif fmt == "json":
             # Written as it is encoded: held whole, the JSON report of a large scan was the
             # largest single allocation of the run (85 MB on the 20k-object corpus).
