@@ -61,6 +61,19 @@ def test_helm_chart_findings_point_at_templates(tmp_path: Path) -> None:
     assert report["summary"]["objects"] == 3
 
 
+def test_helm_lines_after_a_value_with_a_unicode_line_separator(tmp_path: Path) -> None:
+    # NEL, LS and PS are no line breaks to an editor, nor to kubeward's line numbers;
+    # str.splitlines counted them in the rendered output, and every later line was one off
+    template = tmp_path / "cm.yaml"
+    text = "kind: ConfigMap\nmetadata:\n  annotations: {note: {{ .Values.note | quote }}}\n"
+    template.write_text(text + "  name: x\ndata:\n  a: b\n")
+    rendered = template.read_text().replace("{{ .Values.note | quote }}", '"caf\u2028\u0085e"')
+    output = f"---\n# Source: c/templates/cm.yaml\n{rendered}".encode()
+    lines = helm.TemplateLines.load(output, 1, str(template))
+    assert lines is not None
+    assert [lines.map(line) for line in range(3, 9)] == [1, 2, 3, 4, 5, 6]
+
+
 def test_helm_values_files_and_the_namespace(tmp_path: Path) -> None:
     require_tool("helm")
     make_chart(tmp_path)

@@ -229,6 +229,15 @@ _FUZZY_CELLS = 100_000
 exact matches anchor (the alignment is quadratic in the gap)."""
 
 
+def _editor_lines(text: str) -> list[str]:
+    """``text``'s lines as editors (and kubeward's line numbers) count them: broken at LF, CRLF
+    and CR only; ``str.splitlines`` also breaks at NEL, LS, PS and form feeds."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 @dataclass
 class TemplateLines:
     """Maps lines of one rendered document onto its template file.
@@ -272,10 +281,10 @@ class TemplateLines:
     @classmethod
     def load(cls, rendered: bytes | memoryview, first_line: int, path: str) -> TemplateLines | None:
         try:
-            template = Path(path).read_text(encoding="utf-8").splitlines()
+            template = _editor_lines(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
             return None
-        return cls(bytes(rendered).decode("utf-8", "replace").splitlines(), first_line, template)
+        return cls(_editor_lines(bytes(rendered).decode("utf-8", "replace")), first_line, template)
 
     def _align(self) -> list[int]:
         """Template index (0-based, in the whole file) of each rendered line."""
