@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the external renderers kubeward drives (helm, kustomize) and the test tools (the Pod
-# Security admission library, opa, crane, cosign, a registry with the referrers API) from the
-# Go module proxy, once per version, into a cache outside the repository. Used by `make tools`
-# (and so by `make demo` / `make test`); users install these tools their own way.
+# Security admission library, distribution/reference, opa, crane, cosign, a registry with the
+# referrers API) from the Go module proxy, once per version, into a cache outside the
+# repository. Used by `make tools` (and so by `make demo` / `make test`); users install these
+# tools their own way.
 #
 #   tools/build-go-tools.sh            # build what is missing, print the bin directory
 #
@@ -74,6 +75,9 @@ build cosign "$COSIGN_VERSION" github.com/sigstore/cosign/v3/cmd/cosign "-s -w"
 build opa "$OPA_VERSION" github.com/open-policy-agent/opa \
     "-s -w -X github.com/open-policy-agent/opa/v1/version.Version=${OPA_VERSION#v}"
 build_local psa-oracle "$(cd "$(dirname "$0")" && pwd)/psa-oracle"
+# Test oracle for image references: github.com/distribution/reference, the parser containerd,
+# CRI-O and the kubelet use (tools/imageref-oracle; seconds to build).
+build_local imageref-oracle "$(cd "$(dirname "$0")" && pwd)/imageref-oracle"
 # Test registry with the OCI 1.1 referrers API: go-containerregistry's pkg/registry (pinned in
 # its go.mod, crane's version) with referrers on, which `crane registry serve` leaves off
 # (tools/oci-registry). Debian's docker-registry answers 404 there.

@@ -32,7 +32,8 @@ NAMESPACE = "vap-test"
 FIXTURES = Path(__file__).parent.parent / "rules" / "fixtures"
 PARAMS = RuleParams(
     trusted_registries=tuple(
-        parse_registry_pattern(p) for p in ("registry.example", "ghcr.io/acme", "localhost:5000")
+        parse_registry_pattern(p)
+        for p in ("registry.example", "ghcr.io/acme", "localhost:5000", "docker.io/library")
     ),
     insecure_registries=(parse_registry_pattern("registry.example:5000"),),
 )
@@ -113,6 +114,11 @@ IMAGES = [
     "registry.example/app:" + "t" * 129, "[::1]:5000/app:1", "registry.example//app",
     "k8s.gcr.io/coredns/coredns:v1.11", "ghcr.io/acme/sub/tool:latest",
     "registry.example:5000/app:2", "registry.example:5000",
+    # as the runtime parses them (tests/test_imageref_oracle.py): only these digests, no bare
+    # image ID, paths up to 255 characters, library/ only after docker.io or index.docker.io
+    f"nginx@sha256:{'A' * 64}", f"nginx:1@sha512:{'a' * 128}", f"nginx@md5:{'a' * 32}",
+    "a" * 64, "library/" + "a" * 247, "library/" + "a" * 248, "registry-1.docker.io/nginx:1",
+    "Docker.io/nginx:1", "registry-1.docker.io/library/nginx:1", "index.docker.io/redis:7",
 ]  # fmt: skip
 HOST_PATHS = ["/var/log", "/etc", "/etc/ssl/certs", "/var", "/var/lib/kubelet/pods", "/",
               "/data", "/run/containerd/containerd.sock", "//etc//", "/./etc", "/home/user",

@@ -28,6 +28,12 @@ from kubeward.rules._common.images import (
     DOMAIN_PATTERN as IMAGE_DOMAIN,
 )
 from kubeward.rules._common.images import (
+    IMAGE_ID_PATTERN as IMAGE_ID,
+)
+from kubeward.rules._common.images import (
+    MAX_PATH as MAX_IMAGE_PATH,
+)
+from kubeward.rules._common.images import (
     REMOTE_PATTERN as IMAGE_REMOTE,
 )
 from kubeward.rules._common.images import (
@@ -147,12 +153,12 @@ def parsed_image(image: str) -> str:
         f" && (colon < 0 || tag.matches({_re(IMAGE_TAG)}))"
         f" && (!remote_host || first.matches({_re(IMAGE_DOMAIN)}))"
         f" && remote.matches({_re(IMAGE_REMOTE)})"
+        f" && !{image}.matches({_re(IMAGE_ID)}) && size(repository) <= {MAX_IMAGE_PATH}"
     )
-    repository = "registry == 'docker.io' && !remote.contains('/') ? 'library/' + remote : remote"
     fields = {  # dyn(): the checker wants one value type per map literal
         "valid": valid,
         "registry": "registry",
-        "repository": repository,
+        "repository": "repository",
         "tag": "colon >= 0 ? tag : ''",
         "digest": "at >= 0 ? digest : ''",
     }
@@ -174,6 +180,11 @@ def parsed_image(image: str) -> str:
         ("host", "remote_host ? first.lowerAscii() : 'docker.io'"),
         ("registry", "host in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : host"),
         ("remote", "remote_host ? name.substring(slash + 1) : name"),
+        (
+            "repository",
+            "(!remote_host || first in ['docker.io', 'index.docker.io']) && !remote.contains('/')"
+            " ? 'library/' + remote : remote",
+        ),
     ]
     for name, value in reversed(steps):
         result = bind(name, value, result)

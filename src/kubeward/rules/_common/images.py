@@ -1,10 +1,20 @@
 """Container image references, parsed the way the container runtime resolves them.
 
-Follows the grammar of ``distribution/reference`` (the library containerd, CRI-O and the kubelet
-use): a missing registry means Docker Hub (``docker.io``), a single-component Docker Hub name
-means the ``library/`` namespace, and ``index.docker.io`` is Docker Hub too. The first path
-component is a registry only if it contains ``.`` or ``:``, is ``localhost``, or has upper-case
-letters (which repository names cannot).
+Follows ``distribution/reference`` (``ParseNormalizedNamed``, the parser containerd, CRI-O and
+the kubelet run; tests/test_imageref_oracle.py compares the two): a missing registry means Docker
+Hub (``docker.io``), a single-component name there means the ``library/`` namespace, and
+``index.docker.io`` is Docker Hub too. The first path component is a registry only if it
+contains ``.`` or ``:``, is ``localhost``, or has upper-case letters (which repository names
+cannot). A repository path is at most 255 characters, and a digest is one the runtime can
+verify: sha256, sha384 or sha512 in lower-case hex of the algorithm's length.
+
+Deliberate differences, on the safe side for matching: the registry host is lower-cased (DNS is
+case-insensitive) and Docker Hub's host aliases are spelled ``docker.io``; the repository path
+stays the runtime's (``registry-1.docker.io/nginx`` is the repository ``nginx``, not
+``library/nginx``). A reference over 4096 characters, which only a host can make that long and
+no DNS name is, and one whose first component is neither a host nor a repository name
+(``foo_bar.io/x``, which the runtime would send to the host ``foo_bar.io``) are invalid, so
+I001 reports them as untrusted.
 """
 
 from __future__ import annotations
@@ -15,13 +25,22 @@ from functools import lru_cache
 
 DOCKER_HUB = "docker.io"
 _LEGACY_DOCKER_HUB = ("index.docker.io", "registry-1.docker.io")
+_LIBRARY_HOSTS = (DOCKER_HUB, "index.docker.io")
+"""Hosts whose one-component names the runtime reads as ``library/`` (exactly these spellings:
+``registry-1.docker.io/nginx`` or ``Docker.io/nginx`` is the repository ``nginx``)."""
+MAX_PATH = 255
+"""distribution/reference's RepositoryNameTotalLengthMax (``library/`` included)."""
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
 _DOMAIN = rf"{_HOST}(?::[0-9]+)?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
+# The grammar allows any algorithm and hex case; go-digest, which the runtime parses digests
+# with, accepts only these (lower-case hex, the algorithm's length). Anything else fails the pull.
+_DIGEST = r"(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})"
+IMAGE_ID_PATTERN = r"[a-f0-9]{64}"
+"""A bare image ID, which the runtime refuses as a name (``ParseNormalizedNamed``)."""
 
 # Whole-string, ASCII matching, as Go's regexp does for distribution/reference: Python's `$`
 # would accept a trailing newline and its `\w` non-ASCII letters.
@@ -32,6 +51,7 @@ _REMOTE_NAME = re.compile(REMOTE_PATTERN, re.ASCII)
 _DOMAIN_RE = re.compile(_DOMAIN, re.ASCII)
 _TAG_RE = re.compile(_TAG, re.ASCII)
 _DIGEST_RE = re.compile(_DIGEST, re.ASCII)
+_IMAGE_ID_RE = re.compile(IMAGE_ID_PATTERN, re.ASCII)
 
 
 class InvalidImageReference(ValueError):
@@ -67,7 +87,7 @@ def parse_image(reference: str) -> ImageRef:
     Cached: the same image appears in many workloads and is read by several rules.
     """
     text = reference.strip()
-    if not text or text != reference or len(text) > 4096:
+    if not text or text != reference or len(text) > 4096 or _IMAGE_ID_RE.fullmatch(text):
         raise InvalidImageReference(f"{reference!r} is not a valid image reference")
     name, digest = text, None
     if "@" in name:
@@ -86,15 +106,20 @@ def parse_image(reference: str) -> ImageRef:
         registry, remote = first, rest
         if not _DOMAIN_RE.fullmatch(registry):
             raise InvalidImageReference(f"{reference!r} has a malformed registry {registry!r}")
+        official = first in _LIBRARY_HOSTS
         registry = registry.lower()
         if registry in _LEGACY_DOCKER_HUB:
             registry = DOCKER_HUB
     else:
-        registry, remote = DOCKER_HUB, name
+        registry, remote, official = DOCKER_HUB, name, True
     if not _REMOTE_NAME.fullmatch(remote):
         raise InvalidImageReference(f"{reference!r} has a malformed repository name {remote!r}")
-    if registry == DOCKER_HUB and "/" not in remote:
+    if official and "/" not in remote:
         remote = f"library/{remote}"
+    if len(remote) > MAX_PATH:
+        raise InvalidImageReference(
+            f"{reference!r}: the repository name is longer than {MAX_PATH} characters"
+        )
     return ImageRef(
         registry=registry, repository=remote, tag=tag, digest=digest, original=reference
     )
@@ -120,9 +145,12 @@ class RegistryPattern:
 def parse_registry_pattern(entry: str) -> RegistryPattern:
     """Normalise a trusted-registry entry (``docker.io``, ``ghcr.io/acme``, ``localhost:5000``).
 
-    Raises ``ValueError`` for entries that cannot be a registry (schemes, wildcards, blanks).
+    Raises ``ValueError`` for entries that cannot be a registry (schemes, wildcards, blanks),
+    and for a one-component Docker Hub path (``docker.io/nginx``) without a trailing ``/``.
     """
-    text = entry.strip().rstrip("/")
+    text = entry.strip()
+    namespace = text.endswith("/")
+    text = text.rstrip("/")
     if not text:
         raise ValueError("an empty registry entry would trust nothing")
     if "://" in text:
@@ -144,6 +172,14 @@ def parse_registry_pattern(entry: str) -> RegistryPattern:
         host = DOCKER_HUB
     if path and not _REMOTE_NAME.fullmatch(path):
         raise ValueError(f"{entry!r}: {path!r} is not a repository path")
+    if host == DOCKER_HUB and path and "/" not in path and path != "library" and not namespace:
+        # The runtime reads the image docker.io/nginx as docker.io/library/nginx; as a prefix the
+        # entry would trust the account `nginx` instead, and not that image: say which.
+        raise ValueError(
+            f"{entry!r} is ambiguous: the image {host}/{path} is {host}/library/{path}; write "
+            f"{host}/library/{path} for that official image, or {host}/{path}/ for every "
+            f"repository of the Docker Hub account {path!r}"
+        )
     return RegistryPattern(registry=host, path=path, original=entry)
 
 

@@ -2,11 +2,28 @@
 Flags containers (regular, init and ephemeral) and image volumes whose image does not come from
 a registry in `trustedRegistries`.
 
-Image references are parsed as the container runtime resolves them: `nginx` is
-`docker.io/library/nginx`, `acme/api` is `docker.io/acme/api`, `index.docker.io` is Docker
-Hub, and a tag and a digest may both be present. Entries match on whole components: the entry
-`registry.corp.example` does not trust `registry.corp.example.evil.com/x`, and `ghcr.io/acme`
-does not trust `ghcr.io/acme-evil/x`. An image reference that cannot be parsed is untrusted.
+Image references are parsed as the container runtime resolves them (`distribution/reference`,
+which containerd, CRI-O and the kubelet use; a differential test holds kubeward to it): `nginx`
+is `docker.io/library/nginx`, `acme/api` is `docker.io/acme/api`, `index.docker.io` and
+`registry-1.docker.io` are Docker Hub, and a tag and a digest may both be present. Entries
+match on whole components: the entry `registry.corp.example` does not trust
+`registry.corp.example.evil.com/x`, and `ghcr.io/acme` does not trust `ghcr.io/acme-evil/x`.
+An image reference the runtime would refuse (a digest other than sha256/sha384/sha512 in
+lower-case hex, a repository name over 255 characters), or that kubeward cannot place on a
+host, is untrusted.
+
+How entries compare with what the runtime pulls:
+
+- Host names compare case-insensitively (DNS does): `Registry.Corp/x` is from `registry.corp`.
+- A port is part of the registry: the entry `registry.corp` does not trust
+  `registry.corp:443/x`, nor `registry.corp:443` `registry.corp/x` (the runtime configures,
+  authenticates and reaches them as different hosts; list both if you use both spellings).
+- Docker Hub's `library/` is added only where the runtime adds it: `registry-1.docker.io/nginx`
+  is the repository `nginx`, not under `docker.io/library` (it is under `docker.io`).
+- An entry with one Docker Hub path component is refused as ambiguous (`docker.io/nginx`: the
+  image of that name is `docker.io/library/nginx`, the prefix would be the account `nginx`):
+  write `docker.io/library/nginx` for the official image, `docker.io/nginx/` for the account.
+  `docker.io/library` is the official images.
 
 The rule is skipped (and reported as skipped) when no `trustedRegistries` are configured.
 
