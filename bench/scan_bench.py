@@ -4,7 +4,9 @@
     python bench/scan_bench.py --no-checkov   # kubeward only
 
 Each measurement runs the real command in a fresh process: wall time is the best of ``--runs``
-runs, peak RSS the largest maximum resident set of those processes (getrusage of a child).
+runs, peak RSS the largest resident set of any one process (getrusage of a child), and peak
+PSS the largest sampled sum of proportional set sizes over the process and any children (the
+memory the whole command holds; Checkov forks workers).
 Prints Markdown rows for BENCHMARKS.md and writes bench/results/latest.json.
 """
 
@@ -31,15 +33,53 @@ SLICE_FILES = 20  # 100 objects per file: the 2,000-object slice Checkov is meas
 sys.path.insert(0, str(HERE))
 from corpus import generate  # noqa: E402 - the generator lives next to this script
 
-# Runs the command as its own child so RUSAGE_CHILDREN reports that process alone.
+# Runs the command as its own child so RUSAGE_CHILDREN reports that process alone (the largest
+# resident set of it and its workers), and samples the memory of the whole process tree every
+# 20 ms: the sum of proportional set sizes (PSS: a page shared by n processes counts 1/n in
+# each): what a command and its children hold together.
 PROBE = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, threading, time
+
+def tree(pid):
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+        except OSError:
+            pass
+    return found
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
 start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+peak_tree = 0
+def sample():
+    global peak_tree
+    while process.poll() is None:
+        peak_tree = max(peak_tree, sum(pss_kib(pid) for pid in tree(process.pid)))
+        time.sleep(0.02)
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
+stderr = process.stderr.read()
+process.wait()
 wall = time.perf_counter() - start
+sampler.join()
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"wall": wall, "rss": rss, "code": done.returncode,
-                  "stderr": done.stderr.decode(errors="replace")[-400:]}))
+print(json.dumps({"wall": wall, "rss": rss, "tree": peak_tree / 1024, "code": process.returncode,
+                  "stderr": stderr.decode(errors="replace")[-400:]}))
 """
 
 
@@ -49,6 +89,8 @@ class Measurement:
     objects: int
     walls: list[float]
     peak_rss_mib: float
+    peak_tree_mib: float = 0.0
+    """The largest sampled sum of PSS over the process and its workers."""
 
     @property
     def best(self) -> float:
@@ -61,7 +103,7 @@ class Measurement:
 
 def measure(name: str, objects: int, command: list[str], runs: int) -> Measurement:
     walls: list[float] = []
-    peak = 0.0
+    peak = tree = 0.0
     for _ in range(runs):
         probe = [sys.executable, "-c", PROBE, *command]
         row = json.loads(subprocess.run(probe, capture_output=True, text=True, check=True).stdout)
@@ -69,7 +111,8 @@ def measure(name: str, objects: int, command: list[str], runs: int) -> Measureme
             raise SystemExit(f"{name}: exit {row['code']}\n{row['stderr']}")
         walls.append(row["wall"])
         peak = max(peak, row["rss"])
-    return Measurement(name, objects, walls, peak)
+        tree = max(tree, row["tree"])
+    return Measurement(name, objects, walls, peak, tree)
 
 
 def ensure_corpus(work: Path) -> Path:
@@ -114,6 +157,7 @@ def main() -> None:
     default_work = Path(os.environ.get("TMPDIR", "/tmp")) / "kubeward-bench"
     parser.add_argument("--work", type=Path, default=default_work)
     parser.add_argument("--no-checkov", action="store_true")
+
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(exist_ok=True)
@@ -145,12 +189,15 @@ def main() -> None:
 
     print(f"date: {summary['date']}\nmachine: {summary['machine']}\ncorpus: {summary['corpus']}")
     print(f"findings on the full corpus: {findings:,}\n")
-    print(f"| run | objects | wall (best of runs) | peak RSS | objects/s |\n|{'---|' * 5}")
+    print(
+        "| run | objects | wall (best of runs) | peak RSS | peak PSS, all processes | objects/s |"
+        f"\n|{'---|' * 6}"
+    )
     for row in rows:
         wall = f"{row.best:.2f} s ({len(row.walls)})"
         print(
             f"| {row.name} | {row.objects:,} | {wall} | {row.peak_rss_mib:.0f} MiB "
-            f"| {row.objects_per_second:,.0f} |"
+            f"| {row.peak_tree_mib:.0f} MiB | {row.objects_per_second:,.0f} |"
         )
     if not args.no_checkov:
         ratio = rows[0].objects_per_second / rows[-1].objects_per_second
