@@ -204,8 +204,8 @@ def check_outputs(outputs: Sequence[str], scanned: Sequence[str]) -> None:
         # path component (and a hard link to a manifest is that manifest too)
         if item.kind is InputKind.FILE and (identity := _file_identity(item.path)) in existing:
             raise UsageError(
-                f"--output {existing[identity]}: {item.path} is one of the scanned files; write the "
-                "report outside the scanned paths"
+                f"--output {existing[identity]}: {item.path} is one of the scanned files; "
+                "write the report outside the scanned paths"
             )
 
 
@@ -300,7 +300,8 @@ def resolve_config(
     if config_path:
         path = Path(config_path)
         if not path.is_file():
-            raise UsageError(f"--config {config_path}: no such file")
+            what = "a directory, not a file" if path.is_dir() else "no such file"
+            raise UsageError(f"--config {config_path}: {what}")
         return load_config(path, more_policies=more_policies)
     found = find_config(paths)
     if found is None:
