@@ -7,7 +7,9 @@ import base64
 import json
 import logging
 import ssl
+import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from kubeward.admission.review import (
     response,
 )
 from kubeward.admission.server import CertificateReloader, create_app, operation_label
-from kubeward.engine import EngineSettings
+from kubeward.engine import EngineSettings, PolicyException
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.model.secrets import LAST_APPLIED, REDACTED, REDACTED_BASE64, without_secret_values
@@ -227,6 +229,32 @@ def test_a_waiver_by_annotation_is_recorded_in_the_audit_log() -> None:
         trace.startswith("W001 privileged-container: ")
         and "(by annotation: CNI agent, OPS-12)" in trace
     )
+
+
+def test_exceptions_expire_by_the_utc_date_as_in_a_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The webhook's node may be in any time zone; an exception must not expire there hours
+    before (or after) it does in a scan. The zone is chosen so that its date differs from UTC's
+    now: a day ahead (UTC+14) from 10:00 UTC, else a day behind (UTC-12)."""
+    now = datetime.now(UTC)
+    ahead = now.hour >= 10
+    # ahead: the local date is tomorrow, so an exception ending today (UTC) looks expired;
+    # behind: the local date is yesterday, so one that ended yesterday (UTC) looks active
+    expires = now.date() if ahead else now.date() - timedelta(days=1)
+    monkeypatch.setenv("TZ", "Etc/GMT-14" if ahead else "Etc/GMT+12")
+    time.tzset()
+    try:
+        assert date.today() != now.date()  # the premise: the zones' dates differ
+        exception = PolicyException(rules=("W001",), reason="CNI agent", expires=expires)
+        engine = EngineSettings(params=TRUSTED, exceptions=(exception,))
+        bad = pod(securityContext={**GOOD_CONTAINER["securityContext"], "privileged": True})
+        request = parse(review(bad))
+        verdict = Reviewer(ALL_RULES, engine, AdmissionSettings()).decide(request)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert verdict.allowed is ahead, verdict
 
 
 def test_deployment_template_is_judged() -> None:

@@ -607,6 +607,37 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str) -> None
         ("admission:\n  defaultAction: Off\n",
          '2: admission.defaultAction: expected a string, got a boolean (YAML reads a bare off, '
          'no, on or yes as one): write it in quotes, e.g. "off"'),
+        # expires: a date; a date and time (YAML reads one bare) or a number said plainly
+        ("exceptions:\n  - rules: [W001]\n    reason: x\n    expires: 2027-06-30T10:00:00\n",
+         "4: exceptions[0].expires: a date and time; give the date alone (it applies through "
+         "that day, UTC): write YYYY-MM-DD, e.g. 2027-06-30"),
+        ("exceptions: [{rules: [W001], reason: x, expires: '2027-06-30 10:00'}]\n",
+         "1: exceptions[0].expires: '2027-06-30 10:00' is not a date: write YYYY-MM-DD, "
+         "e.g. 2027-06-30"),
+        ("exceptions: [{rules: [W001], reason: x, expires: 20270630}]\n",
+         "1: exceptions[0].expires: expected a date, got a number: write YYYY-MM-DD, "
+         "e.g. 2027-06-30"),
+        ("exceptions: [{rules: [W001], reason: x, expires: '2027-02-30'}]\n",
+         "1: exceptions[0].expires: invalid date (day is out of range for month)"),
+        # kinds are matched as objects spell them: a group, version or glob would match nothing
+        ("exceptions:\n  - rules: [W001]\n    reason: x\n    kinds: [Pod, apps/v1 Deployment]\n",
+         "4: exceptions[0].kinds[1]: 'apps/v1 Deployment' is not a kind: write the kind alone, "
+         "as in kinds: [Deployment] (no group, version or wildcard)"),
+        ("exceptions: [{rules: [W001], reason: x, kinds: [Deployment.apps]}]\n",
+         "1: exceptions[0].kinds[0]: 'Deployment.apps' is not a kind: write the kind alone, "
+         "as in kinds: [Deployment] (no group, version or wildcard)"),
+        # an empty list is not "any": omitting the key is
+        ("exceptions:\n  - rules: [W001]\n    reason: x\n    names: []\n",
+         "4: exceptions[0].names: an empty list; omit names to match any"),
+        ("exceptions: [{rules: [W001], reason: x, namespaces: []}]\n",
+         "1: exceptions[0].namespaces: an empty list; omit namespaces to match any"),
+        # a rule's name where IDs or prefixes go: which ID it is
+        ("exceptions: [{rules: [privileged-container], reason: x}]\n",
+         "1: exceptions[0].rules: 'privileged-container' matches no rule ID "
+         "('privileged-container' is rule W001's name: write its ID)"),
+        ("ignore: [W002, privileged-container]\n",
+         "1: ignore: 'privileged-container' matches no rule ID ('privileged-container' is rule "
+         "W001's name: write its ID)"),
     ],
 )  # fmt: skip
 def test_config_values_and_keys_yaml_would_mishandle_are_errors_with_lines(
@@ -616,3 +647,25 @@ def test_config_values_and_keys_yaml_would_mishandle_are_errors_with_lines(
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert str(raised.value) == f"{path}:{expected}"
+
+
+def test_an_oversized_configuration_is_refused_without_being_parsed(tmp_path: Path) -> None:
+    """A scanned repository's kubeward.yaml is untrusted input: 100 MiB of comments took
+    20 s and 1.2 GB to parse."""
+    line = "# " + "x" * 1000 + "\n"
+    path = write(tmp_path, "kubeward.yaml", "select: [W001]\n" + line * 5000)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        f"{path}: {path.stat().st_size} bytes, over the 4 MiB a configuration may have"
+    )
+
+
+def test_config_is_a_directory(tmp_path: Path) -> None:
+    write(tmp_path, "good.yaml", GOOD)
+    (tmp_path / "conf").mkdir()
+    run = kubeward("scan", "--config", "conf", ".", cwd=tmp_path)
+    assert (run.code, run.stderr) == (
+        2,
+        "kubeward: error: --config conf: a directory, not a file\n",
+    )

@@ -45,6 +45,24 @@ def test_exit_codes(repo: Path) -> None:
     assert bad.code == 2 and "--fail-on" in bad.stderr
 
 
+def test_a_selection_that_leaves_no_rule_is_an_error_not_a_pass(repo: Path) -> None:
+    """ignore wins over select: with nothing left to run, the scan would pass anything."""
+    (repo / "kubeward.yaml").write_text("select: [W001]\nignore: [W]\n")
+    run = kubeward("scan", "deploy", cwd=repo)
+    assert (run.code, run.stderr) == (
+        2,
+        "kubeward: error: no rule left to run: select/ignore in kubeward.yaml exclude every "
+        "rule (ignore wins over select)\n",
+    )
+    (repo / "kubeward.yaml").unlink()
+    run = kubeward("scan", "deploy", "--select", "W001", "--ignore", "W0", cwd=repo)
+    assert (run.code, run.stderr) == (
+        2,
+        "kubeward: error: no rule left to run: --select/--ignore exclude every rule (ignore "
+        "wins over select)\n",
+    )
+
+
 def test_several_formats_in_one_run(repo: Path) -> None:
     run = kubeward(
         "scan",

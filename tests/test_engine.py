@@ -168,19 +168,58 @@ def test_config_exceptions_match_expire_and_report_unused() -> None:
 
 def test_a_namespace_exception_covers_manifests_that_land_there_without_a_namespace() -> None:
     """No namespace and no --namespace: the object lands in `default` (N001's reading), so an
-    exception for `default` covers it; one for `shop` does not; cluster-scoped objects only
-    match a pattern that matches the empty name."""
+    exception for `default` covers it; one for `shop` does not."""
     text = pod("loose").replace("  namespace: shop\n", "")
     (obj,) = inventory(text)
     assert obj.namespace_source == "unset"
     for namespaces, covered in ((("default",), True), (("shop",), False), (("def*",), True)):
         exception = PolicyException(rules=("W001",), reason="r", namespaces=namespaces)
         assert exception.covers("W001", obj) is covered, namespaces
-    (role,) = inventory("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
-                        "metadata: {name: r}\nrules: []\n")  # fmt: skip
-    assert not PolicyException(rules=("W",), reason="r", namespaces=("default",)).covers(
-        "W001", role
+
+
+@pytest.mark.parametrize("namespaces", [("*",), ("default",), ("",), ("?*",)])
+def test_no_namespace_pattern_covers_a_cluster_scoped_object(namespaces: tuple[str, ...]) -> None:
+    """Not even `*`: "in any namespace" does not waive a ClusterRoleBinding, which reaches all
+    of them; an exception without `namespaces` does."""
+    (binding,) = inventory(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+        "metadata: {name: wide}\nroleRef: {apiGroup: rbac.authorization.k8s.io, "
+        "kind: ClusterRole, name: cluster-admin}\nsubjects: []\n"
     )
+    assert binding.namespace_source == "cluster"
+    assert not PolicyException(rules=("R",), reason="r", namespaces=namespaces).covers(
+        "R001", binding
+    )
+    assert PolicyException(rules=("R",), reason="r").covers("R001", binding)
+
+
+def test_a_namespace_exception_covers_that_namespace_object_itself() -> None:
+    """N011 judges the Namespace `payments`: an exception for namespace `payments` covers it."""
+    inv = inventory("apiVersion: v1\nkind: Namespace\nmetadata: {name: payments}\n")
+    settings = EngineSettings(
+        exceptions=(PolicyException(rules=("N011",), reason="r", namespaces=("pay*",)),)
+    )
+    result = evaluate(inv, [REGISTRY["N011"]], settings)
+    assert [f.object.name for f in result.suppressed] == ["payments"]
+    assert not result.findings and not result.warnings
+
+
+def test_exception_kinds_match_regardless_of_case() -> None:
+    """As kubectl takes `deployment`: an exception for it is not silently unused."""
+    (obj,) = inventory(pod())
+    for kinds in (("Pod",), ("pod",), ("POD",)):
+        assert PolicyException(rules=("W001",), reason="r", kinds=kinds).covers("W001", obj)
+    assert not PolicyException(rules=("W001",), reason="r", kinds=("Pods",)).covers("W001", obj)
+
+
+def test_an_exception_covers_its_expiry_day_and_not_the_next() -> None:
+    inv = inventory(pod())
+    exception = PolicyException(rules=("W001",), reason="r", expires=date(2026, 11, 27))
+    for today, suppressed in ((date(2026, 11, 27), True), (date(2026, 11, 28), False)):
+        settings = EngineSettings(exceptions=(exception,), today=today)
+        result = evaluate(inv, [REGISTRY["W001"]], settings)
+        assert bool(result.suppressed) is suppressed, today
+        assert bool(result.findings) is not suppressed, today
 
 
 def test_severity_overrides() -> None:

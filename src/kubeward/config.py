@@ -47,7 +47,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -80,6 +80,8 @@ RESOURCE_NAMES = ("memory", "cpu")
 _KUBERNETES_VERSION = re.compile(r"v?(1)\.(\d{1,3})(?:\.\d+)?")
 CONFIG_NAMES = ("kubeward.yaml", ".kubeward.yaml", "kubeward.yml", ".kubeward.yml")
 NEVER = "never"
+MAX_CONFIG_BYTES = 4 * 2**20
+"""The largest kubeward.yaml read (thousands of exceptions take a few hundred KiB)."""
 
 
 NAMESPACE_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -99,10 +101,12 @@ def invalid_namespace(name: str) -> str | None:
 class _ExceptionEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     rules: list[str]
     reason: str
-    namespaces: list[str] = []
-    kinds: list[str] = []
-    names: list[str] = []
-    expires: date | None = None
+    # None = omitted (any); an empty list is refused rather than read as "any"
+    namespaces: list[str] | None = None
+    kinds: list[str] | None = None
+    names: list[str] | None = None
+    # checked by _expiry: msgspec's own messages for a date and time or a number are obscure
+    expires: Any = None
 
 
 class _RbacPolicyEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -319,6 +323,14 @@ def is_rule_prefix(prefix: str) -> bool:
     return bool(wanted) and any(r.id.startswith(wanted) for r in ALL_RULES)
 
 
+def _no_rule(text: str) -> str:
+    """Why ``text`` is refused where rule IDs or prefixes are expected, with the ID when it is
+    a rule's name (which annotations and ``severity`` take, but a prefix list cannot)."""
+    named = lookup(text)
+    hint = f" ({text.strip()!r} is rule {named.id}'s name: write its ID)" if named else ""
+    return f"{text!r} matches no rule ID{hint}"
+
+
 def load_config(path: Path, *, more_policies: bool = False) -> Config:
     """Read and validate a configuration file; raises ``ConfigError`` with file and line.
 
@@ -327,6 +339,14 @@ def load_config(path: Path, *, more_policies: bool = False) -> Config:
     when the file lists ``policies:`` itself."""
     shown = _display(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            # a configuration is a page of settings; one this large is not one, and YAML would
+            # take seconds and gigabytes to say so (a scanned repository's file is untrusted)
+            raise ConfigError(
+                f"{size} bytes, over the {MAX_CONFIG_BYTES // 2**20} MiB a configuration may have",
+                file=shown,
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read configuration: {exc}", file=shown) from None
@@ -472,7 +492,7 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None, *, custom: bo
     for key, entries in (("select", raw.select), ("ignore", raw.ignore)):
         for index, entry in enumerate(entries):
             if not known(entry, key, [key, index]):
-                raise fail(f"{key}: {entry!r} matches no rule ID", [key, index])
+                raise fail(f"{key}: {_no_rule(entry)}", [key, index])
     overrides: dict[str, Severity] = {}
     for rule_key, severity in raw.severity.items():
         found = lookup(rule_key)
@@ -539,19 +559,34 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None, *, custom: bo
         for rule_index, prefix in enumerate(exception.rules):
             if not known(prefix, f"exceptions[{index}].rules", [*at, "rules", rule_index]):
                 raise fail(
-                    f"exceptions[{index}].rules: {prefix!r} matches no rule ID",
+                    f"exceptions[{index}].rules: {_no_rule(prefix)}",
                     [*at, "rules", rule_index],
                 )
         if not exception.reason.strip():
             raise fail(f"exceptions[{index}]: a reason is required", [*at, "reason"])
+        for key in ("namespaces", "kinds", "names"):
+            if getattr(exception, key) == []:
+                # "matches nothing" or "matches anything"? Neither is what anyone writes `[]` for
+                # (a template's empty list, most likely): omitting the key means any.
+                raise fail(
+                    f"exceptions[{index}].{key}: an empty list; omit {key} to match any",
+                    [*at, key],
+                )
+        for kind_index, kind in enumerate(exception.kinds or ()):
+            if not _KIND.fullmatch(kind):
+                raise fail(
+                    f"exceptions[{index}].kinds[{kind_index}]: {kind!r} is not a kind: write "
+                    "the kind alone, as in kinds: [Deployment] (no group, version or wildcard)",
+                    [*at, "kinds", kind_index],
+                )
         exceptions.append(
             PolicyException(
                 rules=tuple(r.strip().upper() for r in exception.rules),
                 reason=exception.reason.strip(),
-                namespaces=tuple(exception.namespaces),
-                kinds=tuple(exception.kinds),
-                names=tuple(exception.names),
-                expires=exception.expires,
+                namespaces=tuple(exception.namespaces or ()),
+                kinds=tuple(exception.kinds or ()),
+                names=tuple(exception.names or ()),
+                expires=_expiry(exception.expires, index, fail),
                 file=shown,
                 line=node_line(root, at),
             )
@@ -579,6 +614,43 @@ def _resolve(raw: _ConfigFile, shown: str, root: yaml.Node | None, *, custom: bo
         admission=admission,
         policy_ids=tuple(policy_ids),
     )
+
+
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+"""A kind as an object's ``kind:`` spells it (matched case-insensitively)."""
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _expiry(
+    value: object, index: int, fail: Callable[[str, Sequence[str | int]], ConfigError]
+) -> date | None:
+    """``exceptions[index].expires``: a date, bare (YAML reads ``2027-06-30`` as one) or
+    quoted; the last day the exception applies, by UTC's calendar (``engine.utc_today``)."""
+    label = f"exceptions[{index}].expires"
+    at: list[str | int] = ["exceptions", index, "expires"]
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise fail(f"{label}: invalid date ({exc})", at) from None
+    if isinstance(value, datetime):
+        problem = "a date and time; give the date alone (it applies through that day, UTC)"
+    elif isinstance(value, str):
+        problem = f"{value!r} is not a date"
+    else:
+        problem = f"expected a date, got {_TYPE_NAMES.get(type(value), type(value).__name__)}"
+    raise fail(f"{label}: {problem}: write YYYY-MM-DD, e.g. 2027-06-30", at)
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    list: "a list",
+    dict: "a mapping",
+}
 
 
 _POLICY_ID = re.compile(r"^[A-Z]{1,10}\d{3,6}$")  # as policies.fields.ID_PATTERN
@@ -615,7 +687,7 @@ def _admission(
     for key, text in entry.actions.items():
         at = ["admission", "actions", key]
         if not known(key, "admission.actions", at):
-            raise fail(f"admission.actions: {key!r} matches no rule ID", at)
+            raise fail(f"admission.actions: {_no_rule(key)}", at)
         actions[key.strip().upper()] = action(text, at)
     exempt = entry.exempt or _AdmissionExempt()
     for index, account in enumerate(exempt.service_accounts):

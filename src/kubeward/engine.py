@@ -13,7 +13,7 @@ import fnmatch
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 from kubeward.errors import RuleEvaluationError
 from kubeward.model import (
@@ -36,6 +36,12 @@ from kubeward.rules._base import Rule, RuleParams, Scope
 IGNORE_ANNOTATION_PREFIX = "kubeward.io/ignore."
 
 
+def utc_today() -> date:
+    """The date exceptions expire by: UTC's, so that a scan, an audit and the webhook agree
+    wherever they run (a CI runner and a cluster node rarely share a time zone)."""
+    return datetime.now(UTC).date()
+
+
 @dataclass(frozen=True, kw_only=True)
 class PolicyException:
     """A configured exception: findings of ``rules`` on matching objects are not counted."""
@@ -46,24 +52,30 @@ class PolicyException:
     namespaces: tuple[str, ...] = ()
     """Namespace globs (``kube-*``); empty = any."""
     kinds: tuple[str, ...] = ()
+    """Kinds (``Deployment``), matched case-insensitively as kubectl does; empty = any."""
     names: tuple[str, ...] = ()
     """Object name globs; empty = any."""
     expires: date | None = None
+    """The last day it applies (UTC: :func:`utc_today`)."""
     file: str | None = None
     line: int | None = None
 
     def covers(self, rule_id: str, obj: K8sObject) -> bool:
         if not rule_id.startswith(self.rules):
             return False
-        if self.kinds and obj.kind not in self.kinds:
+        if self.kinds and obj.kind.lower() not in (k.lower() for k in self.kinds):
             return False
         if self.namespaces:
-            # a manifest without a namespace lands in `default` unless told otherwise, as the
-            # rules read it (N001)
-            namespace = "default" if obj.namespace_source == "unset" else obj.namespace or ""
-            if not any(fnmatch.fnmatchcase(namespace, p) for p in self.namespaces):
+            namespace = _namespace_of(obj)
+            if namespace is None or not any(
+                fnmatch.fnmatchcase(namespace, p) for p in self.namespaces
+            ):
                 return False
         return not self.names or any(fnmatch.fnmatchcase(obj.name, p) for p in self.names)
+
+    def expired(self, today: date) -> bool:
+        """Expired once ``expires`` is past: the day itself is still covered."""
+        return self.expires is not None and self.expires < today
 
     def describe(self) -> str:
         parts = [f"rules {', '.join(self.rules)}"]
@@ -76,13 +88,28 @@ class PolicyException:
         return "exception for " + "; ".join(parts)
 
 
+def _namespace_of(obj: K8sObject) -> str | None:
+    """The namespace an exception's ``namespaces`` judges ``obj`` by, None for none.
+
+    A manifest without a namespace lands in `default` unless told otherwise, as the rules read
+    it (N001). A Namespace is in itself: an exception for ``payments`` covers the Namespace
+    ``payments`` too (N002, N011). Any other cluster-scoped object is in no namespace, and no
+    pattern matches it, not even ``*``: a ClusterRoleBinding reaches every namespace, and
+    waiving it takes an exception without ``namespaces``."""
+    if obj.namespace_source == "unset":
+        return "default"
+    if obj.namespace_source == "cluster":
+        return obj.name if obj.kind == "Namespace" else None
+    return obj.namespace or ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class EngineSettings:
     params: RuleParams = field(default_factory=RuleParams)
     severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
     exceptions: tuple[PolicyException, ...] = ()
     allow_inline_suppressions: bool = True
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=utc_today)
     policies: tuple[Rule, ...] = ()
     """Users' policies loaded for this run, selected or not: a ``kubeward.io/ignore.<ID>``
     annotation may name them (by ID or name) as it names built-in rules. The rules being
@@ -313,7 +340,7 @@ class _Evaluator:
             if not exception.covers(rule.id, obj):
                 continue
             index = self.exception_index[id(exception)]
-            if exception.expires is not None and exception.expires < self.settings.today:
+            if exception.expired(self.settings.today):
                 self.expired_hits[index] = self.expired_hits.get(index, 0) + 1
                 continue
             self.exception_hits[index] = self.exception_hits.get(index, 0) + 1
@@ -448,8 +475,7 @@ class _Evaluator:
 def finalize(evaluation: Evaluation, settings: EngineSettings) -> Evaluation:
     """Add the warnings about configured exceptions that matched nothing or have expired."""
     for index, exception in enumerate(settings.exceptions):
-        expired = exception.expires is not None and exception.expires < settings.today
-        if expired:
+        if exception.expired(settings.today):
             hits = evaluation.expired_hits.get(index, 0)
             message = (
                 f"{exception.describe()} expired on {exception.expires}; "

@@ -141,14 +141,28 @@ def enforced_rules(
 
 
 def request_rules(request: ScanRequest, loaded: LoadedPolicies) -> tuple[Rule, ...]:
-    """``enforced_rules`` with the request's command-line selection and frameworks."""
-    return enforced_rules(
+    """``enforced_rules`` with the request's command-line selection and frameworks.
+
+    A selection that leaves no rule is an error: a scan that runs none passes whatever it
+    reads (``select: [W001]`` with ``ignore: [W]``: ignore wins). Unless a policy failed to
+    load: its own error is the one to report."""
+    rules = enforced_rules(
         request.config,
         loaded,
         select=request.select,
         ignore=request.ignore,
         frameworks=request.frameworks,
     )
+    if not rules and not loaded.problems:
+        config = request.config
+        given = [f"select/ignore in {config.path}"] if config.select or config.ignore else []
+        given += ["--select/--ignore"] if request.select or request.ignore else []
+        given += ["--framework"] if request.frameworks else []
+        raise UsageError(
+            f"no rule left to run: {' with '.join(given)} exclude every rule (ignore wins "
+            "over select)"
+        )
+    return rules
 
 
 def custom_policies(config: Config, extra: Sequence[str] = ()) -> LoadedPolicies:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any, NamedTuple
 
 import orjson
 
 from kubeward.cluster.live import LIVE_ORIGIN
-from kubeward.engine import EngineSettings, evaluate
+from kubeward.engine import EngineSettings, evaluate, utc_today
 from kubeward.model import Finding, Inventory, K8sObject, Problem
 from kubeward.model.enforcement import Action, AdmissionSettings
 from kubeward.model.objects import CONTAINER_LISTS, pod_spec_path
@@ -262,8 +261,9 @@ class Reviewer:
             verdict.refused_on_error = self._refused_on_error(rule.id for rule in self.rules)
             verdict.allowed = not verdict.refused_on_error
             return verdict
-        # a long-running server: exceptions expire by today's date, not the start-up date
-        engine = replace(self.engine, today=date.today())
+        # a long-running server: exceptions expire by today's date, not the start-up date, and
+        # by UTC's as in a scan (the node's time zone would make them expire hours apart)
+        engine = replace(self.engine, today=utc_today())
         old = request.old_object
         context = {
             **request.document,

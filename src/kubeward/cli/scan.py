@@ -301,7 +301,8 @@ def resolve_config(
     if config_path:
         path = Path(config_path)
         if not path.is_file():
-            raise UsageError(f"--config {config_path}: no such file")
+            what = "a directory, not a file" if path.is_dir() else "no such file"
+            raise UsageError(f"--config {config_path}: {what}")
         return load_config(path, more_policies=more_policies)
     found = find_config(paths)
     if found is None:
