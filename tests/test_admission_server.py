@@ -280,3 +280,17 @@ def test_sigterm_with_a_stalled_body_exits_quickly_and_cleanly(tmp_path: Path) -
     assert server.wait(timeout=30) in (0, -signal.SIGTERM)
     assert time.monotonic() - started < 5
     assert clean((tmp_path / "server.log").read_text()), (tmp_path / "server.log").read_text()
+
+
+def test_a_selection_that_leaves_no_rule_does_not_start(tmp_path: Path) -> None:
+    # a webhook that judges nothing admits everything: refused at start, as a scan is
+    cert, key = _self_signed(tmp_path, "127.0.0.1")
+    config = tmp_path / "kubeward.yaml"
+    config.write_text("select: [W001]\nignore: [W]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "kubeward", "admission", "serve", "--port", str(free_port()),
+         "--tls-cert", str(cert), "--tls-key", str(key), "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no rule left to run" in done.stderr and "admit everything" in done.stderr

@@ -85,6 +85,11 @@ def serve_command(
             raise UsageError(f"{path}: no such file")
     loaded = _custom_policies(config, policies)
     rules = enforced_rules(config, loaded)
+    if not rules:  # (a policy that failed to load has already stopped the start)
+        raise UsageError(
+            f"no rule left to run: select/ignore in {config.path} exclude every rule (ignore "
+            "wins over select); the webhook would admit everything unjudged"
+        )
     isolate_leaking_policies(loaded, rules)  # a long-running server: see policies.cel_worker
     params = config.params
     readers = _namespace_readers(loaded, rules)
