@@ -478,7 +478,7 @@ def finalize(evaluation: Evaluation, settings: EngineSettings) -> Evaluation:
         if exception.expired(settings.today):
             hits = evaluation.expired_hits.get(index, 0)
             message = (
-                f"{exception.describe()} expired on {exception.expires}; "
+                f"{exception.describe()} expired after {exception.expires} (its last day); "
                 f"{hits} finding(s) it covered are reported again"
             )
         elif evaluation.exception_hits.get(index, 0) == 0:
