@@ -11,6 +11,12 @@ them.
 - A peer with only ``namespaceSelector`` selects every pod of the selected namespaces; with
   both selectors, the pods matching ``podSelector`` in those namespaces; with only
   ``podSelector``, pods of the policy's own namespace. An empty selector matches everything.
+  A peer with none of them is rejected ("must specify a peer"), as is ``ipBlock`` with another.
+- A port entry without ``port`` (or a null entry) matches every port of its protocol, which
+  defaults to TCP.
+
+Sources: the NetworkPolicy concept page and API reference on kubernetes.io, checked against
+a v1.35 API server (defaulting and validation of each shape above).
 """
 
 from __future__ import annotations
@@ -78,7 +84,8 @@ def _ports(rule: Mapping[str, Any]) -> str:
     if not isinstance(ports, list) or not ports:
         return "on every port"
     listed: list[str] = []
-    for item in ports:
+    for entry in ports:
+        item = {} if entry is None else entry  # a null entry decodes as the zero port: TCP, all
         if not isinstance(item, dict):
             continue
         protocol = item.get("protocol")

@@ -1,12 +1,25 @@
 """## What it does
 Flags Namespace objects that have workloads in the scan (objects with a pod spec in that
-namespace, `PodTemplate`s aside) but no network policy in it.
+namespace, `PodTemplate`s aside) but no network policy in it. A namespace is the one in
+`metadata.namespace`, or for objects without one the deploy-time namespace (`--namespace`).
+A workload that another workload of the scan controls (an `ownerReferences` entry with
+`controller: true` and that workload's uid: a dump's ReplicaSets and Pods) is counted once,
+as its controller.
 
-Any of these counts as a network policy of the namespace: a Kubernetes `NetworkPolicy`
-(`networking.k8s.io`), a Calico `NetworkPolicy` (`projectcalico.org`,
+Any of these counts as a network policy of the namespace, whatever it selects: a Kubernetes
+`NetworkPolicy` (`networking.k8s.io`), a Calico `NetworkPolicy` (`projectcalico.org`,
 `crd.projectcalico.org`) or a `CiliumNetworkPolicy`. Whether the policies actually select
 every workload is judged per workload by N003. Namespaces without workloads in the scan are
-not flagged, and neither is a namespace whose Namespace object is not in the scan.
+not flagged, and neither is a namespace whose Namespace object is not in the scan (its
+workloads are still judged by N003).
+
+What kubeward does not read cannot count, and the finding says so:
+
+- A live scan lists only Kubernetes NetworkPolicies, not Calico or Cilium policies: a
+  namespace isolated only by those is reported by a live scan.
+- Cluster-wide policies are never read: `CiliumClusterwideNetworkPolicy`, Calico
+  `GlobalNetworkPolicy`, `AdminNetworkPolicy` and `BaselineAdminNetworkPolicy`. Where one of
+  them isolates the namespace, record an exception.
 
 ## Why is this bad?
 Kubernetes networking is flat: until a NetworkPolicy selects a pod, every pod and every
@@ -67,9 +80,26 @@ class _Coverage:
     with_policy: frozenset[str]
 
 
+def _uid(obj: K8sObject) -> str | None:
+    uid = obj.metadata.get("uid")
+    return uid if isinstance(uid, str) and uid else None
+
+
+def _controlled(obj: K8sObject, uids: frozenset[str]) -> bool:
+    """Is ``obj`` run by another workload of the scan (a dump's ReplicaSets and Pods)? Its
+    pods are that workload's, so counting it would count them twice."""
+    owners = obj.metadata.get("ownerReferences")
+    return isinstance(owners, list) and any(
+        isinstance(owner, dict) and owner.get("controller") is True and owner.get("uid") in uids
+        for owner in owners
+    )
+
+
 def _build(inventory: Inventory) -> _Coverage:
+    running = [o for o in inventory.workloads if o.namespace and o.kind != "PodTemplate"]
+    uids = frozenset(uid for uid in map(_uid, running) if uid is not None)
     workloads: Counter[str] = Counter(
-        o.namespace for o in inventory.workloads if o.namespace and o.kind != "PodTemplate"
+        o.namespace for o in running if o.namespace and not _controlled(o, uids)
     )
     with_policy = frozenset(
         o.namespace
@@ -90,6 +120,10 @@ def _build(inventory: Inventory) -> _Coverage:
         "workloads need."
     ),
     reads={"NetworkPolicy"},
+    references=(
+        "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
+        "https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/",
+    ),
 )
 def namespace_without_network_policy(
     obj: K8sObject, inventory: Inventory, params: RuleParams
@@ -101,6 +135,7 @@ def namespace_without_network_policy(
     plural = "workload" if count == 1 else "workloads"
     yield Violation(
         ("metadata", "name"),
-        f'namespace "{obj.name}" has {count} {plural} in the scan and no NetworkPolicy: '
-        "its pods accept connections from anywhere and can connect anywhere",
+        f'namespace "{obj.name}" has {count} {plural} in the scan and no network policy in '
+        "it: unless a policy kubeward does not read selects them (see the rule's page), its "
+        "pods accept connections from anywhere and can connect anywhere",
     )

@@ -6,7 +6,8 @@ A rule allows every destination when it has:
 
 - no `to` (or `to: []`), such as the empty rule `{}`: every destination, in or
   outside the cluster;
-- an empty peer `{}` (which the API server rejects: a peer must name something);
+- an empty peer `{}` (which the API server rejects as "must specify a peer": it never takes
+  effect, and is reported so that the manifest gets fixed rather than applied);
 - a peer with `namespaceSelector: {}` and no `podSelector` (or an empty one): every pod of every
   namespace;
 - a peer with `ipBlock.cidr` `0.0.0.0/0` or `::/0` (any prefix length 0) and no `except`: every
@@ -14,8 +15,16 @@ A rule allows every destination when it has:
   but not the cluster network or the metadata service" pattern is a deliberate restriction, to
   review on its own terms.
 
-The rule's ports do not change the verdict; the message says which ports (a rule to everyone
-on port 53 only is usually meant for DNS: target the cluster DNS pods instead). Rules are
+Not flagged, as the API defines them: `egress: []` or no `egress` (no rule: with `Egress` in
+`policyTypes` the policy denies all egress of the pods it selects, without it the policy does
+not touch egress); a peer with only `podSelector`, even `{}` (pods of the
+policy's own namespace); a peer with both selectors and a non-empty `podSelector` (the two
+selectors of one peer are ANDed: those pods in those namespaces; separate peers are ORed);
+a narrower CIDR.
+
+The rule's ports do not change the verdict; the message says which ports (a port entry
+without `port` is every port of its protocol, TCP unless `protocol` says otherwise; a rule to
+everyone on port 53 only is usually meant for DNS: target the cluster DNS pods instead). Rules are
 judged only if the policy isolates egress (`Egress` in `policyTypes`, or `policyTypes` unset
 or empty and the policy has egress rules, which makes the API server add `Egress`); otherwise
 they have no effect.
@@ -63,6 +72,10 @@ from kubeward.rules.namespaces._network_policy import EGRESS, open_rules
     severity=Severity.HIGH,
     target=Target(kinds=frozenset({"NetworkPolicy"})),
     remediation="Restrict the egress rule to the pods, namespaces or address ranges the pods need.",
+    references=(
+        "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
+        "https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/",
+    ),
 )
 def network_policy_allows_all_egress(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     yield from open_rules(obj, EGRESS)

@@ -3,12 +3,28 @@ Flags workloads whose pods no NetworkPolicy isolates for ingress: no Kubernetes 
 (`networking.k8s.io`) in the workload's namespace both selects the pods' labels (the pod
 template's labels, or a bare Pod's own) and covers the `Ingress` direction.
 
-The Kubernetes semantics are followed exactly: `podSelector: {}` (or no podSelector) selects
-every pod of the namespace, and `matchLabels` and `matchExpressions` are evaluated as the API
-does. A policy covers `Ingress` if `policyTypes` lists it, or if `policyTypes` is missing or
-empty (the API server then defaults it to `Ingress`, adding `Egress` only when the policy has
-egress rules). Whether the policy's rules are tight is judged by N004; a policy that selects
-the pods with no ingress rules denies all ingress, which passes.
+The Kubernetes semantics are followed exactly (see the references):
+
+- A policy selects pods of its own namespace only: `metadata.namespace`, or for objects
+  without one the deploy-time namespace (`--namespace`; without it, objects that name no
+  namespace are taken to share one).
+- `podSelector: {}`, or no podSelector (the API server defaults it to `{}`), selects every
+  pod of the namespace. `matchLabels` and `matchExpressions` must all hold: `In` needs the key
+  with one of the values, `NotIn` holds for pods without the key too, `Exists` and
+  `DoesNotExist` test the key only.
+- A policy covers `Ingress` if `policyTypes` lists it, or if `policyTypes` is missing or
+  empty (the API server then defaults it to `Ingress`, adding `Egress` only when the policy
+  has egress rules). `policyTypes: [Egress]` selects the pods for egress only: it does not
+  isolate them for ingress, and its ingress rules have no effect.
+- Policies add up: any one that selects the pods for ingress isolates them. Whether its
+  rules are tight is judged by N004; a policy that selects the pods with no ingress rules
+  (`ingress: []` or none) denies all ingress, which passes.
+- The pods' labels are the pod template's (a bare Pod's own), plus those the API server adds
+  to a Job's template unless it sets `manualSelector: true`: `job-name` and
+  `batch.kubernetes.io/job-name` (the Job's name) and `controller-uid` and
+  `batch.kubernetes.io/controller-uid` (its uid, unknown in a manifest: only `Exists` and
+  `NotIn`/`DoesNotExist` tests about them are decided). A CronJob's Jobs get generated names,
+  so no policy can name them in advance.
 
 Workloads with `hostNetwork: true` are always flagged, with their own message: their pods use
 the node's network namespace, and Kubernetes leaves NetworkPolicy behaviour for host-network
@@ -16,6 +32,9 @@ pods undefined (most plugins do not apply policies to them at all).
 
 Calico and Cilium policies are not evaluated (their selectors have other semantics); N002
 accepts them as a namespace's policy, this rule does not.
+
+In a file scan, a workload and the objects it controls (a dump's ReplicaSets and Pods) are
+each judged; a live scan judges the controller only.
 
 ## Why is this bad?
 A pod that no ingress policy selects accepts connections from every pod of the cluster, and
@@ -45,6 +64,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeward.model import Inventory, K8sObject, Path, Severity, Violation, shown
+from kubeward.model.objects import api_group
 from kubeward.rules._base import WORKLOADS, RuleParams, inventory_rule
 from kubeward.rules._common.pods import template_labels
 from kubeward.rules._common.selectors import selector_matches
@@ -104,6 +124,33 @@ def _build(inventory: Inventory) -> dict[str | None, _Policies]:
     return index
 
 
+#: Labels the API server adds to a Job's pod template when the Job does not set
+#: ``manualSelector: true`` (the batch/v1 Job create strategy): the job-name pair carries the
+#: Job's name, the controller-uid pair its uid.
+JOB_NAME_LABELS = ("job-name", "batch.kubernetes.io/job-name")
+JOB_UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
+UNKNOWN = "<unknown>"
+"""The value of a label the pods will have but the manifest cannot tell (a uid not assigned
+yet): not a valid label value, so ``Exists`` holds and no ``In`` requirement does."""
+
+
+def _pod_labels(obj: K8sObject) -> Mapping[str, Any]:
+    """The labels the pods run with: the template's, plus those the API server adds to it."""
+    labels = template_labels(obj)
+    spec = obj.raw.get("spec")
+    if (
+        obj.kind != "Job"
+        or api_group(obj.api_version) != "batch"
+        or not isinstance(spec, dict)
+        or spec.get("manualSelector") is True
+    ):
+        return labels
+    name = obj.metadata.get("name")
+    name = name if isinstance(name, str) and name else UNKNOWN  # generateName: not known yet
+    added = dict.fromkeys(JOB_NAME_LABELS, name) | dict.fromkeys(JOB_UID_LABELS, UNKNOWN)
+    return {**added, **labels}  # labels already set (a Job read back from the API) win
+
+
 def _labels_path(obj: K8sObject) -> Path:
     """Where the pods' labels are set or, when they are missing, the deepest parent present."""
     base = obj.pod_spec_path or ()
@@ -135,6 +182,11 @@ def _show(labels: Mapping[str, Any]) -> str:
         "default-deny plus the allowed clients)."
     ),
     reads={"NetworkPolicy"},
+    references=(
+        "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
+        "https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/",
+        "https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/",
+    ),
 )
 def workload_without_ingress_policy(
     obj: K8sObject, inventory: Inventory, params: RuleParams
@@ -149,10 +201,10 @@ def workload_without_ingress_policy(
             "(Kubernetes leaves it undefined and most network plugins ignore them)",
         )
         return
-    labels = template_labels(obj)
     policies = inventory.derived(_build).get(obj.namespace)
-    if policies is not None and policies.select(labels):
+    if policies is not None and policies.select(_pod_labels(obj)):
         return
+    labels = template_labels(obj)  # the message shows what the manifest sets
     count = policies.count if policies is not None else 0
     where = f'namespace "{obj.namespace}"' if obj.namespace else "the namespace"
     if count > 1:
