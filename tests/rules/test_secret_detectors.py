@@ -71,6 +71,7 @@ def leaks(detection: Detection | None, value: str) -> bool:
         ("SECRET_KEY_BASE", NameClass.STRONG),
         ("SENTRY_DSN", NameClass.STRONG),
         ("connectionString", NameClass.STRONG),
+        ("shared_key", NameClass.STRONG),  # fluentd forward, Azure Log Analytics
         ("secret", NameClass.SECRETISH),
         ("tls-secret", NameClass.SECRETISH),
         ("credentials", NameClass.SECRETISH),
@@ -109,6 +110,13 @@ def test_sensitive_names(name: str, expected: NameClass) -> None:
         "monkey",
         "bypass",
         "authorization_mode",
+        # identifiers and fingerprints of keys, caches of tokens
+        "SIGNING_KEY_FINGERPRINT",
+        "ENCRYPTION_KEY_ALIAS",
+        "KMS_KEY_ARN",
+        "JWT_KID",
+        "secrets-checksum",
+        "token_cache",
     ],
 )
 def test_benign_names(name: str) -> None:
@@ -156,6 +164,17 @@ def test_benign_names(name: str) -> None:
         "***",
         "your-api-key",
         "token-goes-here",
+        # CI/CD replacement tokens, interpolation and code that reads the value
+        "${{ secrets.DB_PASSWORD }}",  # GitHub Actions
+        "#{DbPassword}#",  # Azure DevOps replace tokens, Octopus
+        "#{ENV['DB_PASSWORD']}",  # fluentd (Ruby)
+        "__DB_PASSWORD__",
+        "os.environ['DB_PASSWORD']",
+        'os.getenv("DB_PASSWORD")',
+        "os.environ[",  # the rest of a KEY=value line, cut at the quote
+        "get_secret()",
+        # digests
+        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     ],
 )
 def test_benign_values(value: str) -> None:
@@ -169,6 +188,8 @@ def test_benign_values(value: str) -> None:
         *("hunter2", "admin", CANARY, "postgres", "p@ss w0rd", "s3cr3t-$alt", "x1"),
         "/9fGkQ2mZ7vLwXk9pQ2mA",  # base64 starts with "/" one time in 64: not a path
         "${DB_PASSWORD:" + CANARY + "}",  # the default is a literal
+        "hunter(2)",  # parentheses, not a call that reads the value
+        "sha256:" + CANARY,  # not a digest
     ],
 )
 def test_any_other_value_of_a_password_name_is_a_credential(value: str) -> None:
@@ -197,6 +218,17 @@ def test_any_other_value_of_a_password_name_is_a_credential(value: str) -> None:
         ("redis://:" + CANARY + "@redis-master:6379/0", "connection string"),  # no user name
         ("Server=db;Database=shop;User Id=sa;Password=" + CANARY + ";", "connection string"),
         ("machine github.com login bot password " + CANARY, ".netrc"),
+        ("xapp-1-A0123456789-2048123456789-0a1b2c3d4e5f60718293a4b5c6d7e8f9", "Slack token"),
+        ("xoxe-1-My0xLTIwNDgxMjM0NTY3ODktMjA0ODEy", "Slack token"),
+        ("xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4OTAxMi0x", "Slack token"),
+        ("sk_test_51Hf0aBCdEfGhIjKlMnOpQrStUv", "Stripe"),
+        ("rk_prod_51Hf0aBCdEfGhIjKlMnOpQrStUv", "Stripe"),
+        (
+            '{"keys": [{"kty": "EC", "crv": "P-256", "d": "jpsQnnGQmL-YBIffH1136cspYG6"}]}',
+            "JSON Web Key",
+        ),
+        ('{"kty": "oct", "alg": "HS256", "k": "GawgguFyGrWKav7AX4VKUg"}', "JSON Web Key"),
+        ("Authorization: Basic dXNlcjpwYXNz", "Authorization header"),  # no digit
     ],
 )
 def test_value_shapes(value: str, kind: str) -> None:
@@ -217,6 +249,12 @@ def test_value_shapes(value: str, kind: str) -> None:
         "-----BEGIN CERTIFICATE-----",
         "-----BEGIN PUBLIC KEY-----",
         "AKIA-not-a-key-at-all",
+        "Authorization: Basic Authentication",  # prose again
+        "xapp-frontend-service-deployment",  # a name that starts like a Slack app token
+        # public JWKs: RSA (n, e) and EC (x, y) parameters only
+        '{"keys": [{"kty": "RSA", "kid": "2011-04-29", "n": "u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0t",'
+        ' "e": "AQAB"}, {"kty": "EC", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV7",'
+        ' "y": "x_FEzRu9m36HLN_tue659LNpXW6pCySt"}]}',
     ],
 )
 def test_not_credential_shapes(value: str) -> None:
@@ -245,7 +283,7 @@ def test_shannon_entropy() -> None:
     [
         "Zx8Qm2Lr5Tn9Vb3Kp7Wd1Hy4",  # base62, 24 chars
         "9b1f6c7d2a4e8f0b3c5d7e9f1a2b4c6d",  # hex: entropy >= 3.0 is enough
-        "dXNlcjpjYW5hcnktczNjcjN0LWRvLW5vdC1wcmludA==",  # base64
+        "Y2FuYXJ5LXMzY3IzdC1kby1ub3QtcHJpbnQ=",  # base64 (of text that is not user:password)
         "a8F!k2@Lm9#qZ4$w",
     ],
 )
@@ -298,6 +336,15 @@ def test_weak_names_need_randomness_strong_names_do_not() -> None:
         ("-Xmx1g -Djavax.net.ssl.trustStorePassword=" + CANARY, "javax.net.ssl.trustStorePassword"),
         ("https://api.example.com/hook?channel=ops&token=" + CANARY, "token"),
         ("kubectl set env deploy/api DB_PASSWORD=" + CANARY, "DB_PASSWORD"),
+        # name value directives: Fluent Bit, fluentd, .properties with a space
+        (
+            "[OUTPUT]\n    Name es\n    HTTP_User elastic\n    HTTP_Passwd " + CANARY + "\n",
+            "HTTP_Passwd",
+        ),
+        ('<match **>\n  user elastic\n  password "' + CANARY + '"\n</match>\n', "password"),
+        ("db.url jdbc:postgresql://db/app\ndb.password " + CANARY + "\n", "db.password"),
+        # an assignment in the value of another
+        ("kubectl create secret generic db --from-literal=password=" + CANARY, "password"),
     ],
 )
 def test_assignments_in_text(text: str, name: str) -> None:
@@ -317,10 +364,44 @@ def test_assignments_in_text(text: str, name: str) -> None:
         'export DB_PASSWORD="{{ .Data.password }}"',
         "if [ $password == $expected ]; then exit 0; fi",
         "Rotate the password every 90 days: the token is issued by Vault.",
+        # name value directives whose value is a reference, or a word, or that are not two words
+        "[OUTPUT]\n    HTTP_User elastic\n    HTTP_Passwd ${ES_PASSWORD}\n",
+        "<match **>\n  password \"#{ENV['ES_PASSWORD']}\"\n</match>\n",
+        "Password Policy\nToken Rotation\n",
+        "PasswordAuthentication no\nHostKey /etc/ssh/ssh_host_ed25519_key\n",
+        "password   required   pam_unix.so\n",
+        "password_encryption scram-sha-256\nssl_key_file server.key\n",
+        # code that reads the credential
+        "SECRET_KEY = os.environ['SECRET_KEY']\nDB = {'PASSWORD': os.getenv('DB_PASSWORD')}\n",
+        "[auth]\ntoken_cache = redis\n",
     ],
 )
 def test_texts_without_credentials(text: str) -> None:
     assert detect("config", text) is None
+
+
+def test_a_settings_list_is_judged_by_its_settings_not_its_name() -> None:
+    # a connection string without a password is no credential, whatever the key is called
+    assert detect("connection-string", "Server=db;Database=shop;Integrated Security=true;") is None
+    assert detect("DB_DSN", "host=db;port=5432;dbname=shop") is None
+    found = detect("connection-string", "Server=db;Database=shop;Password=" + CANARY + ";")
+    assert found is not None and not leaks(found, CANARY)
+    azure = "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=" + CANARY
+    found = detect("AZURE_STORAGE_CONNECTION_STRING", azure)
+    assert found is not None and "'AccountKey'" in found.reason
+    # a password is a password even with "=" and ";" in it
+    assert detect("DB_PASSWORD", "a=b;c=d") is not None
+
+
+def test_base64_user_password_under_a_weak_name() -> None:
+    # docker config's "auth" and npm's _auth: base64 of user:password, even with low entropy
+    docker = '{"auths": {"registry.example.com": {"auth": "' + b64("admin:admin1") + '"}}}'
+    found = detect(".dockerconfigjson", docker)
+    assert found is not None and "'auth'" in found.reason
+    assert detect("auth", b64("ci-bot:" + CANARY)) is not None
+    assert detect("npmrc", "//nexus.example.com/:_auth=" + b64("ci:" + CANARY)) is not None
+    # ... but not of a user with a reference for a password
+    assert detect("auth", b64("ci:${TOKEN}")) is None
 
 
 def test_a_multi_line_value_is_judged_by_its_content_not_its_name() -> None:
@@ -402,6 +483,14 @@ def test_annotations() -> None:
         (["migrate", "--url=mysql://root:" + CANARY + "@db/shop"], [1]),
         (["app", "--password=" + CANARY, "--token", CANARY], [1, 3]),
         (["app", b64("api_key=" + CANARY)], [1]),
+        # short options of well-known programs, as argv and in scripts
+        (["sh", "-c", "mysql -h db -uroot -p" + CANARY + " -e 'select 1'"], [2]),
+        (["mysqladmin", "ping", "-p" + CANARY], [2]),
+        (["redis-cli", "-a", CANARY, "ping"], [2]),
+        (["sh", "-c", "redis-cli -h redis -a '" + CANARY + "' ping"], [2]),
+        (["/usr/bin/curl", "-fsS", "-u", "admin:" + CANARY, "http://api/health"], [3]),
+        (["curl", "--user=admin:" + CANARY, "http://api/health"], [1]),
+        (["sh", "-c", "mongosh --quiet -u admin -p " + CANARY + " --eval 'db.ping()'"], [2]),
     ],
 )
 def test_command_lines(items: list[str], indexes: list[int]) -> None:
@@ -424,6 +513,14 @@ def test_command_lines(items: list[str], indexes: list[int]) -> None:
         ["sh", "-c", 'mysqladmin ping --password="$MYSQL_ROOT_PASSWORD"'],
         ["sh", "-c", "PGPASSWORD=$(cat /run/secrets/pw) psql -h db"],
         ["app", 42, None, {"not": "a string"}],
+        ["sh", "-c", 'mysqladmin ping -uroot -p"${MYSQL_ROOT_PASSWORD}"'],
+        ["sh", "-c", "mysql -p$(cat /run/secrets/pw) -e 'select 1'"],
+        ["mysql", "-p", "shop"],  # -p alone prompts; "shop" is the database
+        ["sh", "-c", "redis-cli -a $REDIS_PASSWORD ping"],
+        ["curl", "-u", "admin:", "http://api"],  # curl prompts for the password
+        ["curl", "-u", "$USER:$PASSWORD", "http://api"],
+        ["docker", "run", "-u", "1000:1000", "-p", "8080:80", "app"],  # other programs' options
+        ["sh", "-c", "curl -s http://api; app -p " + CANARY],  # the separator ends curl's options
     ],
 )
 def test_command_lines_without_credentials(items: list[object]) -> None:
@@ -441,6 +538,9 @@ _PLANTED = [
     ("config.json", '{"token": "' + CANARY + '"}'),
     ("blob", b64("secret_key=" + CANARY)),
     ("JAVA_OPTS", "-Dapp.password=" + CANARY),
+    ("fluent-bit.conf", "[OUTPUT]\n    HTTP_Passwd " + CANARY + "\n"),
+    ("script", "mysql -uroot -p" + CANARY + " -e 'select 1'"),
+    ("script", "curl -u admin:" + CANARY + " http://api"),
 ]
 
 

@@ -2,8 +2,9 @@
 
 Two signals, as gitleaks and detect-secrets use them:
 
-- the *value*: shapes of well-known credentials (cloud keys, private keys, JWTs, tokens of
-  common services, connection strings and URLs with a password, HTTP ``Authorization`` headers).
+- the *value*: shapes of well-known credentials (cloud keys, private keys and private JWKs,
+  JWTs, tokens of common services, connection strings and URLs with a password, HTTP
+  ``Authorization`` headers).
   A shape match is reported whatever the name, so documentation examples such as
   ``AKIAIOSFODNN7EXAMPLE`` are reported too: they cannot be told apart from real keys.
 - the *name* of the key, variable, annotation or flag. Names fall into classes:
@@ -19,20 +20,29 @@ Two signals, as gitleaks and detect-secrets use them:
     (16+ characters, not a word, a UUID or a host name, Shannon entropy >= 3.5 bits per
     character, or >= 3.0 for hex: gitleaks' and detect-secrets' thresholds).
 
+  A weak name with base64 of ``user:password`` (a docker config's ``auth``, npm's ``_auth``) is
+  judged by the password, whatever its entropy.
+
   A name that ends in a qualifier (``_FILE``, ``_PATH``, ``_URL``, ``_NAME``, ``_TTL``, ``_ID``,
-  ``_TYPE``, ``_PROVIDER``, ...) describes a credential without holding it, and public keys are
-  not secrets. A name alone is never enough when the value is obviously not a secret: empty, a
-  boolean, a number or a duration, a reference (``$(VAR)``, ``${VAR}``, ``$VAR``,
-  ``{{ template }}``, Datadog's ``%%env_VAR%%``, ``vault:...``, a secret-manager ARN; a
+  ``_TYPE``, ``_PROVIDER``, ``_FINGERPRINT``, ``_ALIAS``, ``_CHECKSUM``, ...) describes a
+  credential without holding it, and public keys are not secrets. A name alone is never enough
+  when the value is obviously not a secret: empty, a boolean, a number or a duration, a
+  reference (``$(VAR)``, ``${VAR}``, ``$VAR``, ``{{ template }}``, GitHub Actions'
+  ``${{ secrets.X }}``, ``#{X}#`` replace tokens, ``__X__``, Datadog's ``%%env_VAR%%``,
+  ``vault:...``, a secret-manager ARN, code that reads it such as ``os.environ['X']``; a
   ``${VAR:default}`` is judged by its default), an encrypted value (jasypt's ``ENC(...)``,
-  SOPS' ``ENC[AES256_GCM,...]``), a file path (none of whose parts looks generated), a URL
-  without credentials, or a placeholder (``changeme``, ``<password>``, ``REPLACE_ME``, ``xxx``).
+  SOPS' ``ENC[AES256_GCM,...]``), a digest (``sha256:<hex>``), a file path (none of whose parts
+  looks generated), a URL without credentials, or a placeholder (``changeme``, ``<password>``,
+  ``REPLACE_ME``, ``xxx``). A ``;``-separated list of settings (``Server=db;Database=app``) under
+  a name other than a password name is judged by its settings (``Password=``, ``AccountKey=``).
 
 Text values (files in ConfigMaps, scripts, JSON in annotations) are also scanned for
 assignments: ``KEY=value`` (``.env``, ``.properties``, ``.ini``, shell, ``-Dprop=value``,
 query strings, ``;``-separated connection strings), ``key: value`` lines (YAML),
-``"key": "value"`` pairs (JSON) and ``<key>value</key>`` elements (XML). Values that look like
-base64 (16+ characters) are decoded, and the decoded text is scanned when it is UTF-8 text.
+``"key": "value"`` pairs (JSON), ``<key>value</key>`` elements (XML) and lines of exactly two
+words, ``name value`` (fluentd, Fluent Bit, ``.properties``; password and strong names only, and
+an unquoted value must not be a plain word). Values that look like base64 (16+ characters) are
+decoded, and the decoded text is scanned when it is UTF-8 text.
 
 Every function returns a ``Detection`` whose reason names the key and the kind of credential,
 never the value. Detection is cheap: regexes are compiled once, each value pattern runs only
@@ -48,6 +58,7 @@ import enum
 import functools
 import math
 import re
+import shlex
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -76,6 +87,13 @@ _VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("a private key", ("private key",), r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"),
     ("a PuTTY private key", ("putty-user-key-file",), r"PuTTY-User-Key-File-\d"),
     (
+        "a private JSON Web Key",
+        ('"kty"',),
+        # In a JWK ("kty"), "d" is the private exponent (RSA) or scalar (EC, OKP) and "k" the
+        # key of a symmetric ("oct") key; public JWKs (n/e, x/y) have neither.
+        r'"(?:d|k)"\s*:\s*"[A-Za-z0-9_-]{16,}"',
+    ),
+    (
         "a JSON Web Token",
         ("eyj",),
         r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
@@ -86,7 +104,12 @@ _VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
     ),
     ("a GitLab token", ("glpat-",), r"\bglpat-[A-Za-z0-9_-]{20,}"),
-    ("a Slack token", ("xox",), r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    (
+        "a Slack token",
+        ("xox", "xapp-"),
+        # bot/user/legacy tokens, refresh tokens (xoxe-) and app-level tokens (xapp-1-A...-...)
+        r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+)",
+    ),
     (
         "a Slack webhook URL",
         ("hooks.slack.com",),
@@ -98,16 +121,23 @@ _VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}",
     ),
     ("a Google API key", ("aiza",), r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    ("a Stripe secret key", ("_live_",), r"\b(?:sk|rk)_live_[0-9a-zA-Z]{20,}"),
+    (
+        "a Stripe secret key",
+        ("_live_", "_test_", "_prod_"),
+        # test-mode keys too (as gitleaks): they read and write the account's test data
+        r"\b(?:sk|rk)_(?:live|test|prod)_[0-9a-zA-Z]{20,}",
+    ),
     ("an OpenAI-style API key", ("sk-",), r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}"),
     ("an npm token", ("npm_",), r"\bnpm_[A-Za-z0-9]{36}\b"),
     (
         "an HTTP Authorization header with a credential",
         ("authorization",),
         # "Authorization: Bearer x" (curl, HTTP), "Authorization "Bearer x"" (nginx); the
-        # credential has a digit, which keeps prose ("authorization basic authentication") out.
+        # credential has a digit, or a capital letter or "+/=" after its first character
+        # (base64 of "user:pass" may have no digit), which keeps prose ("authorization basic
+        # authentication", "Basic Authentication") out.
         r"(?i)\bauthorization[\"']?(?:\s*:\s*|\s+)[\"']?(?:bearer|basic)\s+(?![$<{%])"
-        r"(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}",
+        r"(?-i:(?=[A-Za-z._~+/=-]*\d|.[a-z._~-]*[A-Z+/=]))[A-Za-z0-9._~+/=-]{8,}",
     ),
     (
         "a connection string with a password",
@@ -216,12 +246,12 @@ _S = r"[^a-z0-9]?"  # an optional separator
 _B = r"(?<![a-z0-9])"  # a token starts
 _E = r"(?![a-z0-9])"  # a token ends
 _PASSWORD_NAME = re.compile(
-    rf"passw(?:or)?d|passphrase|{_B}(?:pass|pwd|pw|requirepass|masterauth){_E}"
+    rf"passw(?:or)?d|passphrase|{_B}(?:pass|pwd|pw|requirepass|masterauth|pgpass){_E}"
 )
 _STRONG_NAME = re.compile(
     rf"token(?!iz)|api{_S}keys?{_E}|(?:access|secret|private|priv){_S}keys?{_E}|"
     rf"(?:auth|signing|encryption|session|master|license|client|account|service|db|database|"
-    rf"consumer|cookie|hmac|app){_S}keys?{_E}|"
+    rf"consumer|cookie|hmac|app|shared){_S}keys?{_E}|"
     rf"(?:client|app|jwt|session|cookie|webhook|shared|signing|hmac|encryption|consumer|"
     rf"oauth){_S}secrets?{_E}|"
     rf"conn(?:ection)?{_S}str(?:ing)?|{_B}dsn{_E}|bearer|{_B}sas{_E}"
@@ -241,7 +271,8 @@ _BENIGN_LAST_WORDS = frozenset({
     "label", "annotation", "selector", "namespace", "required", "reload", "refresh", "retries",
     "attempts", "template", "env", "var", "generator", "stdin", "prompt", "keyid", "encryption",
     "hashing", "hasher", "complexity", "strength", "validation", "validator", "reset", "rules",
-    "rounds", "authentication",
+    "rounds", "authentication", "fingerprint", "fingerprints", "thumbprint", "digest", "checksum",
+    "checksums", "sha", "sha1", "sha256", "alias", "arn", "kid", "cache",
 })  # fmt: skip
 _PUBLIC_KEY = re.compile(rf"{_B}pub(?:lic)?{_S}keys?{_E}")
 _WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
@@ -301,6 +332,14 @@ _BENIGN_VALUE = re.compile(
     # encrypted values of jasypt (ENC(...)) and SOPS (ENC[AES256_GCM,...])
     r"\$\(.*\)|\$\{[^:}]*\}|\$[A-Za-z_][\w.:-]*(?:\{[^}]*\})?|`.*`|\{\{.*\}\}|%[A-Za-z_]\w*%|"
     r"%%[A-Za-z_][\w.-]*%%|ENC\(.*\)|ENC\[[A-Z0-9_]+,.*\]|"
+    # GitHub Actions' ${{ secrets.X }}; Octopus, Azure DevOps (#{X}#) and Ruby/fluentd (#{...})
+    # interpolation; the replace-tokens convention __X__
+    r"\$\{\{.*\}\}|#\{[^}]*\}#?|__[A-Za-z][\w.]*__|"
+    # code that reads the value: os.environ['X'], os.getenv("X"), get_secret() (cut at a
+    # quote in KEY=value lines: os.environ[)
+    r"[A-Za-z_][\w.]*(?:[(\[]|\(\)|\((?:'[^']*'|\"[^\"]*\")\)|\[(?:'[^']*'|\"[^\"]*\")\])|"
+    # digests written with their algorithm (OCI, Helm, Docker): sha256:<hex>
+    r"(?:sha1|sha224|sha256|sha384|sha512|md5):[0-9a-f]{32,128}|"
     r"vault:\S+|ref\+\w+://\S+|arn:aws[\w-]*:(?:secretsmanager|ssm|kms):\S+|"
     # URLs without credentials (file paths: see benign_value)
     r"[a-z][a-z0-9+.-]*://[^\s@/?#]*(?:[/?#]\S*)?|"
@@ -342,6 +381,16 @@ def benign_value(value: str) -> bool:
     )
 
 
+# A Secret value filled in at deploy time (envsubst, Helm/Go templates that were not rendered,
+# argocd-vault-plugin's <path:...>): a manifest with it commits no value.
+_PLACEHOLDER = re.compile(r"\s*(?:\$\{[^}]*\}|\$\([A-Za-z_]\w*\)|\{\{.*\}\}|<[^>]*>)\s*", re.S)
+
+
+def placeholder(value: object) -> bool:
+    """A Secret's ``data``/``stringData`` value that is a placeholder, not a committed value."""
+    return isinstance(value, str) and _PLACEHOLDER.fullmatch(value) is not None
+
+
 def shannon_entropy(text: str) -> float:
     """Bits per character, from the character frequencies of ``text`` (gitleaks' measure)."""
     if not text:
@@ -360,6 +409,21 @@ def looks_random(value: str) -> bool:
     return shannon_entropy(value) >= threshold
 
 
+# ``Server=db;Database=app;Integrated Security=true``: a connection string (or any other
+# ``;``-separated list of settings) holds a credential only if one of its settings does.
+_SETTINGS_LIST = re.compile(r"[A-Za-z][\w .-]*=[^;\n]*(?:;[ \t]*[A-Za-z][\w .-]*=[^;\n]*)+;?")
+# HTTP Basic credentials (``.dockerconfigjson``'s "auth", npm's ``_auth``): base64 of user:pass.
+_USER_PASSWORD = re.compile(r"[^\s:]+:(\S+)")
+
+
+def _basic_credential(value: str) -> bool | None:
+    """Whether ``value``, base64 of ``user:password``, has a password that is not benign; None
+    if it is not base64 of ``user:password``."""
+    decoded = decode_base64_text(value)
+    match = _USER_PASSWORD.fullmatch(decoded) if decoded is not None else None
+    return None if match is None else not benign_value(match.group(1))
+
+
 def _judge(name: str, value: str, *, refs: bool) -> str | None:
     """Why the name and value together say "credential" (a phrase about the name), or None."""
     cls = name_class(name)
@@ -369,7 +433,16 @@ def _judge(name: str, value: str, *, refs: bool) -> str | None:
     if benign_value(value):
         return None
     if cls is NameClass.WEAK:
+        # base64 of user:password is judged by its password (user:${TOKEN} is a template),
+        # whatever its entropy; anything else by its randomness
+        basic = _basic_credential(value)
+        if basic is not None:
+            return (
+                "suggests a key and the value is a base64-encoded user:password" if basic else None
+            )
         return "suggests a key and the value looks random" if looks_random(value) else None
+    if cls is not NameClass.PASSWORD and _SETTINGS_LIST.fullmatch(value):
+        return None  # judged setting by setting, by the assignments scan
     if cls is NameClass.SECRETISH and refs and _REFERENCE.fullmatch(value):
         return None
     return "says it holds a credential"
@@ -381,8 +454,9 @@ def _judge(name: str, value: str, *, refs: bool) -> str | None:
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,79}"
 _BARE = r"(\$\([^)\n]*\)|\$\{[^}\s]*\}|\{\{[^}\n]*\}\}|[^\s;&,\"'`{\[][^\s;&,\"'`]{0,999})"
+# A name starts after a separator; ":" for .npmrc's //registry/:_authToken=...
 _ASSIGN_EQ = re.compile(
-    rf"(?:^|(?<=[\s;,{{(&?|'\"]))(?:export[ \t]+|-D|--?)?({_NAME})[ \t]*=>?(?!=)[ \t]*"
+    rf"(?:^|(?<=[\s;,{{(&?|'\":]))(?:export[ \t]+|-D|--?)?({_NAME})[ \t]*=>?(?!=)[ \t]*"
     rf"(?:\"((?:[^\"\\\n]|\\.){{0,1000}})\"|'([^'\n]{{0,1000}})'|{_BARE})?"
 )
 _ASSIGN_COLON = re.compile(rf"^[ \t]*(?:-[ \t]+)?({_NAME})[ \t]*:(?:[ \t]+([^\n]*))?$", re.M)
@@ -391,6 +465,14 @@ _ASSIGN_JSON = re.compile(
     r"(?:\"((?:[^\"\\\n]|\\.){0,1000})\"|'([^'\n]{0,1000})'|([^\s,}\]{\[\"'][^\s,}\]]{0,199}))"
 )
 _ASSIGN_XML = re.compile(rf"<({_NAME})>([^<\n]{{1,1000}})</\1>")
+# ``name value`` directives (fluentd, Fluent Bit, .properties with a space, many daemons'
+# configs): a whole line of exactly two words. Judged only for password and strong names, and an
+# unquoted value must not be a plain word: prose ("Password Policy") has this shape too.
+_ASSIGN_SPACE = re.compile(
+    rf"[ \t]*({_NAME})[ \t]+"
+    r"(?:\"([^\"\n]{1,1000})\"|'([^'\n]{1,1000})'|([^\s\"'=:][^\s;]{0,999}))[ \t]*;?[ \t]*"
+)
+_DIRECTIVE_CLASSES = (NameClass.PASSWORD, NameClass.STRONG)
 _YAML_NOT_A_VALUE = re.compile(r"[|>][-+0-9]*|[&*!]\S*|[{\[].*")
 
 
@@ -412,7 +494,11 @@ def _yaml_value(raw: str | None) -> str:
 def _assignments(line: str) -> Iterator[tuple[str, str]]:
     if "=" in line:
         for match in _ASSIGN_EQ.finditer(line):
-            yield match.group(1), next((g for g in match.groups()[1:] if g is not None), "")
+            value = next((g for g in match.groups()[1:] if g is not None), "")
+            yield match.group(1), value
+            if "=" in value:  # --from-literal=password=..., -Dopts=-Dx.password=...
+                for inner in _ASSIGN_EQ.finditer(value):
+                    yield inner.group(1), next((g for g in inner.groups()[1:] if g is not None), "")
     if ":" in line:
         for match in _ASSIGN_JSON.finditer(line):
             yield match.group(1), next((g for g in match.groups()[1:] if g is not None), "")
@@ -421,6 +507,11 @@ def _assignments(line: str) -> Iterator[tuple[str, str]]:
     if "</" in line:
         for match in _ASSIGN_XML.finditer(line):
             yield match.group(1), match.group(2)
+    directive = _ASSIGN_SPACE.fullmatch(line)
+    if directive is not None and name_class(directive.group(1)) in _DIRECTIVE_CLASSES:
+        bare = directive.group(4)
+        if bare is None or not _WORDS.fullmatch(bare):
+            yield directive.group(1), next(g for g in directive.groups()[1:] if g is not None)
 
 
 def _keyword_lines(text: str, lower: str) -> Iterator[str]:
@@ -450,8 +541,6 @@ def _find_all(text: str, word: str) -> Iterator[int]:
 
 
 def _scan_assignments(text: str, lower: str, *, refs: bool) -> Detection | None:
-    if "=" not in text and ":" not in text and "</" not in text:
-        return None
     for line in _keyword_lines(text, lower):
         for name, value in _assignments(line):
             why = _judge(name, value, refs=refs)
@@ -619,14 +708,107 @@ def _clear_flag(name: str) -> bool:
     return name_class(name) in _CLEAR_FLAG_CLASSES
 
 
+# Short options whose meaning is known for the program that takes them: (program names, option,
+# how the value is given, what the value is). "glued": ``-pVALUE`` only (mysql's ``-p VALUE``
+# prompts for the password and takes VALUE as the database); "next": ``-a VALUE`` or ``-aVALUE``.
+# A "user:password" value (curl) is a credential only with a password after the colon.
+_MYSQL = (
+    "mysql", "mysqladmin", "mysqldump", "mysqlcheck", "mysqlimport", "mysqlshow",
+    "mariadb", "mariadb-admin", "mariadb-dump", "mariadb-check", "mariadb-import", "mariadb-show",
+)  # fmt: skip
+_MONGO = ("mongo", "mongosh", "mongodump", "mongorestore", "mongoexport", "mongoimport")
+_PROGRAM_OPTIONS: tuple[tuple[tuple[str, ...], str, str, str], ...] = (
+    (_MYSQL, "-p", "glued", "password"),
+    (("redis-cli", "valkey-cli", "keydb-cli"), "-a", "next", "password"),
+    (_MONGO, "-p", "next", "password"),
+    (("sshpass",), "-p", "next", "password"),
+    (("curl",), "-u", "next", "user:password"),
+    (("curl",), "--user", "next", "user:password"),
+    (("curl",), "-U", "next", "user:password"),
+    (("curl",), "--proxy-user", "next", "user:password"),
+)
+_OPTIONS_OF: dict[str, tuple[tuple[str, str, str], ...]] = {
+    program: tuple(
+        (opt, how, what) for names, opt, how, what in _PROGRAM_OPTIONS if program in names
+    )
+    for names, _, _, _ in _PROGRAM_OPTIONS
+    for program in names
+}
+_SHELL_SEPARATORS = frozenset({";", "&&", "||", "|", "&", ";;"})
+
+
+def _shell_words(item: str) -> list[str]:
+    """The words of a shell command (quotes removed, ``;``/``&&``/``|`` as words of their own)."""
+    lexer = shlex.shlex(item, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:  # unbalanced quotes: words are still words
+        return item.split()
+
+
+def _option_value(
+    words: list[tuple[int, str]], at: int, option: str, how: str
+) -> tuple[int, str] | None:
+    """The (item index, value) that ``words[at]`` gives ``option``, if it is that option."""
+    index, word = words[at]
+    if len(word) > len(option) and word.startswith(option):
+        glued = word[len(option) :]
+        return index, glued[1:] if option.startswith("--") and glued[:1] == "=" else glued
+    if word == option and how == "next" and at + 1 < len(words):
+        return words[at + 1]
+    return None
+
+
+def _credential_value(value: str, what: str) -> bool:
+    if what == "user:password":
+        _, colon, value = value.partition(":")
+        if not colon:
+            return False
+    value = value.strip()
+    # $VAR, ${VAR}, $(command) (split by the shell lexer) and `command` are read at run time.
+    return value[:1] not in ("$", "`", "") and not benign_value(value)
+
+
+def _program_options(items: Sequence[object]) -> Iterator[tuple[int, Detection]]:
+    """Literal credentials given to the short options of well-known programs (see above)."""
+    words: list[tuple[int, str]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            split = _shell_words(item) if any(c.isspace() for c in item.strip()) else [item]
+            words.extend((index, word) for word in split)
+    program: str | None = None
+    for at, (_, word) in enumerate(words):
+        if word in _SHELL_SEPARATORS:
+            program = None
+            continue
+        name = word.rpartition("/")[2]
+        if name in _OPTIONS_OF:
+            program = name
+            continue
+        if program is None or not word.startswith("-"):
+            continue
+        for option, how, what in _OPTIONS_OF[program]:
+            given = _option_value(words, at, option, how)
+            if given is not None and _credential_value(given[1], what):
+                yield (
+                    given[0],
+                    Detection(f"the option {option} of {program} is given a literal {what}"),
+                )
+                break
+
+
 def detect_args(items: Sequence[object]) -> Iterator[tuple[int, Detection]]:
     """Credentials in a container's ``command``/``args`` (or an exec probe's command).
 
     Yields ``(index, detection)``, at most one per item: credential shapes, ``--flag=value``,
     ``--flag value`` (in one item or as two items) and ``NAME=value`` assignments, where the flag
     is clearly named (password, passwd, pwd, pass, token, secret, api-key, access-key,
-    private-key, client-secret, auth-token, requirepass, ...). ``$(VAR)`` references and other
-    benign values are skipped, and so are short options such as ``-p``.
+    private-key, client-secret, auth-token, requirepass, ...), and the short options of
+    well-known programs (``mysql -pVALUE``, ``redis-cli -a``, ``mongosh -p``, ``sshpass -p``,
+    ``curl -u user:password``), in argv or in a shell script. ``$(VAR)`` references and other
+    benign values are skipped, and so are other short options such as ``-p``: their meaning
+    depends on the program.
     """
     reported: set[int] = set()
     for index, item in enumerate(items):
@@ -661,3 +843,7 @@ def detect_args(items: Sequence[object]) -> Iterator[tuple[int, Detection]]:
         ):
             reported.add(index + 1)
             yield index + 1, Detection(f"it is the value of the flag --{flag}")
+    for index, found in _program_options(items):
+        if index not in reported:
+            reported.add(index)
+            yield index, found

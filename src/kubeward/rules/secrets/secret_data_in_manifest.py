@@ -1,6 +1,7 @@
 """## What it does
 Flags `Secret` manifests that carry values: `data` or `stringData` with at least one key whose
-value is not empty (and not a `${VAR}`/`{{ template }}` placeholder filled in at deploy time).
+value is not empty (and not a `${VAR}`/`$(VAR)`/`{{ template }}`/`<placeholder>` filled in at
+deploy time).
 One finding per Secret lists the keys; the values are never printed. Secrets of type
 `kubernetes.io/service-account-token` are reported only when they carry a `token`: the token
 controller fills in the token, `ca.crt` and `namespace` (which are public).
@@ -33,18 +34,16 @@ Secrets Operator) pointing at a secret manager, a SOPS-encrypted file decrypted 
 (Flux, helm-secrets, ksops), or a `SecretProviderClass` of the Secrets Store CSI driver.
 """
 
-import re
 from collections.abc import Iterator
 
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.model.secrets import is_redacted
 from kubeward.rules._base import RuleParams, Target, rule
+from kubeward.rules._common.secrets import placeholder
 
 _LISTED_KEYS = 10
 _SERVICE_ACCOUNT_TYPE = "kubernetes.io/service-account-token"
 _PUBLIC_SA_KEYS = frozenset({"ca.crt", "namespace"})
-# Values filled in at deploy time (envsubst, Helm/Go templates that were not rendered).
-_PLACEHOLDER = re.compile(r"\s*(?:\$\{[^}]*\}|\$\([A-Za-z_]\w*\)|\{\{.*\}\}|<[^>]*>)\s*", re.S)
 
 
 @rule(
@@ -91,8 +90,8 @@ def _filled_keys(values: object) -> list[str]:
     for key, value in values.items():
         if value is None or value == "" or is_redacted(value):
             continue  # empty, or redacted by kubeward (at admission): no value committed
-        if isinstance(value, str) and _PLACEHOLDER.fullmatch(value):
-            continue
+        if placeholder(value):
+            continue  # filled in at deploy time
         filled.append(str(key))
     return filled
 

@@ -6,15 +6,17 @@ workloads:
   `.../api-token`; judged on the part after the prefix) with a value that is not obviously
   benign. Annotations that *name* a Secret or a path in a secret manager, as many
   controllers' annotations do (`nginx.ingress.kubernetes.io/auth-secret: basic-auth`, Vault
-  agent paths), and Helm's `checksum/*` digests are not reported;
+  agent paths), Helm's `checksum/*` digests and other checksums (`.../secrets-checksum`) are
+  not reported;
 - a value with the shape of a known credential (cloud keys, private keys, JWTs, service tokens,
   connection strings with a password), or text that sets one (`kubernetes.io/change-cause:
   kubectl set env ... DB_PASSWORD=...`, JSON with a `"password"`), also once base64-decoded;
 - `kubectl.kubernetes.io/last-applied-configuration`, which `kubectl apply` fills with the
   whole object as applied: on a Secret with `data` or `stringData` it is a second copy of every
-  value (the finding lists the keys); on other kinds it is reported when the copied object has
-  a credential in a container's `env`, `command` or `args`, in ConfigMap `data`, or in its
-  annotations.
+  value (the finding lists the keys; empty values and `${VAR}`/`{{ template }}` placeholders
+  do not count, as in S007); on other kinds it is reported when the copied object has a
+  credential in a container's `env`, `command` or `args`, in ConfigMap `data` or `binaryData`,
+  or in its annotations.
 
 The finding names the annotation and what was detected; the value is never printed.
 
@@ -51,7 +53,16 @@ from typing import Any
 from kubeward.model import K8sObject, Path, Severity, Violation
 from kubeward.model.objects import CONTAINER_LISTS, pod_spec_path
 from kubeward.rules._base import RuleParams, Target, rule
-from kubeward.rules._common.secrets import Detection, detect, detect_annotation, detect_args
+from kubeward.rules._common.secrets import (
+    Detection,
+    as_text,
+    decode_base64,
+    detect,
+    detect_annotation,
+    detect_args,
+    detect_text,
+    placeholder,
+)
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _LISTED_KEYS = 10
@@ -122,9 +133,14 @@ def _last_applied(value: str) -> str | None:
 
 
 def _filled_keys(values: object) -> list[str]:
+    """Keys with a value: not empty, and not a placeholder filled in at deploy time (S007)."""
     if not isinstance(values, dict):
         return []
-    return [str(key) for key, value in values.items() if value is not None and value != ""]
+    return [
+        str(key)
+        for key, value in values.items()
+        if value is not None and value != "" and not placeholder(value)
+    ]
 
 
 def _list(keys: list[str]) -> str:
@@ -144,6 +160,13 @@ def _embedded_leak(embedded: dict[str, Any]) -> tuple[str, Detection] | None:
                     found = detect(key, value)
                     if found is not None:
                         return f"ConfigMap key {key!r}", found
+        binary = embedded.get("binaryData")
+        if isinstance(binary, dict):
+            for key, value in binary.items():
+                if isinstance(key, str) and isinstance(value, str):
+                    found = _binary_leak(key, value)
+                    if found is not None:
+                        return f"ConfigMap binaryData key {key!r}", found
     api_version = embedded.get("apiVersion")
     path = pod_spec_path(
         api_version if isinstance(api_version, str) else "",
@@ -169,6 +192,16 @@ def _embedded_leak(embedded: dict[str, Any]) -> tuple[str, Detection] | None:
                 if found is not None:
                     return f"annotation {key!r}", found
     return None
+
+
+def _binary_leak(key: str, value: str) -> Detection | None:
+    """A credential in a ``binaryData`` value that decodes to text (as S002 judges it)."""
+    decoded = decode_base64(value)
+    text = as_text(decoded) if decoded is not None else None
+    if text is None:
+        return None
+    found = detect_text(text, name=key)
+    return Detection(f"once base64-decoded, {found.reason}") if found is not None else None
 
 
 def _container_leak(container: dict[str, Any]) -> tuple[str, Detection] | None:

@@ -9,11 +9,15 @@ containers), and into the `exec` commands of its probes and lifecycle hooks:
   scripts), also in query strings and `;`-separated connection strings;
 - values with the shape of a known credential: connection strings with a password (`mysql://
   user:pass@db`), `Authorization: Bearer ...` headers, cloud keys, JWTs, service tokens, also
-  once base64-decoded.
+  once base64-decoded;
+- the short options that take a password in well-known programs, in argv or in `sh -c`
+  scripts: `mysql`/`mysqldump`/`mysqladmin`/`mariadb` `-pVALUE` (glued: `-p VALUE` prompts),
+  `redis-cli -a`, `mongosh`/`mongodump` `-p`, `sshpass -p`, `curl -u`/`--user user:password`.
 
 Values that are references (`$(VAR)`, which the kubelet expands from the environment, `$VAR`,
-`${VAR}`), file paths, URLs without credentials and placeholders are not reported. Short
-options (`-p`, `-a`, `-u`) are not judged: their meaning depends on the program.
+`${VAR}`, `$(cat file)`), file paths, URLs without credentials and placeholders are not
+reported. Other short options (`-p`, `-a`, `-u` of other programs) are not judged: their
+meaning depends on the program.
 
 ## Why is this bad?
 A container's command line is stored in plain text in the pod spec (readable by everyone who

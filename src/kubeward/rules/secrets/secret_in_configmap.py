@@ -2,17 +2,27 @@
 Flags ConfigMap entries that hold a credential in plain text, in `data` and in `binaryData`:
 
 - by the key's name: `password`, `db.password`, `api-key`, `aws_secret_access_key`, `token`,
-  ... (a bare `key`, `auth` or `salt` only with a random-looking value), unless the value is
-  obviously not a secret (empty, a boolean, a number, a `${VAR}`/`{{ template }}` reference, a
-  file path, a URL without credentials, a placeholder such as `changeme`);
-- by the value's shape: cloud access keys, private keys, JWTs, GitHub/GitLab/Slack/Stripe/npm
+  ... (a bare `key`, `auth` or `salt` only with a random-looking value, or with base64 of
+  `user:password`), unless the value is obviously not a secret (empty, a boolean, a number, a
+  `${VAR}`/`{{ template }}`/`${{ secrets.X }}`/`#{X}#` reference, code that reads it such as
+  `os.environ['X']`, a `sha256:` digest, a file path, a URL without credentials, a placeholder
+  such as `changeme`). Names that describe a key without holding it (`..._FINGERPRINT`,
+  `..._ALIAS`, `..._ID`, `..._FILE`, `public_key`) are not reported, and a connection string
+  (`Server=db;Database=app;...`) only when one of its settings is a credential (`Password=`,
+  `AccountKey=`);
+- by the value's shape: cloud access keys, private keys (PEM of every type, encrypted ones
+  included, and private JWKs: `"d"` or `"k"` in a JWK), JWTs, GitHub/GitLab/Slack/Stripe/npm
   tokens, webhook URLs, `Authorization` headers, connection strings with a password;
 - inside files kept in the ConfigMap: `DB_PASSWORD=...` lines of `.env`, `.properties` and
   `.ini` files, `password: ...` lines of YAML, `"password": "..."` pairs of JSON,
-  `<password>...</password>` elements of XML;
+  `<password>...</password>` elements of XML, `password value` directives (fluentd, Fluent Bit),
+  a docker config's `"auth"` and `.npmrc`'s `_auth`;
 - in base64: a value that looks like base64 (16+ characters) is decoded and the decoded text is
   checked the same way; `binaryData` is decoded, and checked when it is UTF-8 text. Binary
   keystores (`.p12`, `.pfx`, `.jks`, `.keystore`; not truststores) are reported by name.
+
+Public material is not reported: certificates and CA bundles (`kube-root-ca.crt`), public keys
+(PEM, SSH, JWKS), SSH `known_hosts`, UUIDs, git SHAs and image digests.
 
 The finding names the key and what was detected; the value is never printed.
 

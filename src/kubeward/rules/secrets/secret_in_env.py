@@ -2,11 +2,13 @@
 Flags container environment variables whose literal `value` is a credential: the variable's
 name says it holds a password, token or API key (a bare `KEY`, `AUTH` or `SALT` only with a
 random-looking value) and the value is not obviously benign (empty, a boolean, a number, a
-`$(VAR)`/`${VAR}` reference, a file path, a URL without credentials, a placeholder such as
-`changeme`); or the value has the shape of a known credential (cloud access keys, private
-keys, JWTs, GitHub/GitLab/Slack/Stripe tokens, webhook URLs, connection strings with a
-password); or the value sets one (`-Dapp.password=...` in `JAVA_TOOL_OPTIONS`, JSON with a
-`"password"`), also once base64-decoded.
+`$(VAR)`/`${VAR}`/`${{ secrets.X }}`/`#{X}#` reference, a file path, a URL without credentials,
+a placeholder such as `changeme`, a connection string without a password); names that
+describe a key without holding it (`SIGNING_KEY_FINGERPRINT`, `KMS_KEY_ALIAS`, `TOKEN_TTL`,
+`PASSWORD_FILE`) are not reported; or the value has the shape of a known credential (cloud
+access keys, private keys, JWTs, GitHub/GitLab/Slack/Stripe tokens, webhook URLs, connection
+strings with a password); or the value sets one (`-Dapp.password=...` in
+`JAVA_TOOL_OPTIONS`, JSON with a `"password"`), also once base64-decoded.
 
 The finding names the container and the variable; the value is never printed.
 
