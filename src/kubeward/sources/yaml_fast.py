@@ -576,7 +576,12 @@ class FastLocator:
                     child = children.get(step)
                     if child is None:
                         if isinstance(part, int):
-                            child = self._source.item(node, part) if _is_seq(tree, node) else _NONE
+                            if not _is_seq(tree, node):
+                                child = _NONE
+                            elif part < _SHORT_SEQUENCE:  # a short walk of siblings in C
+                                child = _child(tree, node, part)
+                            else:
+                                child = self._source.item(node, part)
                         else:
                             key = part.encode()
                             child = _find_child(tree, node, key) if _is_map(tree, node) else _NONE
