@@ -162,7 +162,9 @@ def test_config_exceptions_match_expire_and_report_unused() -> None:
     assert [f.object.name for f in result.suppressed] == ["node-exporter-abc"]
     assert [f.object.name for f in result.findings] == ["web"]
     messages = [w.message for w in result.warnings]
-    assert any("expired after 2020-01-01 (its last day)" in m and "1 finding" in m for m in messages)
+    assert any(
+        "expired after 2020-01-01 (its last day)" in m and "1 finding" in m for m in messages
+    )
     assert any("unused" in m and "kube-system" in m for m in messages)
 
 
