@@ -344,10 +344,12 @@ def translations(params: RuleParams | None = None) -> dict[str, Translation]:
             + ")"
         )
     )
+    # An empty policy is unset, as for the rule (the API server has defaulted both by the time
+    # a policy runs, so this only keeps the two readings the same).
     table["I006"] = Translation(
         all_images(
-            "!r.valid || r.digest != '' || (has(c.imagePullPolicy) ? c.imagePullPolicy == 'Always'"
-            " : (r.tag == '' || r.tag == 'latest'))"
+            "!r.valid || r.digest != '' || (has(c.imagePullPolicy) && c.imagePullPolicy != ''"
+            " ? c.imagePullPolicy == 'Always' : (r.tag == '' || r.tag == 'latest'))"
         )
     )
     listed = (

@@ -417,7 +417,8 @@ def _image_uses(obj: K8sObject) -> Iterator[ImageUse]:
         reference = source.get("reference")
         name = volume.get("name")
         yield ImageUse(
-            f'image volume "{name if isinstance(name, str) else index}"',
+            # a volume without a string name is shown by position, like such a container
+            f'image volume "{name if isinstance(name, str) else f"#{index}"}"',
             reference if isinstance(reference, str) else None,
             (*obj.pod_spec_path, "volumes", index, "image", "reference"),
             source,

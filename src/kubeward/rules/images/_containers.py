@@ -32,6 +32,21 @@ def parsed_images(obj: K8sObject) -> Iterator[tuple[ImageUse, ImageRef, Path]]:
             yield use, ref, use.path
 
 
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+"""The values the API server accepts for ``imagePullPolicy`` and ``pullPolicy`` (case-sensitive)."""
+
+
+def default_pull_policy(ref: ImageRef) -> str:
+    """What the API server sets an unset or empty pull policy to (``SetDefaults_Container`` and
+    ``SetDefaults_ImageVolumeSource``, which read the tag with ``parsers.ParseImageName``):
+    ``Always`` when the tag is ``latest`` (even beside a digest) or when there is neither a
+    tag nor a digest, else ``IfNotPresent``. The tag compares case-sensitively: ``Latest`` is
+    another tag."""
+    if ref.tag is None and ref.digest is None:
+        return "Always"
+    return "Always" if ref.tag == "latest" else "IfNotPresent"
+
+
 def is_latest(ref: ImageRef) -> bool:
     """No digest, and the tag is ``latest`` or missing (which the runtime reads as ``latest``)."""
     return ref.digest is None and (ref.tag is None or ref.tag == "latest")

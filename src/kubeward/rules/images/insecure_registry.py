@@ -5,7 +5,14 @@ plain HTTP or with TLS verification turned off on the nodes (containerd `insecur
 an `http://` endpoint in `hosts.toml`, Docker's `insecure-registries`).
 
 Entries match like `trustedRegistries` entries: a registry host, optionally with a path prefix,
-on whole components. Image references that cannot be parsed are skipped (I001 reports them).
+on whole components, the host case-insensitively. A port is part of the registry, as on the
+nodes (containerd reads `certs.d/<host:port>/hosts.toml`, Docker matches `insecure-registries`
+on `host:port`): the entry `registry.corp:5000` flags neither `registry.corp/x` nor
+`registry.corp:50001/x`, and the entry `registry.corp` does not flag `registry.corp:5000/x`;
+list each `host:port` the nodes reach without verified TLS. (CRI-O's `registries.conf` also
+applies a `registry.corp` entry to `registry.corp:5000`, which containers/image calls
+unintended; list both there too.) Image references that cannot be parsed are skipped (I001
+reports them).
 The rule is skipped (and reported as skipped) when no `insecureRegistries` are configured.
 
 ## Why is this bad?

@@ -1,11 +1,20 @@
 """## What it does
 Flags containers (regular, init and ephemeral) and image volumes whose image is not pinned by
-digest and whose `imagePullPolicy` is not `Always`: set to `IfNotPresent` or `Never`, or not
-set with a tag other than `latest` (Kubernetes then defaults it to `IfNotPresent`).
+digest and whose pull policy (`imagePullPolicy`, or `pullPolicy` for an image volume) is not
+`Always`: set to `IfNotPresent` or `Never`, set to a value the API server rejects (the values
+are case-sensitive: `always` is not `Always`), or left for the API server to default to
+`IfNotPresent`.
 
-Not flagged: images pinned by digest, `imagePullPolicy: Always`, and an unset policy with the
-`latest` tag or no tag, which Kubernetes defaults to `Always`. Image references that cannot be
-parsed are skipped (I001 reports them).
+The default is the API server's, the same for containers and image volumes ([Images:
+image pull policy](https://kubernetes.io/docs/concepts/containers/images/#imagepullpolicy-defaulting);
+a test compares kubeward with a real kube-apiserver): a policy that is unset, `null` or the
+empty string becomes `Always` when the tag is `latest` or the image has neither a tag nor a
+digest, and `IfNotPresent` otherwise, so `nginx:Latest` (another tag) and
+`localhost:5000/app:5001` (the tag `5001`) default to `IfNotPresent`.
+
+Not flagged: images pinned by digest, with or without a tag beside it (the runtime pulls the
+digest, which cannot move), `Always`, and a defaulted policy that becomes `Always`. Image
+references that cannot be parsed are skipped (I001 reports them).
 
 ## Why is this bad?
 With `IfNotPresent` a node runs whatever image it has cached under that tag. After the tag is
@@ -30,9 +39,11 @@ from collections.abc import Iterator
 
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
-from kubeward.rules.images._containers import is_latest, parsed_images
-
-_FIELD = "imagePullPolicy"
+from kubeward.rules.images._containers import (
+    PULL_POLICIES,
+    default_pull_policy,
+    parsed_images,
+)
 
 
 @rule(
@@ -46,21 +57,28 @@ _FIELD = "imagePullPolicy"
 def mutable_tag_without_always_pull(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     for use, ref, _ in parsed_images(obj):
         if ref.digest is not None:
-            continue
+            continue  # pulled by digest, whatever the policy
         field = use.pull_policy_field
         policy = use.owner.get(field)
         tag = f"{ref.name}:{ref.tag or 'latest'}"
-        if policy is None:
-            if is_latest(ref):
-                continue  # defaults to Always
-            yield Violation(
-                use.owner_path,
-                f"{use.label}: {tag} is not pinned by digest and {field} defaults to "
-                "IfNotPresent: nodes run whatever image they cached for the tag",
-            )
+        unpinned = f"{use.label}: {tag} is not pinned by digest and {field}"
+        cached = "nodes run whatever image they cached for the tag"
+        if policy is None or policy == "":  # the API server defaults both
+            if default_pull_policy(ref) == "Always":
+                continue
+            if policy is None:
+                yield Violation(use.owner_path, f"{unpinned} defaults to IfNotPresent: {cached}")
+            else:
+                yield Violation(
+                    (*use.owner_path, field),
+                    f"{unpinned} is empty, which defaults to IfNotPresent: {cached}",
+                )
         elif isinstance(policy, str) and policy != "Always":
-            yield Violation(
-                (*use.owner_path, field),
-                f"{use.label}: {tag} is not pinned by digest and {field} is {policy}: "
-                "nodes run whatever image they cached for the tag",
-            )
+            if policy in PULL_POLICIES:
+                state = f"is {policy}: {cached}"
+            else:
+                state = (
+                    f'is "{policy}", which the API server rejects (it accepts Always, '
+                    "IfNotPresent or Never, case-sensitive)"
+                )
+            yield Violation((*use.owner_path, field), f"{unpinned} {state}")
