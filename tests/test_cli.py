@@ -63,6 +63,15 @@ def test_a_selection_that_leaves_no_rule_is_an_error_not_a_pass(repo: Path) -> N
     )
 
 
+def test_a_rule_name_given_to_select_names_its_id(repo: Path) -> None:
+    run = kubeward("scan", "deploy", "--select", "privileged-container", cwd=repo)
+    assert (run.code, run.stderr) == (
+        2,
+        "kubeward: error: --select/--ignore: 'privileged-container' matches no rule ID "
+        "('privileged-container' is rule W001's name: give its ID)\n",
+    )
+
+
 def test_several_formats_in_one_run(repo: Path) -> None:
     run = kubeward(
         "scan",

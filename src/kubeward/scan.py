@@ -42,7 +42,7 @@ from kubeward.model import (
 )
 from kubeward.model.signatures import SignatureStatus
 from kubeward.policies.loader import POLICY_MODULE, CelDefinition, LoadedPolicies, load_policies
-from kubeward.rules import ALL_RULES
+from kubeward.rules import ALL_RULES, lookup
 from kubeward.rules import select as by_prefix
 from kubeward.rules._base import Rule
 from kubeward.sources.bootstrap import bootstrap_objects
@@ -211,7 +211,9 @@ def check_selection(select: Sequence[str], ignore: Sequence[str], loaded: Loaded
     for key in (*select, *ignore):
         if not any(i.startswith(key.strip().upper()) for i in ids):
             also = " and no loaded policy" if loaded.rules else ""
-            raise UsageError(f"--select/--ignore: {key!r} matches no rule ID{also}")
+            named = lookup(key)  # a rule's name where its ID goes: say which ID
+            hint = f" ({key.strip()!r} is rule {named.id}'s name: give its ID)" if named else ""
+            raise UsageError(f"--select/--ignore: {key!r} matches no rule ID{also}{hint}")
 
 
 def check_ids(request: ScanRequest, loaded: LoadedPolicies) -> None:
