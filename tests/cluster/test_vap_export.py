@@ -355,6 +355,9 @@ SUBJECTS = [
     {"kind": "User", "name": "system:serviceaccount:default", "apiGroup": RBAC},
     {"kind": "User", "name": "alice", "apiGroup": RBAC},
     {"kind": "Group", "name": "system:serviceaccounts", "apiGroup": RBAC},
+    {"kind": "Group", "name": f"system:serviceaccounts:{NAMESPACE}", "apiGroup": RBAC},
+    {"kind": "Group", "name": "system:serviceaccounts:", "apiGroup": RBAC},
+    {"kind": "Group", "name": "system:authenticated", "apiGroup": RBAC},
     {"kind": "Group", "name": "devs", "apiGroup": RBAC},
 ]
 SNIPPETS = ["nginx.ingress.kubernetes.io/configuration-snippet",

@@ -599,7 +599,9 @@ BASE: dict[str, Translation] = {
         " && !(s.kind == 'User' && s.name.startsWith('system:serviceaccount:')"
         # a namespace between the prefix (22 characters) and ':default' (8)
         " && s.name.endsWith(':default') && size(s.name) > 30)"
-        " && !(s.kind == 'Group' && s.name == 'system:serviceaccounts'))",
+        " && !(s.kind == 'Group' && (s.name in ['system:serviceaccounts', 'system:authenticated']"
+        # a namespace after 'system:serviceaccounts:' (23 characters)
+        " || (s.name.startsWith('system:serviceaccounts:') && size(s.name) > 23))))",
         resources=(("rbac.authorization.k8s.io", ("rolebindings", "clusterrolebindings")),),
     ),
     # host network: every port binds the node (the API server fills hostPort in for Pods,

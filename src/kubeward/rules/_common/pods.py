@@ -66,6 +66,13 @@ def volumes(obj: K8sObject) -> Iterator[tuple[Mapping[str, Any], Path]]:
             yield volume, pod_path(obj, "volumes", index)
 
 
+def volume_mounts(container: Container) -> Iterator[Mapping[str, Any]]:
+    """A container's volume mounts (well-formed ones)."""
+    mounts = container.raw.get("volumeMounts")
+    if isinstance(mounts, list):
+        yield from (mount for mount in mounts if isinstance(mount, dict))
+
+
 def template_labels(obj: K8sObject) -> Mapping[str, Any]:
     """Labels the workload's pods get: the pod template's, or a bare Pod's own."""
     if obj.pod_spec_path is None:

@@ -2,6 +2,11 @@
 Flags workloads that run as the namespace's `default` service account, either by naming it
 (`serviceAccountName: default`) or by not naming one at all (Kubernetes then assigns `default`).
 
+The deprecated `serviceAccount` field is read the way the API server reads it: it counts only
+when `serviceAccountName` is unset or empty, so when both are set and differ,
+`serviceAccountName` wins. An empty string names no account. The account is the `default` of
+whatever namespace the pods are deployed to, so the rule needs no namespace to judge.
+
 ## Why is this bad?
 When every workload shares `default`, one stolen token is the key to all of them: any
 permission granted to `default` (often added for one app's convenience) is granted to every pod
@@ -37,6 +42,11 @@ from kubeward.rules._base import WORKLOADS, RuleParams, rule
     severity=Severity.MEDIUM,
     target=WORKLOADS,
     remediation="Create a dedicated ServiceAccount and set `serviceAccountName` in the pod spec.",
+    references=(
+        "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#use-the-default-service-account-to-access-the-api-server",
+        "https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#security",
+        "https://github.com/kubernetes/kubernetes/blob/master/pkg/apis/core/v1/conversion.go",
+    ),
 )
 def default_service_account(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     spec, base = obj.pod_spec, obj.pod_spec_path

@@ -8,9 +8,14 @@ RBAC lets a subject name it in several ways, all reported:
   that leaves it out, the binding's own namespace;
 - `kind: User, name: system:serviceaccount:<namespace>:default`, the user name the service
   account authenticates as;
-- `kind: Group, name: system:serviceaccounts` (every service account of the cluster) or
-  `system:serviceaccounts:<namespace>` (every service account of that namespace), groups that
-  contain the `default` service accounts and are reported with their own message.
+- `kind: Group, name: system:serviceaccounts` (every service account of the cluster),
+  `system:serviceaccounts:<namespace>` (every service account of that namespace) or
+  `system:authenticated` (every authenticated identity, which every service account is),
+  groups that contain the `default` service accounts and are reported with their own message.
+  R026 also reports `system:authenticated`, for everything else that group takes in.
+
+A `ServiceAccount` subject without a `namespace` in a ClusterRoleBinding is reported too: the
+API server rejects such a binding, but the subject still says which account was meant.
 
 Not flagged: the API server's own default bindings (named `system:…` and labelled
 `kubernetes.io/bootstrapping: rbac-defaults`, e.g. `system:service-account-issuer-discovery`,
@@ -45,6 +50,7 @@ from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import RuleParams, Target, rule
 
 _ALL_SERVICE_ACCOUNTS = "system:serviceaccounts"
+_AUTHENTICATED = "system:authenticated"
 _SA_USER_PREFIX = "system:serviceaccount:"
 
 
@@ -78,7 +84,11 @@ def _check_subject(obj: K8sObject, subject: dict[str, Any], role: str) -> str | 
         elif obj.kind == "RoleBinding":
             where = "the binding's namespace"
         else:
-            where = "an unnamed namespace (the API server requires one here)"
+            return (
+                f"names the `default` service account for {role} without the `namespace` a "
+                "ClusterRoleBinding requires: the API server rejects the binding, and with one "
+                "added every pod of that namespace that names no service account gets the role"
+            )
         return (
             f"grants {role} to the `default` service account of {where}: every pod there "
             "that names no service account gets it"
@@ -96,8 +106,15 @@ def _check_subject(obj: K8sObject, subject: dict[str, Any], role: str) -> str | 
             f'grants {role} to group "{name}": every service account of every namespace, '
             "`default` included, gets it"
         )
+    if kind == "Group" and name == _AUTHENTICATED:
+        return (
+            f'grants {role} to group "{name}": every authenticated identity, so every service '
+            "account of every namespace, `default` included, gets it"
+        )
     if kind == "Group" and name.startswith(_ALL_SERVICE_ACCOUNTS + ":"):
         namespace = name[len(_ALL_SERVICE_ACCOUNTS) + 1 :]
+        if not namespace:  # no service account is in "system:serviceaccounts:"
+            return None
         return (
             f'grants {role} to group "{name}": every service account of namespace '
             f'"{namespace}", `default` included, gets it'
@@ -113,6 +130,11 @@ def _check_subject(obj: K8sObject, subject: dict[str, Any], role: str) -> str | 
     target=Target(kinds=frozenset({"RoleBinding", "ClusterRoleBinding"})),
     remediation=(
         "Bind the role to a dedicated ServiceAccount used only by the workload that needs it."
+    ),
+    references=(
+        "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-subjects",
+        "https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/",
+        "https://kubernetes.io/docs/reference/kubernetes-api/definitions/subject-v1-rbac/",
     ),
 )
 def default_service_account_binding(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:

@@ -4,9 +4,17 @@ token of a service account, which the token controller fills in for the service 
 in the `kubernetes.io/service-account.name` annotation.
 
 Since Kubernetes 1.24 such Secrets are no longer created automatically; pods get short-lived
-tokens through the TokenRequest API (projected `serviceAccountToken` volumes), and since 1.29
-unused auto-generated legacy tokens are invalidated and cleaned up. A manifest that still
-declares one asks for a token that never expires.
+tokens through the TokenRequest API (projected `serviceAccountToken` volumes). Since 1.29
+(`LegacyServiceAccountTokenCleanUp`, on by default from 1.29, GA in 1.30) the controller
+manager labels an *auto-generated* token unused for a year
+`kubernetes.io/legacy-token-invalid-since` (the API server then rejects it) and deletes it a
+year later; a token Secret created by hand, as in a manifest, is never cleaned up. A manifest
+that still declares one asks for a token that never expires.
+
+An invalidated Secret is still reported (the message says since when): it still holds the
+token, and removing the label makes the token valid again. In a live scan Secrets are read
+metadata-only; kubeward asks the server which of them have this type (a field selector), so
+the rule judges them without any value being read.
 
 ## Why is this bad?
 The token is valid until the Secret (or the service account) is deleted: it does not expire,
@@ -37,6 +45,7 @@ from kubeward.rules._base import RuleParams, Target, rule
 
 _LEGACY_TYPE = "kubernetes.io/service-account-token"
 _ACCOUNT_ANNOTATION = "kubernetes.io/service-account.name"
+_INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since"
 
 
 @rule(
@@ -49,6 +58,11 @@ _ACCOUNT_ANNOTATION = "kubernetes.io/service-account.name"
         "Delete the token Secret and use short-lived tokens from the TokenRequest API "
         "(projected volumes or `kubectl create token`)."
     ),
+    references=(
+        "https://kubernetes.io/docs/concepts/configuration/secret/#serviceaccount-token-secrets",
+        "https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/#auto-generated-legacy-serviceaccount-token-clean-up",
+        "https://kubernetes.io/docs/reference/labels-annotations-taints/#kubernetes-io-legacy-token-invalid-since",
+    ),
 )
 def long_lived_token_secret(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     if obj.raw.get("type") != _LEGACY_TYPE:
@@ -59,4 +73,13 @@ def long_lived_token_secret(obj: K8sObject, params: RuleParams) -> Iterator[Viol
         if isinstance(account, str) and account
         else f"a service account (no {_ACCOUNT_ANNOTATION} annotation names it)"
     )
-    yield Violation(("type",), f"type {_LEGACY_TYPE}: a non-expiring API token for {whose}")
+    message = f"type {_LEGACY_TYPE}: a non-expiring API token for {whose}"
+    invalid_since = obj.labels.get(_INVALID_SINCE)
+    if isinstance(invalid_since, str) and invalid_since:
+        # invalidated, not gone: the token is still in the Secret, and dropping the label
+        # (update rights on the Secret) makes the API server accept it again
+        message += (
+            f" (invalidated since {invalid_since} by the legacy token cleaner; removing the "
+            f"{_INVALID_SINCE} label re-enables it)"
+        )
+    yield Violation(("type",), message)

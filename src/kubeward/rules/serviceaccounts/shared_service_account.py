@@ -9,7 +9,13 @@ Rollouts. Objects a controller made (a Pod of a ReplicaSet, the ReplicaSet of a 
 the Job of a CronJob, as in a cluster export) are not extra workloads: an object whose
 `metadata.ownerReferences` names a controller (`controller: true`) counts as that controller,
 followed up the chain as far as the scan goes, and is reported only when its controller is not
-in the scan. `PodTemplate` objects are not counted: they run no pods by themselves.
+in the scan. When a Pod's owner is missing from the scan (a `kubectl get deploy,pods` export),
+the owner's own controller is read from the names Kubernetes gives: a ReplicaSet named
+`<deployment>-<pod-template-hash>` (the Pod's `pod-template-hash` label) belongs to that
+Deployment, and a Job named `<cronjob>-<scheduled minute>` (eight or more digits) to that
+CronJob. So the Pods of a Deployment's old and new ReplicaSets in the middle of a rollout, or
+of several runs of one CronJob, are one workload. `PodTemplate` objects are not counted: they
+run no pods by themselves.
 
 ## Why is this bad?
 RBAC is granted to service accounts, not to workloads. When two workloads share one, each gets
@@ -42,6 +48,7 @@ the roles it needs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from kubeward.model import Inventory, K8sObject, Severity, Violation
@@ -50,6 +57,9 @@ from kubeward.rules._common.pods import service_account_name
 
 _SHOWN = 3
 _MAX_OWNER_HOPS = 8
+# The CronJob controller names each Job `<cronjob>-<scheduled time in minutes since the epoch>`
+# (eight digits from 1989 to 2160); shorter suffixes are more likely a person's numbering.
+_CRONJOB_RUN = re.compile(r"(.+)-[0-9]{8,}")
 
 
 def _controller(obj: K8sObject) -> tuple[str, str] | None:
@@ -65,11 +75,27 @@ def _controller(obj: K8sObject) -> tuple[str, str] | None:
     return None
 
 
+def _missing_owners_controller(obj: K8sObject, owner: tuple[str, str]) -> tuple[str, str] | None:
+    """The controller of ``obj``'s owner, when the owner is not in the scan, from the name the
+    Deployment or CronJob controller gave it."""
+    kind, name = owner
+    if kind == "ReplicaSet":
+        pod_hash = obj.labels.get("pod-template-hash")
+        if isinstance(pod_hash, str) and pod_hash and name.endswith(f"-{pod_hash}"):
+            return "Deployment", name[: -len(pod_hash) - 1]
+    elif kind == "Job":
+        run = _CRONJOB_RUN.fullmatch(name)
+        if run is not None:
+            return "CronJob", run.group(1)
+    return None
+
+
 def _workload(obj: K8sObject, inventory: Inventory) -> tuple[str, bool]:
     """The workload ``obj`` belongs to (``Kind/name``), and whether findings go on ``obj``.
 
     Follows controller owner references through the scan; an owner that is not in the scan
-    still names the workload (so two Pods of one unscanned ReplicaSet are one workload).
+    still names the workload (so two Pods of one unscanned ReplicaSet are one workload), or its
+    own controller does when the owner's name tells it (see the module).
     """
     current, name = obj, f"{obj.kind}/{obj.name}"
     reported = True
@@ -77,8 +103,13 @@ def _workload(obj: K8sObject, inventory: Inventory) -> tuple[str, bool]:
         owner_ref = _controller(current)
         if owner_ref is None:
             break
-        name = f"{owner_ref[0]}/{owner_ref[1]}"
         owner = inventory.get(owner_ref[0], current.namespace, owner_ref[1])
+        if owner is None:
+            inferred = _missing_owners_controller(current, owner_ref)
+            if inferred is not None:
+                owner_ref = inferred
+                owner = inventory.get(owner_ref[0], current.namespace, owner_ref[1])
+        name = f"{owner_ref[0]}/{owner_ref[1]}"
         if owner is None:
             break
         if hop == 0:
