@@ -287,14 +287,19 @@ def test_refused_exec_credentials_are_renewed_then_fatal(
     watch.start()
     try:
         # a revoked token: the plugin is run again, and the watch goes on with the new one
+        runs = identity.runs
         identity.bind("bind2")
         identity.revoke("bind1")
-        time.sleep(3)  # the stream opened before the revocation has ended
-        runs = identity.runs
+        # The stream opened before the revocation ends after WATCH_SECONDS, and an empty one is
+        # resumed after a jittered backoff: wait for the refusal and the renewal it causes
+        # (a fixed sleep raced that backoff).
+        deadline = time.monotonic() + 30
+        while identity.runs == runs and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert identity.runs > runs
         cluster.apply([{"apiVersion": "v1", "kind": "ConfigMap",
                         "metadata": {"name": "after-revocation", "namespace": "wexec"}}])  # fmt: skip
         assert _next_object(events, "after-revocation").type == "ADDED"
-        assert identity.runs > runs
         assert identity.runs < runs + 5  # once per refusal, not once per request
         # refused also when fresh: the watch stops, saying so (fatal for the session)
         identity.revoke("bind2")
