@@ -131,3 +131,22 @@ def test_a_walk_resolves_paths_by_directory_not_by_file(
     ]
     # the working directory, the named paths and the two links; not one per file
     assert len(calls) <= 6, calls
+
+
+def test_a_small_file_that_grew_since_its_size_was_taken_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small files are read at the size fstat gives (a read up to the limit is a 64 MiB
+    # allocation each): a file that grew meanwhile is still read to its end, within the limit
+    manifest = tmp_path / "grown.yaml"
+    manifest.write_bytes(b"kind: ConfigMap\n" * 100)
+    real_fstat = os.fstat
+
+    def older(fd: int) -> os.stat_result:
+        found = real_fstat(fd)
+        return os.stat_result((*found[:6], 10, *found[7:]))  # st_size as it was before
+
+    monkeypatch.setattr(os, "fstat", older)
+    assert read_file(str(manifest)) == manifest.read_bytes()
+    with pytest.raises(InputError, match="over the"):
+        read_file(str(manifest), max_size=1000)

@@ -296,6 +296,9 @@ def _mebibytes(size: int) -> str:
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # (no effect on regular files)
 
 
+_SMALL_FILE = 64 * 1024
+
+
 def read_file(path: str, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
     """Read a manifest file as validated UTF-8 bytes; raises ``InputError``."""
     try:
@@ -307,7 +310,16 @@ def read_file(path: str, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
                 raise InputError("is not a regular file: not read", file=path)
             if info.st_size > max_size:
                 raise InputError(_limit_message(info.st_size, max_size), file=path)
-            data = handle.read(max_size + 1)
+            if info.st_size < _SMALL_FILE:
+                # Read the size fstat gives (plus a byte to see growth): read(max_size + 1)
+                # is a 64 MiB allocation, 30 µs a file (0.12 s for 4,000 small files). Not for
+                # large files: sized to them, the buffers stay in the heap, and the 20k-object
+                # corpus (150 kB files) peaked 20 MB higher.
+                data = handle.read(info.st_size + 1)
+                if len(data) > info.st_size:  # it grew meanwhile: up to the limit
+                    data += handle.read(max_size + 1 - len(data))
+            else:
+                data = handle.read(max_size + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
     if len(data) > max_size:
