@@ -204,6 +204,37 @@ ENDPOINTS = ["https://api.example.com/v1", "http://api.example.com", "https://[:
              "https://api.example.com/path with space"]  # fmt: skip
 EXTRA = random.Random()
 """Values for tests/policies/k8s_libs.yaml, drawn apart so the main stream stays as it was."""
+VARIANTS = random.Random()
+"""W021-W028's later cases (sidecars, pod-level and zero resources, capability order), drawn
+apart too."""
+POD_RESOURCES = [{"limits": {"cpu": "8", "memory": "600Gi"}}, {"limits": {"memory": "600Gi"}},
+                 {"requests": {"cpu": "100m"}}, {"limits": {"cpu": "0", "memory": "0"}}]  # fmt: skip
+ZERO_RESOURCES = [{"limits": {"cpu": "0", "memory": "0"}}, {"requests": {"cpu": "0"}},
+                  {"requests": {"memory": "0Mi"}, "limits": {"memory": "64Mi"}}]  # fmt: skip
+NET_RAW_CAPS = [{"drop": ["ALL"], "add": ["NET_RAW"]}, {"drop": ["CAP_NET_RAW"]},
+                {"drop": ["all"], "add": ["cap_net_raw"]}, {"add": ["ALL"], "drop": ["ALL"]},
+                {"add": ["NET_RAW"], "drop": ["NET_RAW"]}]  # fmt: skip
+
+
+def add_variants(spec: dict[str, Any]) -> None:
+    """Sidecars with or without probes, pod-level and zero resources, NET_RAW re-added,
+    Windows by node selector."""
+    if VARIANTS.random() < 0.2:
+        spec["resources"] = VARIANTS.choice(POD_RESOURCES)
+    linux = "os" not in spec
+    for item in spec["containers"] + spec.get("initContainers", []):
+        if VARIANTS.random() < 0.15:
+            item["resources"] = VARIANTS.choice(ZERO_RESOURCES)
+        if linux and VARIANTS.random() < 0.2:
+            context = item.setdefault("securityContext", {})
+            context["capabilities"] = VARIANTS.choice(NET_RAW_CAPS)
+    if spec.get("initContainers") and VARIANTS.random() < 0.5:
+        sidecar = spec["initContainers"][0]
+        sidecar["restartPolicy"] = "Always"
+        for probe in ("livenessProbe", "readinessProbe"):
+            put(sidecar, probe, maybe(VARIANTS, 0.5, *HANDLERS[:2]))
+    if linux and VARIANTS.random() < 0.08:
+        spec["nodeSelector"] = {"kubernetes.io/os": "windows"}
 
 
 def add_environment(rng: random.Random, item: dict[str, Any]) -> None:
@@ -304,6 +335,7 @@ def pod_spec(rng: random.Random, restart: str | None) -> dict[str, Any]:
         spec["serviceAccountName"] = ""
     if restart:
         spec["restartPolicy"] = restart
+    add_variants(spec)
     return spec
 
 
@@ -573,6 +605,7 @@ def test_exported_policies_decide_like_the_rules(cluster: TestCluster) -> None:
     )
     rng = random.Random(20261127)
     EXTRA.seed(1127)
+    VARIANTS.seed(2811)
     corpus = fixture_objects() + [workload(rng, i) for i in range(700)]
     corpus += [other_object(rng, i) for i in range(700)]
     with cluster.client() as api:

@@ -53,6 +53,7 @@ from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
 from kubeward.rules.namespaces.namespace_without_pod_security_labels import (
     EXEMPT_NAMESPACES as PSA_EXEMPT_NAMESPACES,
 )
+from kubeward.rules.workload.missing_resource_limits import POD_LEVEL_RESOURCES, POD_LEVEL_SINCE
 from kubeward.rules.workload.sensitive_host_path import SENSITIVE_PATHS
 from kubeward.rules.workload.unsafe_sysctls import safe_sysctls
 
@@ -98,6 +99,22 @@ LONG_RUNNING = (
     " && (!has(object.spec.restartPolicy) || object.spec.restartPolicy == 'Always')))"
 )
 """Not a Job, a CronJob or a Pod that runs to completion (W024, W025)."""
+
+
+def serving_containers(predicate: str) -> str:
+    """``predicate`` holds for every regular container and sidecar (an init container with
+    ``restartPolicy: Always``) — W024/W025's ``serving``. A probe without an action never gets
+    here: the API server refuses it before admission policies run."""
+    sidecars = (
+        "variables.spec.initContainers.all(c, !(has(c.restartPolicy)"
+        f" && c.restartPolicy == 'Always') || {predicate})"
+    )
+    return (
+        f"variables.spec.containers.all(c, {predicate})"
+        f" && (!has(variables.spec.initContainers) || {sidecars})"
+    )
+
+
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 HOOKS = ("postStart", "preStop")
 SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
@@ -296,6 +313,12 @@ def _remote(handler: str, present: str) -> str:
 
 
 NOT_WINDOWS = "!(has(variables.spec.os) && variables.spec.os.name == 'windows')"
+NOT_ON_WINDOWS = (
+    f"{NOT_WINDOWS} && !(has(variables.spec.nodeSelector)"
+    " && 'kubernetes.io/os' in variables.spec.nodeSelector"
+    " && variables.spec.nodeSelector['kubernetes.io/os'] == 'windows')"
+)
+"""``runs_on_windows``: spec.os or the node selector (W021, W028)."""
 POD_CONTEXT = "has(variables.spec.securityContext)"
 
 
@@ -374,14 +397,54 @@ def translations(params: RuleParams | None = None) -> dict[str, Translation]:
             params=(("registries", _registries(params.insecure_registries)),),
         )
 
-    def present(section: str) -> str:
-        return f"(has(c.resources.{section}) && n in c.resources.{section})"
+    def positive(value: str) -> str:  # W022/W023: a quantity of 0 bounds nothing
+        return f"quantity(string({value})).isGreaterThan(quantity('0'))"
+
+    def bounded(resources: str, section: str) -> str:
+        """``effective``: the quantity, or for an absent request the limit, is above zero."""
+
+        def named(part: str) -> str:
+            return f"has({resources}.{part}) && n in {resources}.{part}"
+
+        limit = f"({named('limits')} && {positive(f'{resources}.limits[n]')})"
+        if section == "limits":
+            return f"(has({resources}) && {limit})"
+        request = f"{positive(f'{resources}.requests[n]')}"
+        return f"(has({resources}) && ({named('requests')} ? {request} : {limit}))"
+
+    def covered(section: str) -> str:
+        """``pod_level``: the pod's own spec.resources bounds the resource (1.34+)."""
+        if version < POD_LEVEL_SINCE:
+            return "false"
+        pod = "variables.spec.resources"
+        plain = bounded(pod, section)
+        if section == "requests":
+            # an absent pod-level request, with pod-level limits, is the containers' aggregate
+            # when any of them names the resource (defaultPodRequests), else the limit
+            def each(predicate: str) -> str:
+                return (
+                    f"(variables.spec.containers.exists(k, {predicate})"
+                    " || (has(variables.spec.initContainers)"
+                    f" && variables.spec.initContainers.exists(k, {predicate})))"
+                )
+
+            names = each(
+                "has(k.resources) && ((has(k.resources.requests) && n in k.resources.requests)"
+                " || (has(k.resources.limits) && n in k.resources.limits))"
+            )
+            plain = (
+                f"(has({pod}) && !(has({pod}.requests) && n in {pod}.requests)"
+                f" && has({pod}.limits) && size({pod}.limits) > 0 && {names}"
+                f" ? {each(bounded('k.resources', 'requests'))} : {plain})"
+            )
+        return f"(n in {_list(POD_LEVEL_RESOURCES)} && {plain})"
 
     pods_lists = ("containers", "initContainers")
     if params.required_limits:
         table["W022"] = Translation(
             all_containers(
-                f"has(c.resources) && {_list(params.required_limits)}.all(n, {present('limits')})",
+                f"{_list(params.required_limits)}"
+                f".all(n, {covered('limits')} || {bounded('c.resources', 'limits')})",
                 lists=pods_lists,
             )
         )
@@ -389,8 +452,8 @@ def translations(params: RuleParams | None = None) -> dict[str, Translation]:
         # a limit without a request becomes the request (defaulted on Pods, not on templates)
         table["W023"] = Translation(
             all_containers(
-                f"has(c.resources) && {_list(params.required_requests)}"
-                f".all(n, {present('requests')} || {present('limits')})",
+                f"{_list(params.required_requests)}"
+                f".all(n, {covered('requests')} || {bounded('c.resources', 'requests')})",
                 lists=pods_lists,
             )
         )
@@ -429,18 +492,14 @@ BASE: dict[str, Translation] = {
         + all_containers(f"!(has(c.securityContext) && {host_process('c.securityContext')})")
     ),
     "W021": Translation(
-        f"!({NOT_WINDOWS}) || "
+        f"!({NOT_ON_WINDOWS}) || "
         + all_containers(
             "has(c.securityContext) && has(c.securityContext.readOnlyRootFilesystem)"
             " && c.securityContext.readOnlyRootFilesystem == true"
         )
     ),
-    "W024": Translation(
-        f"!({LONG_RUNNING}) || variables.spec.containers.all(c, has(c.livenessProbe))"
-    ),
-    "W025": Translation(
-        f"!({LONG_RUNNING}) || variables.spec.containers.all(c, has(c.readinessProbe))"
-    ),
+    "W024": Translation(f"!({LONG_RUNNING}) || " + serving_containers("has(c.livenessProbe)")),
+    "W025": Translation(f"!({LONG_RUNNING}) || " + serving_containers("has(c.readinessProbe)")),
     "W026": Translation(
         f"!({POD_CONTEXT} && ("
         "(has(variables.spec.securityContext.runAsGroup)"
@@ -455,12 +514,16 @@ BASE: dict[str, Translation] = {
         )
     ),
     "W028": Translation(
-        f"!({NOT_WINDOWS}) || "
+        f"!({NOT_ON_WINDOWS}) || "
         + all_containers(
+            # keeps_net_raw: a drop of NET_RAW (any case, no CAP_ prefix) removes it; a drop of
+            # ALL does unless add names it (in any spelling)
             "has(c.securityContext) && has(c.securityContext.capabilities)"
             " && has(c.securityContext.capabilities.drop)"
-            " && c.securityContext.capabilities.drop"
-            f".exists(d, {capability('d')} in ['ALL', 'NET_RAW'])"
+            " && (c.securityContext.capabilities.drop.exists(d, d.upperAscii() == 'NET_RAW')"
+            " || (c.securityContext.capabilities.drop.exists(d, d.upperAscii() == 'ALL')"
+            " && !(has(c.securityContext.capabilities.add)"
+            f" && c.securityContext.capabilities.add.exists(a, {capability('a')} == 'NET_RAW'))))"
         )
     ),
     "W029": Translation(

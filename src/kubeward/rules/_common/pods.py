@@ -49,6 +49,26 @@ def is_windows(obj: K8sObject) -> bool:
     return isinstance(os_spec, dict) and os_spec.get("name") == "windows"
 
 
+def runs_on_windows(obj: K8sObject) -> bool:
+    """``spec.os.name: windows``, or a ``kubernetes.io/os: windows`` node selector (how pods
+    were pinned to Windows nodes before ``spec.os``; the kubelet sets that label itself). For
+    rules outside the Pod Security Standards, which read ``spec.os`` alone. A required node
+    affinity on the label is not read: such pods stay judged as Linux ones."""
+    if is_windows(obj):
+        return True
+    spec = obj.pod_spec or EMPTY
+    selector = spec.get("nodeSelector")
+    return isinstance(selector, dict) and selector.get("kubernetes.io/os") == "windows"
+
+
+def is_sidecar(container: Container) -> bool:
+    """An init container with ``restartPolicy: Always``: a sidecar that runs for the pod's
+    lifetime (Kubernetes 1.29+), unlike a regular init container that runs to completion."""
+    return (
+        container.list_name == "initContainers" and container.raw.get("restartPolicy") == "Always"
+    )
+
+
 def user_namespaced(obj: K8sObject) -> bool:
     """``hostUsers: false``: the pod runs in its own user namespace (root in it is not root)."""
     spec = obj.pod_spec or EMPTY

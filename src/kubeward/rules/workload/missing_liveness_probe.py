@@ -1,6 +1,9 @@
 """## What it does
-Flags long-running containers without a `livenessProbe`. Init and ephemeral containers and the
-pods of Jobs and CronJobs (which run to completion) are skipped.
+Flags long-running containers without a `livenessProbe`: regular containers and sidecars (init
+containers with `restartPolicy: Always`, which run as long as the pod and take probes since
+Kubernetes 1.29). Regular init containers, ephemeral containers and the pods of Jobs and
+CronJobs (which run to completion) are skipped. A probe counts when it has an action (`exec`,
+`httpGet`, `tcpSocket` or `grpc`); a `startupProbe` only covers the start and does not count.
 
 ## Why is this bad?
 A hung or half-compromised process that stops serving is not restarted: the service degrades
@@ -19,10 +22,26 @@ Use instead: `livenessProbe: {httpGet: {path: /livez, port: http}}`.
 
 from collections.abc import Iterator
 
-from kubeward.model import K8sObject, Severity, Violation
+from kubeward.model import Container, K8sObject, Severity, Violation
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
+from kubeward.rules._common.pods import is_sidecar
 
 RUN_TO_COMPLETION = frozenset({"Job", "CronJob"})
+HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+"""A probe's action: the API server refuses a probe with none (or more than one)."""
+
+
+def probed(container: Container, field: str) -> bool:
+    """Whether the container has the probe ``field`` with an action: ``{}`` or a probe with
+    only timings (``initialDelaySeconds``) checks nothing."""
+    probe = container.raw.get(field)
+    return isinstance(probe, dict) and any(isinstance(probe.get(h), dict) for h in HANDLERS)
+
+
+def serving(container: Container) -> bool:
+    """A container that runs as long as the pod: a regular one or a sidecar (an init
+    container with ``restartPolicy: Always``, which takes probes like a regular one)."""
+    return container.list_name == "containers" or is_sidecar(container)
 
 
 def long_running(obj: K8sObject) -> bool:
@@ -50,10 +69,14 @@ def long_running(obj: K8sObject) -> bool:
     severity=Severity.LOW,
     target=WORKLOADS,
     remediation="Add a `livenessProbe` that fails when the process stops working.",
+    references=(
+        "https://kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes/",
+        "https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/",
+    ),
 )
 def missing_liveness_probe(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     if not long_running(obj):
         return
     for container in obj.containers():
-        if container.list_name == "containers" and not container.raw.get("livenessProbe"):
+        if serving(container) and not probed(container, "livenessProbe"):
             yield Violation(container.path, f"{container.label} has no liveness probe")

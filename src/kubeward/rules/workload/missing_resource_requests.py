@@ -1,8 +1,14 @@
 """## What it does
-Flags containers and init containers without a memory request or a CPU request
-(`resources.requests.memory`, `resources.requests.cpu`). When only limits are set, Kubernetes
-copies them into requests, so a container with both limits is not flagged. Ephemeral
-containers are skipped.
+Flags containers and init containers (regular ones and sidecars) without a memory request or
+a CPU request (`resources.requests.memory`, `resources.requests.cpu`). When only limits are set,
+Kubernetes copies them into requests, so a container with both limits is not flagged.
+Ephemeral containers are skipped.
+
+A request of `0` is no request (the QoS class counts only requests above zero), and a limit of
+`0` copied into an absent request gives one of `0`. A request the pod sets for itself
+(`spec.resources.requests`, or `spec.resources.limits` that it defaults to; PodLevelResources,
+on by default from Kubernetes 1.34; cpu and memory only) covers every container. A LimitRange's
+`defaultRequest` is not credited, for the reasons given on W022's page.
 
 ## Why is this bad?
 Without requests the scheduler cannot place the pod sensibly, the pod lands in the
@@ -40,17 +46,18 @@ def _needs_required_requests(params: RuleParams) -> str | None:
     target=WORKLOADS,
     remediation="Set `resources.requests.memory` and `resources.requests.cpu`.",
     skip_unless=_needs_required_requests,
+    references=(
+        "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
+        "https://kubernetes.io/docs/tasks/configure-pod-container/assign-pod-level-resources/",
+    ),
 )
 def missing_resource_requests(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
     for container in obj.containers():
         if container.list_name == "ephemeralContainers":
             continue
-        # A limit without a request is defaulted into the request.
-        missing = [
-            name
-            for name in missing_resources(container.raw, "requests", params.required_requests)
-            if name in missing_resources(container.raw, "limits", params.required_requests)
-        ]
+        missing = missing_resources(
+            obj, container.raw, "requests", params.required_requests, params
+        )
         if missing:
             resources = container.raw.get("resources")
             yield Violation(

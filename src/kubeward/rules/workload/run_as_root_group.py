@@ -1,7 +1,8 @@
 """## What it does
 Flags pods and containers that run with the root group: `runAsGroup: 0`, `fsGroup: 0` or group
 0 in `supplementalGroups`. This is the Pod Security Standards' optional "Non-root groups"
-control.
+control. A pod-level `runAsGroup: 0` is reported even when every container sets its own:
+containers added later (ephemeral debug containers) inherit it.
 
 ## Why is this bad?
 Files readable or writable by group `root` (many system files, and files in images built

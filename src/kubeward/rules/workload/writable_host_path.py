@@ -1,5 +1,7 @@
 """## What it does
-Flags containers that mount a `hostPath` volume without `readOnly: true` on the mount.
+Flags containers (init and ephemeral ones too) that mount a `hostPath` volume without
+`readOnly: true` on the mount. Each mount is judged on its own: a read-only mount of the volume
+does not cover another mount of it, and a `subPath` is still a directory of the node.
 
 ## Why is this bad?
 Writing to the node's filesystem is a classic path to the node: planting cron jobs, kubelet

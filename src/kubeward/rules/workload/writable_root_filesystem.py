@@ -1,6 +1,10 @@
 """## What it does
-Flags containers whose root filesystem is writable (`readOnlyRootFilesystem` is not `true`).
-Windows pods are skipped (Windows containers do not support it).
+Flags containers, init containers and ephemeral containers whose root filesystem is writable
+(`readOnlyRootFilesystem` is not `true`). The field exists only on containers: the pod's
+security context has none to inherit. Windows pods are skipped (Windows containers do not
+support it): `spec.os.name: windows`, or a `kubernetes.io/os: windows` node selector (the
+older way to pin pods to Windows nodes). A required node affinity on that label is not read,
+so such pods are still judged.
 
 ## Why is this bad?
 A writable root filesystem lets an attacker drop tools, modify binaries and configuration, or
@@ -26,7 +30,7 @@ from collections.abc import Iterator
 
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
-from kubeward.rules._common.pods import is_windows
+from kubeward.rules._common.pods import runs_on_windows
 
 
 @rule(
@@ -38,9 +42,10 @@ from kubeward.rules._common.pods import is_windows
     remediation=(
         "Set `securityContext.readOnlyRootFilesystem: true`; mount an emptyDir where it writes."
     ),
+    references=("https://kubernetes.io/docs/concepts/storage/windows-storage/",),
 )
 def writable_root_filesystem(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    if is_windows(obj):
+    if runs_on_windows(obj):
         return
     for container in obj.containers():
         value = container.security_context.get("readOnlyRootFilesystem")
