@@ -394,7 +394,7 @@ SUBJECTS = [
 ]
 SNIPPETS = ["nginx.ingress.kubernetes.io/configuration-snippet",
             "nginx.ingress.kubernetes.io/server-snippet", "nginx.ingress.kubernetes.io/rewrite-target",
-            "nginx.ingress.kubernetes.io/auth-snippet"]  # fmt: skip
+            "nginx.ingress.kubernetes.io/auth-snippet", "ingress.example.com/server-snippet"]  # fmt: skip
 
 
 HELM_LABELS = [
@@ -456,7 +456,7 @@ def network_policy(rng: random.Random, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def ingress(rng: random.Random, meta: dict[str, Any]) -> dict[str, Any]:
-    annotations = {k: "x" for k in SNIPPETS if rng.random() < 0.2}
+    annotations = {k: rng.choice(["x", "x", " \n "]) for k in SNIPPETS if rng.random() < 0.2}
     if rng.random() < 0.15:
         annotations[rng.choice(TLS_ANNOTATIONS)] = rng.choice(["arn:aws:acm:x", ""])
     meta["annotations"] = annotations

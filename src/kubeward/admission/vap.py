@@ -42,7 +42,7 @@ from kubeward.rules._common.images import (
 from kubeward.rules._common.images import RegistryPattern
 from kubeward.rules._common.pods import BASELINE_CAPABILITIES, DANGEROUS_CAPABILITIES
 from kubeward.rules.images.deprecated_registry import DEPRECATED_REGISTRIES
-from kubeward.rules.namespaces.ingress_snippet_annotation import SNIPPET_ANNOTATIONS
+from kubeward.rules.namespaces.ingress_snippet_annotation import SNIPPET_NAMES
 from kubeward.rules.namespaces.ingress_without_tls import LB_TLS_ANNOTATIONS
 from kubeward.rules.namespaces.load_balancer_without_source_ranges import (
     ANNOTATION as LB_SOURCE_RANGES,
@@ -606,9 +606,18 @@ BASE: dict[str, Translation] = {
         f"{_list(LB_TLS_ANNOTATIONS)}.exists(k, k in object.metadata.annotations"
         " && object.metadata.annotations[k] != '')) || ("
         "(!has(object.spec.rules) || object.spec.rules.all(r, has(r.host) && r.host.trim() != ''"
-        " ? " + _covered("r.host.trim().lowerAscii()") + " : variables.tls))"
-        " && (variables.tls || !has(object.spec.defaultBackend)))",
-        variables=(("tls", "has(object.spec.tls) && size(object.spec.tls) > 0"),),
+        " ? " + _covered("r.host.trim().lowerAscii()") + " : variables.wildcard))"
+        " && (variables.wildcard || !has(object.spec.defaultBackend)))",
+        # a TLS entry without hosts stands for the wildcard host: it alone covers host-less
+        # rules and the default backend
+        variables=(
+            ("tls", "has(object.spec.tls) && size(object.spec.tls) > 0"),
+            (
+                "wildcard",
+                "has(object.spec.tls) && object.spec.tls.exists(t, !has(t.hosts) || "
+                "size(t.hosts) == 0)",
+            ),
+        ),
         resources=(("networking.k8s.io", ("ingresses",)),),
     ),
     "W020": Translation(
@@ -639,8 +648,10 @@ BASE: dict[str, Translation] = {
         resources=(("", ("services",)),),
     ),
     "N010": Translation(
-        "!has(object.metadata.annotations) || !object.metadata.annotations.exists(k, k in "
-        f"{_list(SNIPPET_ANNOTATIONS)})",
+        # any prefix (--annotations-prefix); a blank value injects nothing
+        "!has(object.metadata.annotations) || !object.metadata.annotations.exists(k, "
+        "k.lastIndexOf('/') > 0 && k.substring(k.lastIndexOf('/') + 1) in "
+        f"{_list(SNIPPET_NAMES)} && object.metadata.annotations[k].trim() != '')",
         resources=(("networking.k8s.io", ("ingresses",)), ("extensions", ("ingresses",))),
     ),
     "N011": Translation(

@@ -7,15 +7,15 @@ kubectl context or Helm release names, which is `default` unless someone chose o
 you know where it will be deployed, say so with `kubeward scan --namespace NS` and the object is
 judged by that namespace; otherwise kubeward takes the safe reading and flags it.
 
-Never flagged: the `default` ServiceAccount, its token Secret, the `kubernetes` Service and
-the `kube-root-ca.crt` ConfigMap, which Kubernetes itself keeps in `default` (they show up in
-live-cluster scans), and cluster-scoped objects. Which kinds are cluster-scoped: in a live
-cluster, what the API server's discovery says; in manifests, what a CustomResourceDefinition in
-the same scan says (`spec.scope`), else kubeward's table of built-in kinds (up to Kubernetes
-1.35, by API group: a `networking.k8s.io` IPAddress is cluster-scoped, Cluster API's is not)
-and of widely used projects' custom resources (Gateway API, Kyverno, Gatekeeper, Cilium,
-Calico, Karpenter, cert-manager, External Secrets, snapshots, ...). A custom resource of
-another cluster-scoped kind is flagged unless its definition is scanned with it.
+Never flagged: the `default` ServiceAccount, its token Secret, the `kubernetes` Service with its
+Endpoints and EndpointSlice, and the `kube-root-ca.crt` ConfigMap, which Kubernetes itself keeps
+in `default` (they show up in live-cluster scans), and cluster-scoped objects. Which kinds are
+cluster-scoped: in a live cluster, what the API server's discovery says; in manifests, what a
+CustomResourceDefinition in the same scan says (`spec.scope`), else kubeward's table of built-in
+kinds (up to Kubernetes 1.35, by API group: a `networking.k8s.io` IPAddress is cluster-scoped,
+Cluster API's is not) and of widely used projects' custom resources (Gateway API, Kyverno,
+Gatekeeper, Cilium, Calico, Karpenter, cert-manager, External Secrets, snapshots, ...). A custom
+resource of another cluster-scoped kind is flagged unless its definition is scanned with it.
 
 ## Why is this bad?
 `default` is where everything lands by accident. Roles granted in `default` for one app apply
@@ -43,6 +43,9 @@ from kubeward.rules._base import RuleParams, Target, rule
 _KUBERNETES_OWNED = {
     ("ServiceAccount", "default"),
     ("Service", "kubernetes"),
+    # the API server's own endpoints for that Service
+    ("Endpoints", "kubernetes"),
+    ("EndpointSlice", "kubernetes"),
     ("ConfigMap", "kube-root-ca.crt"),  # published into every namespace by the controller manager
 }
 

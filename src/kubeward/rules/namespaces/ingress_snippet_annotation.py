@@ -1,10 +1,21 @@
 """## What it does
-Flags Ingresses that carry an ingress-nginx snippet annotation, one of `SNIPPET_ANNOTATIONS`:
+Flags Ingresses that carry an ingress-nginx snippet annotation, one of `SNIPPET_NAMES`:
 `nginx.ingress.kubernetes.io/configuration-snippet`, `server-snippet`, `auth-snippet`,
-`stream-snippet` or `modsecurity-snippet`. The annotation's value is never quoted.
+`stream-snippet` or `modsecurity-snippet`, the five annotations ingress-nginx rates "Critical"
+in its [annotation risk table](https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations-risk/).
+The annotation's value is never quoted.
 
-Only the default `nginx.ingress.kubernetes.io/` prefix is recognised (a controller started with
-another `--annotations-prefix` is not covered).
+Any prefix counts: the controller's `--annotations-prefix` flag replaces
+`nginx.ingress.kubernetes.io` (forks and old releases use `ingress.kubernetes.io`). A value
+that is blank after trimming is not flagged: ingress-nginx trims each line and ignores an empty
+value, so nothing is injected.
+
+Not flagged: the "High" risk annotations (`auth-url`, `auth-signin`, `mirror-target`,
+`mirror-host`, `server-alias`, ...). They were injection vectors too (CVE-2025-24514 via
+`auth-url`, CVE-2025-1097 via `auth-tls-match-cn`, CVE-2025-1098 via `mirror-*`), but they are
+ordinary features whose values the controller validates since v1.11.5 / v1.12.1
+(`enable-annotation-validation`); keeping ingress-nginx patched is the fix there. Other
+controllers' snippets (NGINX Inc.'s `nginx.org/server-snippets`) are not covered.
 
 ## Why is this bad?
 A snippet is raw nginx configuration pasted into the shared controller, which runs with a
@@ -38,18 +49,23 @@ from collections.abc import Iterator
 from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import RuleParams, Target, rule
 
-_PREFIX = "nginx.ingress.kubernetes.io/"
-#: ingress-nginx annotations whose value is pasted into nginx.conf as is.
-SNIPPET_ANNOTATIONS = frozenset(
-    _PREFIX + name
-    for name in (
+#: ingress-nginx annotations (after the prefix) whose value is pasted into nginx.conf as is.
+SNIPPET_NAMES = frozenset(
+    {
         "configuration-snippet",
         "server-snippet",
         "auth-snippet",
         "stream-snippet",
         "modsecurity-snippet",
-    )
+    }
 )
+
+
+def _snippet(key: str, value: object) -> bool:
+    prefix, slash, name = key.rpartition("/")
+    # a blank value is ignored by the controller (its parser trims each line)
+    blank = isinstance(value, str) and not value.strip()
+    return bool(prefix and slash) and name in SNIPPET_NAMES and not blank
 
 
 @rule(
@@ -64,8 +80,8 @@ SNIPPET_ANNOTATIONS = frozenset(
     ),
 )
 def ingress_snippet_annotation(obj: K8sObject, params: RuleParams) -> Iterator[Violation]:
-    for key in obj.annotations:
-        if key in SNIPPET_ANNOTATIONS:
+    for key, value in obj.annotations.items():
+        if _snippet(key, value):
             yield Violation(
                 ("metadata", "annotations", key),
                 f"annotation {key} injects raw nginx configuration into the shared ingress "

@@ -7,9 +7,15 @@ Reported, each where it is declared:
 - a rule whose `host` is not covered by any `spec.tls[].hosts` entry; a wildcard TLS host
   `*.example.com` covers exactly one label (`shop.example.com`, not `example.com` nor
   `a.shop.example.com`), and a wildcard rule host is covered only by the same wildcard;
-- a rule without `host` (it matches every host name), or a `defaultBackend`, when the Ingress
-  has no `spec.tls` entry at all. A TLS entry without `hosts` uses the controller's default
-  certificate, which covers host-less rules but no named host.
+- a rule without `host` (it matches every host name), or a `defaultBackend` (it answers
+  requests no rule matches, for any host name), unless a `spec.tls` entry has no `hosts` (or
+  `hosts: []`). Such an entry stands for the wildcard host ("defaults to the wildcard host
+  setting for the loadbalancer controller", says the IngressTLS API) and covers host-less
+  rules but no named host; entries that list named hosts cover only those.
+
+`ingressClassName` does not change the verdict: an IngressClass's parameters (for example an
+AWS `IngressClassParams` certificate) are not visible from the Ingress, so suppress the
+finding with a reason when the class terminates TLS for it.
 
 Not flagged: Ingresses whose TLS is terminated by the cloud load balancer, declared with one
 of the annotations of `LB_TLS_ANNOTATIONS` (the AWS Load Balancer Controller's
@@ -57,21 +63,24 @@ LB_TLS_ANNOTATIONS = (
 )
 
 
-def _tls(spec: Mapping[str, Any]) -> tuple[bool, frozenset[str]]:
-    """Whether there is any TLS entry, and the TLS hosts (lower-cased)."""
+def _tls(spec: Mapping[str, Any]) -> tuple[bool, bool, frozenset[str]]:
+    """Whether there is any TLS entry, whether one has no hosts (the wildcard host), and the
+    named TLS hosts (lower-cased)."""
     entries = spec.get("tls")
     if not isinstance(entries, list):
-        return False, frozenset()
+        return False, False, frozenset()
     hosts: set[str] = set()
-    any_entry = False
+    any_entry = wildcard = False
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         any_entry = True
         names = entry.get("hosts")
-        if isinstance(names, list):
+        if isinstance(names, list) and names:
             hosts.update(h.strip().lower() for h in names if isinstance(h, str))
-    return any_entry, frozenset(hosts)
+        else:  # unset and [] are the same to the API (omitempty)
+            wildcard = True
+    return any_entry, wildcard, frozenset(hosts)
 
 
 def covered(host: str, tls_hosts: frozenset[str]) -> bool:
@@ -98,7 +107,10 @@ def ingress_without_tls(obj: K8sObject, params: RuleParams) -> Iterator[Violatio
         return
     if any(obj.annotations.get(key) for key in LB_TLS_ANNOTATIONS):
         return
-    has_tls, tls_hosts = _tls(spec)
+    has_tls, wildcard, tls_hosts = _tls(spec)
+    uncovered = (
+        "no spec.tls entry without hosts covers it" if has_tls else "the Ingress has no spec.tls"
+    )
     rules = spec.get("rules")
     for index, item in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(item, dict):
@@ -111,17 +123,17 @@ def ingress_without_tls(obj: K8sObject, params: RuleParams) -> Iterator[Violatio
                     ("spec", "rules", index, "host"),
                     f'host "{host}" {why}: it is served over plain HTTP',
                 )
-        elif not has_tls:
+        elif not wildcard:
             yield Violation(
                 ("spec", "rules", index),
-                f"rule {index} has no host and the Ingress has no spec.tls: every host name it "
-                "matches is served over plain HTTP",
+                f"rule {index} has no host and {uncovered}: every host name it matches is "
+                "served over plain HTTP",
             )
-    if not has_tls:
+    if not wildcard:
         for key in ("defaultBackend", "backend"):
             if isinstance(spec.get(key), dict):
                 yield Violation(
                     ("spec", key),
-                    f"{key} without any spec.tls: requests no rule matches are served over "
-                    "plain HTTP",
+                    f"{key} answers every host name and {uncovered}: requests no rule matches "
+                    "are served over plain HTTP",
                 )

@@ -12,8 +12,13 @@ That is the case with:
 
 As in Kubernetes, a non-empty `spec.loadBalancerSourceRanges` takes precedence and the
 annotation (comma-separated CIDRs) is used only when the field is empty. Internal load
-balancers are flagged too: the whole VPC, and whatever is peered with it, can reach them;
-suppress with a reason if that is intended.
+balancers (`networking.gke.io/load-balancer-type: Internal`,
+`service.beta.kubernetes.io/azure-load-balancer-internal: "true"`,
+`service.beta.kubernetes.io/aws-load-balancer-scheme: internal`, ...) are flagged too: the
+whole VPC, and whatever is peered or connected with it, can reach them, and the source ranges
+are still applied to them by the cloud provider's firewall; suppress with a reason if that is
+intended. Reference: [Service (`loadBalancerSourceRanges`, the
+source-ranges annotation)](https://kubernetes.io/docs/concepts/services-networking/service/).
 
 ## Why is this bad?
 A cloud load balancer usually gets a public address. Without source ranges the service is

@@ -4,7 +4,9 @@ Flags Services of `type: NodePort`.
 A `LoadBalancer` Service also allocates node ports (unless it sets
 `allocateLoadBalancerNodePorts: false`), since most cloud load balancers forward to them; it is
 not flagged here, because the load balancer is the intended entry point and N007 judges who
-may reach it, but the node ports are still reachable wherever the nodes are.
+may reach it, but the node ports are still reachable wherever the nodes are. (ServiceSpec API:
+`allocateLoadBalancerNodePorts` "defaults to true"; "if the caller requests specific NodePorts
+(by specifying a value), those requests will be respected, regardless of this field".)
 
 ## Why is this bad?
 A NodePort Service opens its port (30000-32767 by default) on every node of the cluster, on
