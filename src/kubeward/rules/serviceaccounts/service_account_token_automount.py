@@ -82,12 +82,17 @@ _INJECTED_VOLUME = "kube-api-access-"
 def _receivers(obj: K8sObject) -> list[Container]:
     """Containers that get the automounted token: the plugin skips a container that already
     mounts something at the token's path (exactly that string)."""
-    return [
-        container
-        for container in obj.containers()
-        if container.list_name in _AUTOMOUNTED_LISTS
-        and not any(mount.get("mountPath") == MOUNT_PATH for mount in volume_mounts(container))
-    ]
+    receivers = []
+    for container in obj.containers():
+        if container.list_name not in _AUTOMOUNTED_LISTS:
+            continue
+        mounts = container.raw.get("volumeMounts")
+        if isinstance(mounts, list) and any(
+            type(mount) is dict and mount.get("mountPath") == MOUNT_PATH for mount in mounts
+        ):
+            continue
+        receivers.append(container)
+    return receivers
 
 
 def _into(receivers: list[Container], obj: K8sObject) -> str:
@@ -122,6 +127,11 @@ def _token_sources(volume: Mapping[str, Any]) -> Iterator[tuple[int, Mapping[str
 def _explicit_tokens(obj: K8sObject, shown: str) -> Iterator[Violation]:
     """Projected ``serviceAccountToken`` sources with no ``audience``: the token is for the API
     server (its default audience), whatever ``automountServiceAccountToken`` says."""
+    listed = (obj.pod_spec or {}).get("volumes")
+    if not isinstance(listed, list) or not any(
+        isinstance(volume, dict) and "projected" in volume for volume in listed
+    ):
+        return  # (most pods: no need to map who mounts what)
     mounted = _mounted_by(obj)
     for volume, path in volumes(obj):
         name = volume.get("name")
@@ -173,19 +183,20 @@ def service_account_token_automount(
     shown = f"{obj.namespace}/{sa_name}" if obj.namespace else sa_name
     receivers = _receivers(obj)
     if receivers:
-        yield from _automounted(obj, inventory, shown, _into(receivers, obj))
+        yield from _automounted(obj, inventory, shown, receivers)
     yield from _explicit_tokens(obj, shown)
 
 
 def _automounted(
-    obj: K8sObject, inventory: Inventory, shown: str, into: str
+    obj: K8sObject, inventory: Inventory, shown: str, receivers: list[Container]
 ) -> Iterator[Violation]:
-    """The token the admission plugin mounts, into the containers ``into`` names."""
+    """The token the admission plugin mounts into ``receivers``."""
     spec, base = obj.pod_spec, obj.pod_spec_path
     if spec is None or base is None:
         return
     pod_value = spec.get(_FIELD)
     if pod_value is True:
+        into = _into(receivers, obj)
         yield Violation(
             (*base, _FIELD),
             f"the pod spec sets {_FIELD}: true, so the token of ServiceAccount "
@@ -210,5 +221,5 @@ def _automounted(
     yield Violation(
         base,
         f'{_FIELD} is not set and ServiceAccount "{shown}" {said}: '
-        f"its token is mounted into {into}",
+        f"its token is mounted into {_into(receivers, obj)}",
     )

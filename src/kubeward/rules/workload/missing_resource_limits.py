@@ -49,6 +49,7 @@ from kubeward.model import K8sObject, Severity, Violation
 from kubeward.rules._base import WORKLOADS, RuleParams, rule
 
 _QUANTITY_TYPES = (str, int, float)
+_NONZERO_DIGITS = frozenset("123456789")
 POD_LEVEL_RESOURCES = frozenset({"cpu", "memory"})
 """What ``spec.resources`` may set (besides hugepages): the PodLevelResources feature."""
 SECTIONS = ("requests", "limits")
@@ -76,6 +77,8 @@ def positive(value: object) -> bool:
         return value > 0  # type: ignore[operator]
     if type(value) is not str:
         return False
+    if value[:1] in _NONZERO_DIGITS:  # "500m", "2Gi": the common case, decided at once
+        return True
     number = value.strip()
     if number.startswith("-"):
         return False
@@ -88,10 +91,12 @@ def effective(resources: object, section: str, name: str) -> bool:
     """Whether ``resources`` bounds ``name`` in ``section`` (``limits`` or ``requests``). A
     request left out is defaulted to the limit (on containers and, with pod-level resources,
     on the pod), so an absent request is judged by the limit."""
-    if section == "requests" and not _declared(_section(resources, "requests"), name):
-        section = "limits"
-    values = _section(resources, section)
-    return _declared(values, name) and positive(values[name])
+    if type(resources) is not dict:
+        return False
+    values = resources.get(section)
+    if section == "requests" and not (type(values) is dict and _declared(values, name)):
+        values = resources.get("limits")
+    return type(values) is dict and _declared(values, name) and positive(values[name])
 
 
 def pod_level(obj: K8sObject, params: RuleParams, section: str, name: str) -> bool:
