@@ -396,6 +396,29 @@ def test_kustomize_failure_is_loud(tmp_path: Path) -> None:
     assert report["errors"][0]["kind"] == "render"
 
 
+def test_kustomize_inflates_the_helm_charts_it_declares(tmp_path: Path) -> None:
+    # `helmCharts:` (as Argo CD builds overlays): kustomize refuses them without --enable-helm
+    require_tool("kustomize")
+    require_tool("helm")
+    make_chart(tmp_path / "overlay" / "charts")  # the chart vendored where kustomize looks
+    (tmp_path / "overlay" / "charts" / "chart").rename(tmp_path / "overlay" / "charts" / "web")
+    (tmp_path / "overlay" / "kustomization.yaml").write_text(
+        "helmCharts:\n  - name: web\n    releaseName: shop\n    valuesInline: {privileged: true}\n"
+    )
+    run = kubeward("scan", "overlay", "--select", "W001", "-f", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert run.code == 1, run.stderr
+    assert report["errors"] == []
+    ((name, file),) = {(f["object"]["name"], f["file"]) for f in report["findings"]}
+    assert name == "shop-web" and file == "overlay/kustomization.yaml"
+    # without helm, the reason is said
+    env = {"KUBEWARD_HELM": "/nonexistent/helm"}
+    refused = kubeward("scan", "overlay", "-f", "json", cwd=tmp_path, env=env)
+    assert refused.code == 2
+    (error,) = json.loads(refused.stdout)["errors"]
+    assert "inflates Helm charts (helmCharts:), but helm is not installed" in error["message"]
+
+
 @pytest.mark.parametrize("tool", ["helm", "kustomize"])
 def test_missing_renderer_is_an_error_not_a_silent_skip(tmp_path: Path, tool: str) -> None:
     if tool == "helm":

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeward.errors import RenderError, SourceError
+from kubeward.sources.helm import HELM_ENV
 from kubeward.sources.inputs import KUSTOMIZATION_FILES, read_file
 from kubeward.sources.manifests import parse_yaml
 from kubeward.sources.tools import find_tool, run_tool
@@ -29,22 +30,39 @@ KUSTOMIZE_ENV = "KUBEWARD_KUSTOMIZE"
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
 
-def _command() -> list[str]:
+def _command(directory: str) -> list[str]:
     kustomize = find_tool("kustomize", KUSTOMIZE_ENV)
     if kustomize is not None:
-        return [kustomize, "build"]
-    kubectl = find_tool("kubectl", "KUBEWARD_KUBECTL")
-    if kubectl is not None:
-        return [kubectl, "kustomize"]
-    raise RenderError(
-        f"kustomize is not installed (nor kubectl): install it or set {KUSTOMIZE_ENV} "
-        "(for development, `make tools` builds it)"
-    )
+        command = [kustomize, "build"]
+    else:
+        kubectl = find_tool("kubectl", "KUBEWARD_KUBECTL")
+        if kubectl is None:
+            raise RenderError(
+                f"kustomize is not installed (nor kubectl): install it or set {KUSTOMIZE_ENV} "
+                "(for development, `make tools` builds it)"
+            )
+        command = [kubectl, "kustomize"]
+    return command + _helm_flags(directory)
+
+
+def _helm_flags(directory: str) -> list[str]:
+    """``--enable-helm`` (with kubeward's helm) when a kustomization under ``directory``
+    inflates Helm charts (``helmCharts:``, as Argo CD builds them): kustomize refuses to
+    without it. Only then: it also lets kustomize pull a chart from its ``repo``."""
+    if not any(visit.value.get("helmCharts") for visit in _walk(directory)):
+        return []
+    helm = find_tool("helm", HELM_ENV)
+    if helm is None:
+        raise RenderError(
+            f"{directory} inflates Helm charts (helmCharts:), but helm is not installed: "
+            f"install Helm 3 or set {HELM_ENV}"
+        )
+    return ["--enable-helm", "--helm-command", helm]
 
 
 def render(directory: str) -> bytes:
     """``kustomize build DIR``; raises ``RenderError`` on any failure."""
-    return run_tool([*_command(), directory], what=f"kustomize build {directory}")
+    return run_tool([*_command(directory), directory], what=f"kustomize build {directory}")
 
 
 def render_with_origins(directory: str) -> tuple[bytes, str] | None:
@@ -63,7 +81,7 @@ def render_with_origins(directory: str) -> tuple[bytes, str] | None:
             )
         try:
             output = run_tool(
-                [*_command(), "--load-restrictor", "LoadRestrictionsNone", wrapper],
+                [*_command(directory), "--load-restrictor", "LoadRestrictionsNone", wrapper],
                 what="kustomize (origin annotations)",
             )
         except RenderError:
