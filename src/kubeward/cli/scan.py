@@ -191,18 +191,21 @@ def check_outputs(outputs: Sequence[str], scanned: Sequence[str]) -> None:
             same = "given twice" if target == seen[real] else f"the same file as {seen[real]}"
             raise UsageError(f"--output {target}: {same}; give each format its own file")
         seen[real] = target
-    existing: dict[tuple[int, int] | None, str] = {}
-    for real, target in seen.items():
-        identity = _file_identity(real)
-        if identity is not None:
-            existing[identity] = target
+    existing = {
+        identity: target
+        for real, target in seen.items()
+        if (identity := _file_identity(real)) is not None
+    }
     if not existing:
         return
     inputs, _ = discover(scanned)
     for item in inputs:
         # by device and inode: one stat per file, where resolving each path cost a stat per
         # path component (and a hard link to a manifest is that manifest too)
-        if item.kind is InputKind.FILE and (identity := _file_identity(item.path)) in existing:
+        if item.kind is not InputKind.FILE:
+            continue
+        identity = _file_identity(item.path)
+        if identity is not None and identity in existing:
             raise UsageError(
                 f"--output {existing[identity]}: {item.path} is one of the scanned files; "
                 "write the report outside the scanned paths"
